@@ -1,0 +1,75 @@
+-- 010_service.sql
+--
+-- The observability service's own tables (not used by Orleans).
+-- Idempotent: safe to run on every silo start.
+
+BEGIN;
+
+-- Keep re-runs quiet ("already exists, skipping" notices).
+SET LOCAL client_min_messages = warning;
+
+DO $lock$ BEGIN PERFORM pg_advisory_xact_lock(7361920415); END $lock$;
+
+-- One row per HPC job, with the latest resource usage sample folded in.
+CREATE TABLE IF NOT EXISTS jobs
+(
+    id               text             PRIMARY KEY,
+    user_name        text             NOT NULL,
+    state            text             NOT NULL,
+    start_time       timestamptz      NOT NULL,
+    end_time         timestamptz      NULL,
+    nodes            text[]           NOT NULL,
+    scheduler        jsonb            NULL,
+    cpu_usage        double precision NOT NULL DEFAULT 0,
+    memory_usage_mb  bigint           NOT NULL DEFAULT 0,
+    gpu_usage        double precision NULL,
+    last_sample_time timestamptz      NULL,
+    updated_at       timestamptz      NOT NULL DEFAULT now()
+);
+
+-- Listing queries: newest first, keyset-paginated on (start_time, id).
+CREATE INDEX IF NOT EXISTS jobs_state_start_time_idx
+    ON jobs (state, start_time DESC, id);
+CREATE INDEX IF NOT EXISTS jobs_user_name_start_time_idx
+    ON jobs (user_name, start_time DESC, id);
+CREATE INDEX IF NOT EXISTS jobs_start_time_idx
+    ON jobs (start_time DESC, id);
+
+-- Node -> jobs lookup (jobs.nodes denormalised for "what runs on node X").
+CREATE TABLE IF NOT EXISTS job_nodes
+(
+    node   text NOT NULL,
+    job_id text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    PRIMARY KEY (node, job_id)
+);
+
+CREATE INDEX IF NOT EXISTS job_nodes_job_id_idx
+    ON job_nodes (job_id);
+
+-- Time series of resource usage samples per job.
+CREATE TABLE IF NOT EXISTS samples
+(
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id          text             NOT NULL,
+    ts              timestamptz      NOT NULL,
+    cpu_usage       double precision NOT NULL,
+    memory_usage_mb bigint           NOT NULL,
+    gpu_usage       double precision NULL
+);
+
+CREATE INDEX IF NOT EXISTS samples_job_id_ts_idx
+    ON samples (job_id, ts);
+CREATE INDEX IF NOT EXISTS samples_ts_idx
+    ON samples (ts);
+
+-- Monotonic counters (e.g. jobs ever created); bump with
+--   INSERT INTO service_counters (name, value) VALUES ($1, 1)
+--   ON CONFLICT (name) DO UPDATE SET value = service_counters.value + 1
+--   RETURNING value;
+CREATE TABLE IF NOT EXISTS service_counters
+(
+    name  text   PRIMARY KEY,
+    value bigint NOT NULL
+);
+
+COMMIT;

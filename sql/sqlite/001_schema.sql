@@ -1,0 +1,54 @@
+-- The service's SQLite schema. Applied at every start; every statement is idempotent.
+-- Times are INTEGER microseconds since the Unix epoch (UTC).
+
+-- Orleans grain state (the project's own IGrainStorage; see docs/architecture.md).
+CREATE TABLE IF NOT EXISTS grain_state (
+    state_name TEXT    NOT NULL,
+    grain_id   TEXT    NOT NULL,
+    etag       INTEGER NOT NULL,
+    payload    BLOB    NOT NULL,
+    PRIMARY KEY (state_name, grain_id)
+) WITHOUT ROWID;
+
+-- One row per job, kept current by the job's grain (lifecycle) and the sample writer (latest usage).
+CREATE TABLE IF NOT EXISTS jobs (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    user_name        TEXT    NOT NULL,
+    state            TEXT    NOT NULL,
+    start_time       INTEGER NOT NULL,
+    end_time         INTEGER,
+    nodes            TEXT    NOT NULL,  -- JSON array, in the order given
+    scheduler        TEXT,              -- JSON object
+    cpu_usage        REAL    NOT NULL DEFAULT 0,
+    memory_usage_mb  INTEGER NOT NULL DEFAULT 0,
+    gpu_usage        REAL,
+    last_sample_time INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_by_start ON jobs (start_time DESC, id);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, start_time DESC, id);
+CREATE INDEX IF NOT EXISTS jobs_by_user  ON jobs (user_name, start_time DESC, id);
+
+-- Node membership, so that a node filter is an index lookup rather than a scan of JSON.
+CREATE TABLE IF NOT EXISTS job_nodes (
+    node   TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (node, job_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS job_nodes_by_job ON job_nodes (job_id);
+
+-- The append-only sample log.
+CREATE TABLE IF NOT EXISTS samples (
+    job_id          TEXT    NOT NULL,
+    ts              INTEGER NOT NULL,
+    cpu_usage       REAL    NOT NULL,
+    memory_usage_mb INTEGER NOT NULL,
+    gpu_usage       REAL
+);
+CREATE INDEX IF NOT EXISTS samples_by_job_time ON samples (job_id, ts);
+CREATE INDEX IF NOT EXISTS samples_by_time ON samples (ts);
+
+-- Monotonic counters that must survive restarts (e.g. jobs ever created).
+CREATE TABLE IF NOT EXISTS service_counters (
+    name  TEXT    NOT NULL PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,26 @@
+using HpcJobs.Api.Health;
+using HpcJobs.Api.Jobs;
+using HpcJobs.Api.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HpcJobs.Api;
+
+public static class ApiServiceCollectionExtensions
+{
+    public static IServiceCollection AddJobsApi(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+        services.AddOptions<ApiOptions>();
+        services.AddRouting();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapJobsApiRoutes(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthApi();
+        app.MapJobsApi();
+        return app;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Text.Json;
+using HpcJobs.Grains;
+
+namespace HpcJobs.Api.Contracts;
+
+/// <summary><c>POST /v1/jobs</c>.</summary>
+public static class CreateJobRequest
+{
+    private static readonly FieldNames Names = new("id", "user", "nodes", "state", "start_time", "scheduler");
+
+    public static (string Id, CreateJob Command)? Parse(JsonElement root, out RequestError? error)
+    {
+        var fields = Fields.Read(root, Names);
+        var id = fields.Text("id", required: true);
+        if (id is not null && JobId.Problem(id) is { } problem)
+        {
+            fields.Fail("id", problem);
+        }
+
+        var user = fields.Text("user", required: true);
+        var nodes = ReadNodes(fields);
+        var state = JobState.Running;
+        if (fields.Text("state", required: false) is { } stateText)
+        {
+            if (!JobStateMachine.TryParse(stateText, out state) || state.IsTerminal())
+            {
+                fields.Fail("state", "must be 'pending' or 'running' at creation");
+            }
+        }
+
+        var start = fields.Time("start_time");
+        var scheduler = SchedulerFields.Normalize(fields);
+        error = fields.Error;
+        return error is null ? (id!, new CreateJob(user!, nodes!, state, start, scheduler)) : null;
+    }
+
+    private static IReadOnlyList<string>? ReadNodes(Fields fields)
+    {
+        if (fields.Raw("nodes") is not { } raw)
+        {
+            fields.Fail("nodes", "is required");
+            return null;
+        }
+
+        if (raw.ValueKind != JsonValueKind.Array || raw.GetArrayLength() is 0 or > Limits.MaxNodes)
+        {
+            fields.Fail("nodes", $"must be an array of 1 to {Limits.MaxNodes} node names");
+            return null;
+        }
+
+        var nodes = new List<string>(raw.GetArrayLength());
+        foreach (var item in raw.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String
+                || item.GetString() is not { Length: > 0 and <= Limits.MaxTextLength } node
+                || node.Any(char.IsControl))
+            {
+                fields.Fail("nodes", $"each node must be a string of 1 to {Limits.MaxTextLength} printable characters");
+                return null;
+            }
+
+            nodes.Add(node);
+        }
+
+        return nodes;
+    }
+}
+
+/// <summary><c>PATCH /v1/jobs/{id}</c>: any of a state and a usage sample.</summary>
+public static class UpdateJobRequest
+{
+    private static readonly FieldNames Names = new("state", "cpu_usage", "memory_usage_mb", "gpu_usage");
+
+    public static UpdateJob? Parse(JsonElement root, out RequestError? error)
+    {
+        var fields = Fields.Read(root, Names);
+        JobState? state = null;
+        if (fields.Text("state", required: false) is { } text)
+        {
+            if (JobStateMachine.TryParse(text, out var parsed))
+            {
+                state = parsed;
+            }
+            else
+            {
+                fields.Fail("state", "must be one of pending, running, completed, failed, cancelled");
+            }
+        }
+
+        var cpu = fields.Number("cpu_usage", required: false, 0, 100);
+        var memory = fields.Integer("memory_usage_mb", required: false, 0, SampleRequest.MaxMemoryMb);
+        var gpu = fields.Number("gpu_usage", required: false, 0, 100);
+        var update = new UpdateJob(state, cpu, memory, gpu);
+        if (state is null && !update.HasUsage && !fields.HasErrors)
+        {
+            fields.Fail("body", "must contain at least one of state, cpu_usage, memory_usage_mb, gpu_usage");
+        }
+
+        error = fields.Error;
+        return error is null ? update : null;
+    }
+}
+
+/// <summary><c>POST /v1/jobs/{id}/metrics</c>.</summary>
+public static class SampleRequest
+{
+    /// <summary>1 EiB in MB: far above any node, far below where a byte count overflows.</summary>
+    public const long MaxMemoryMb = 1L << 40;
+
+    private static readonly FieldNames Names = new("cpu_usage", "memory_usage_mb", "gpu_usage", "timestamp");
+
+    public static UsageSample? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
+    {
+        var fields = Fields.Read(root, Names);
+        var sample = fields.HasErrors ? null : Read(fields, now);
+        error = fields.Error;
+        return error is null ? sample : null;
+    }
+
+    private static UsageSample? Read(Fields fields, DateTimeOffset now)
+    {
+        var cpu = fields.Number("cpu_usage", required: true, 0, 100);
+        var memory = fields.Integer("memory_usage_mb", required: true, 0, MaxMemoryMb);
+        var gpu = fields.Number("gpu_usage", required: false, 0, 100);
+        var timestamp = fields.Time("timestamp") ?? Grains.Storage.MicrosecondTime.Truncate(now);
+        return fields.HasErrors ? null : new UsageSample(timestamp, cpu!.Value, memory!.Value, gpu);
+    }
+}
+
+/// <summary>The optional <c>scheduler</c> object: known fields checked and stored in snake_case.</summary>
+internal static class SchedulerFields
+{
+    private static readonly FieldNames Names = new(
+        "type", "external_job_id", "raw_state", "submit_time", "partition", "account", "qos", "priority", "exit_code", "extra");
+
+    public static string? Normalize(Fields parent)
+    {
+        if (parent.Raw("scheduler") is not { } raw)
+        {
+            return null;
+        }
+
+        if (raw.ValueKind != JsonValueKind.Object)
+        {
+            parent.Fail("scheduler", "must be an object");
+            return null;
+        }
+
+        var fields = Fields.Read(raw, Names);
+        var texts = new[] { "type", "external_job_id", "raw_state", "partition", "account", "qos" }
+            .Select(name => (name, value: fields.Text(name, required: false)))
+            .ToArray();
+        var submit = fields.Time("submit_time");
+        var priority = fields.Integer("priority", required: false, long.MinValue, long.MaxValue);
+        var exitCode = fields.Integer("exit_code", required: false, int.MinValue, int.MaxValue);
+        var extra = fields.Raw("extra");
+        if (extra is { ValueKind: not JsonValueKind.Object })
+        {
+            fields.Fail("extra", "must be an object");
+        }
+
+        foreach (var (name, message) in fields.Errors)
+        {
+            parent.Fail($"scheduler.{name}", message);
+        }
+
+        if (fields.HasErrors)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in texts)
+            {
+                if (value is not null)
+                {
+                    writer.WriteString(name, value);
+                }
+            }
+
+            if (submit is { } time)
+            {
+                writer.WriteString("submit_time", Json.Rfc3339.Format(time));
+            }
+
+            if (priority is { } p)
+            {
+                writer.WriteNumber("priority", p);
+            }
+
+            if (exitCode is { } code)
+            {
+                writer.WriteNumber("exit_code", code);
+            }
+
+            if (extra is { } e)
+            {
+                writer.WritePropertyName("extra");
+                e.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using HpcJobs.Grains;
+
+namespace HpcJobs.Api.Contracts;
+
+public sealed record JobResponse(
+    string Id,
+    string User,
+    IReadOnlyList<string> Nodes,
+    string State,
+    DateTimeOffset StartTime,
+    DateTimeOffset? EndTime,
+    double RuntimeSeconds,
+    double CpuUsage,
+    long MemoryUsageMb,
+    double? GpuUsage,
+    JsonElement? Scheduler)
+{
+    public static JobResponse From(JobView job, DateTimeOffset now)
+    {
+        var end = job.EndTime ?? (job.State == JobState.Running ? now : job.StartTime);
+        var runtime = Math.Max(0, (end - job.StartTime).Ticks / (double)TimeSpan.TicksPerSecond);
+        return new JobResponse(
+            job.Id,
+            job.User,
+            job.Nodes,
+            job.State.ToWire(),
+            job.StartTime,
+            job.EndTime,
+            Math.Round(runtime, 6),
+            job.Latest?.CpuUsage ?? 0,
+            job.Latest?.MemoryUsageMb ?? 0,
+            job.Latest?.GpuUsage,
+            job.SchedulerJson is null ? null : JsonDocument.Parse(job.SchedulerJson).RootElement.Clone());
+    }
+}
+
+public sealed record JobListResponse(IReadOnlyList<JobResponse> Jobs, long Total, int Limit, int Offset);
+
+public sealed record SampleResponse(string JobId, DateTimeOffset Timestamp, double CpuUsage, long MemoryUsageMb, double? GpuUsage)
+{
+    public static SampleResponse From(string jobId, UsageSample sample) =>
+        new(jobId, sample.Timestamp, sample.CpuUsage, sample.MemoryUsageMb, sample.GpuUsage);
+}
+
+public sealed record SampleHistoryResponse(string JobId, IReadOnlyList<SampleResponse> Samples, int Total);
+
+public sealed record HealthResponse(string Status, DateTimeOffset Timestamp, string Version);
+
+public sealed record ErrorResponse(string Error, string Message, IReadOnlyDictionary<string, string>? Details);

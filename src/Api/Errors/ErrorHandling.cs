@@ -1,0 +1,82 @@
+using HpcJobs.Api.Contracts;
+using HpcJobs.Grains.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HpcJobs.Api.Errors;
+
+/// <summary>Maps what no handler expected to the contract's error body: 503 when storage is down, else 500.</summary>
+public static partial class ErrorHandling
+{
+    public static IApplicationBuilder UseContractErrors(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = _ => 500,
+            ExceptionHandler = HandleExceptionAsync,
+        });
+
+        // Routing answers unknown paths (404) and known paths with the wrong method (405) with an
+        // empty body; give them the error body too.
+        app.UseStatusCodePages(context =>
+        {
+            var response = context.HttpContext.Response;
+            return response.StatusCode switch
+            {
+                404 => ApiErrors.WriteAsync(context.HttpContext, 404, ErrorCodes.NotFound, "no such route"),
+                405 => ApiErrors.WriteAsync(context.HttpContext, 405, ErrorCodes.MethodNotAllowed, "method not allowed on this route"),
+                413 => ApiErrors.WriteAsync(context.HttpContext, 413, ErrorCodes.PayloadTooLarge, "request body too large"),
+                415 => ApiErrors.WriteAsync(context.HttpContext, 415, ErrorCodes.UnsupportedMediaType, "the body must be application/json"),
+                _ => Task.CompletedTask,
+            };
+        });
+        return app;
+    }
+
+    private static Task HandleExceptionAsync(HttpContext context)
+    {
+        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("HpcJobs.Api.Errors");
+        switch (Classify(error))
+        {
+            case Outcome.Unavailable:
+                LogUnavailable(logger, context.Request.Method, context.Request.Path, error?.GetBaseException().Message ?? "unknown");
+                return ApiErrors.WriteAsync(context, 503, ErrorCodes.Unavailable, "storage is unavailable; retry later");
+            case Outcome.BadRequest when error is BadHttpRequestException bad:
+                return bad.StatusCode == 413
+                    ? ApiErrors.WriteAsync(context, 413, ErrorCodes.PayloadTooLarge, "request body too large")
+                    : ApiErrors.WriteAsync(context, 400, ErrorCodes.InvalidRequest, bad.Message);
+            default:
+                return ApiErrors.WriteAsync(context, 500, ErrorCodes.InternalError, "internal error");
+        }
+    }
+
+    private static Outcome Classify(Exception? error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case StorageUnavailableException or TimeoutException or Orleans.Runtime.SiloUnavailableException:
+                    return Outcome.Unavailable;
+                case BadHttpRequestException:
+                    return Outcome.BadRequest;
+            }
+        }
+
+        return Outcome.Internal;
+    }
+
+    private enum Outcome
+    {
+        Internal,
+        Unavailable,
+        BadRequest,
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string method, string path, string reason);
+}

@@ -1,0 +1,70 @@
+using HpcJobs.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HpcJobs.Grains;
+
+/// <summary>
+/// The cluster's one retention worker: a single activation (key 0) driven by a reminder, so the
+/// pass runs once per cluster however many silos there are, and moves with the grain if its silo dies.
+/// </summary>
+[GrainType("retention")]
+public sealed partial class RetentionGrain(
+    ISampleLog samples,
+    IOptions<RetentionOptions> options,
+    TimeProvider time,
+    ILogger<RetentionGrain> logger) : Grain, IRetentionGrain, IRemindable
+{
+    private const string ReminderName = "retention";
+
+    private Task<long>? _running;
+
+    public async Task EnsureScheduledAsync()
+    {
+        var period = options.Value.Interval;
+        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), period).ConfigureAwait(true);
+    }
+
+    public Task<long> RunOnceAsync() => _running is { IsCompleted: false } running ? running : (_running = PassAsync());
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // The pass may take longer than a grain call may; it runs on the grain's scheduler between batches.
+        _ = RunOnceAsync();
+        return Task.CompletedTask;
+    }
+
+    private async Task<long> PassAsync()
+    {
+        var settings = options.Value;
+        var cutoff = time.GetUtcNow().AddDays(-settings.Days);
+        long total = 0;
+        try
+        {
+            int deleted;
+            do
+            {
+                deleted = await samples.DeleteOlderThanAsync(cutoff, settings.BatchSize, CancellationToken.None).ConfigureAwait(true);
+                total += deleted;
+            }
+            while (deleted == settings.BatchSize);
+        }
+        catch (StorageUnavailableException error)
+        {
+            LogPassFailed(logger, error);
+        }
+
+        if (total > 0)
+        {
+            LogPassDone(logger, total, cutoff);
+        }
+
+        return total;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} samples older than {Cutoff:O}")]
+    private static partial void LogPassDone(ILogger logger, long count, DateTimeOffset cutoff);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention pass stopped: storage unavailable; the next pass continues")]
+    private static partial void LogPassFailed(ILogger logger, Exception error);
+}

@@ -1,0 +1,13 @@
+namespace HpcJobs.Grains;
+
+public sealed class RetentionOptions
+{
+    /// <summary>Samples older than this many days are deleted (<c>METRICS_RETENTION_DAYS</c>).</summary>
+    public int Days { get; set; } = 7;
+
+    /// <summary>How often the pass runs. Orleans reminders fire at most once a minute.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Samples deleted per transaction, so that ingest is never blocked for long.</summary>
+    public int BatchSize { get; set; } = 5_000;
+}

@@ -1,0 +1,255 @@
+using System.Reflection;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HpcJobs.Grains.Storage.Sqlite;
+
+/// <summary>
+/// The SQLite database file: its schema, a pool of reader connections and the one writer.
+/// SQLite admits one writer at a time, so every write of the silo (grain state, job rows, samples,
+/// retention) goes through a single thread that commits whatever has queued as one transaction
+/// (group commit): one fsync serves many requests, and no scheduler thread ever waits on a lock.
+/// </summary>
+public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
+{
+    private readonly Channel<SqliteWrite> _queue = Channel.CreateBounded<SqliteWrite>(
+        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly SqliteOptions _options;
+    private readonly ILogger<SqliteDatabase> _logger;
+    private readonly string _connectionString;
+    private readonly Thread _writerThread;
+    private readonly WriterMetrics _metrics;
+
+    public SqliteDatabase(IOptions<SqliteOptions> options, ILogger<SqliteDatabase> logger, WriterMetrics metrics)
+    {
+        _options = options.Value;
+        _logger = logger;
+        _metrics = metrics;
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_options.Path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = _options.Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 5,
+        }.ToString();
+
+        var writerConnection = Open();
+        Execute(writerConnection, "PRAGMA journal_mode = WAL;");
+        Execute(writerConnection, _options.Synchronous == SqliteSynchronous.Full
+            ? "PRAGMA synchronous = FULL;"
+            : "PRAGMA synchronous = NORMAL;");
+        ApplySchema(writerConnection);
+        _writerThread = new Thread(() => RunWriter(writerConnection))
+        {
+            IsBackground = true,
+            Name = "sqlite-writer",
+        };
+        _writerThread.Start();
+    }
+
+    public string Path => _options.Path;
+
+    /// <summary>A pooled connection for reads; WAL lets readers proceed while the writer commits.</summary>
+    public SqliteConnection OpenReader() => Open();
+
+    internal async Task<TResult> WriteAsync<TResult>(SqliteWrite<TResult> write)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(write).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw new StorageUnavailableException("the database is shutting down", e);
+        }
+
+        return await write.Completion.ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsReachableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = OpenReader();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return !_queue.Reader.Completion.IsCompleted;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Stops taking writes, commits what is queued, and closes the file.</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        if (!_writerThread.Join(TimeSpan.FromSeconds(10)))
+        {
+            LogWriterDidNotStop(_logger);
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static void ApplySchema(SqliteConnection connection)
+    {
+        var assembly = typeof(SqliteDatabase).Assembly;
+        foreach (var name in assembly.GetManifestResourceNames()
+                     .Where(n => n.StartsWith("sql/sqlite/", StringComparison.Ordinal))
+                     .Order(StringComparer.Ordinal))
+        {
+            Execute(connection, ReadResource(assembly, name));
+        }
+    }
+
+    internal static string ReadResource(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"missing embedded script {name}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private void RunWriter(SqliteConnection connection)
+    {
+        var context = new SqliteWriteContext(connection);
+        var batch = new List<SqliteWrite>(_options.MaxBatchSize);
+        var reader = _queue.Reader;
+        try
+        {
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var write))
+                {
+                    batch.Add(write);
+                }
+
+                Commit(context, batch);
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            connection.Dispose();
+        }
+    }
+
+    private void Commit(SqliteWriteContext context, List<SqliteWrite> batch)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            RunInTransaction(context, batch);
+            _metrics.RecordCommit(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            foreach (var write in batch)
+            {
+                write.Complete();
+            }
+        }
+        catch (SqliteException error) when (batch.Count > 1)
+        {
+            // One write spoiled the batch, or the disk refused it: retry each alone so only the
+            // writes that truly fail report failure.
+            LogBatchRetried(_logger, batch.Count, error.SqliteErrorCode, error.Message);
+            foreach (var write in batch)
+            {
+                CommitAlone(context, write);
+            }
+        }
+        catch (Exception error)
+        {
+            LogCommitFailed(_logger, error);
+            foreach (var write in batch)
+            {
+                write.Fail(Translate(error));
+            }
+        }
+    }
+
+    private void CommitAlone(SqliteWriteContext context, SqliteWrite write)
+    {
+        try
+        {
+            RunInTransaction(context, [write]);
+            write.Complete();
+        }
+        catch (Exception error)
+        {
+            LogCommitFailed(_logger, error);
+            write.Fail(Translate(error));
+        }
+    }
+
+    private static void RunInTransaction(SqliteWriteContext context, IReadOnlyList<SqliteWrite> batch)
+    {
+        using var transaction = context.Connection.BeginTransaction(deferred: false);
+        context.Transaction = transaction;
+        try
+        {
+            foreach (var write in batch)
+            {
+                write.Apply(context);
+            }
+
+            context.FlushLatest();
+            transaction.Commit();
+        }
+        catch
+        {
+            context.DiscardBatchState();
+            try
+            {
+                transaction.Rollback();
+            }
+            catch (SqliteException)
+            {
+                // SQLite has already rolled back (e.g. SQLITE_FULL); the original error is what matters.
+            }
+
+            throw;
+        }
+        finally
+        {
+            context.Transaction = null;
+        }
+    }
+
+    private static Exception Translate(Exception error) => error is SqliteException sqlite
+        ? new StorageUnavailableException($"SQLite refused the write: {sqlite.Message}", sqlite)
+        : error;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SQLite batch of {Count} writes failed (error {Code}: {Reason}); retrying each write alone")]
+    private static partial void LogBatchRetried(ILogger logger, int count, int code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQLite write failed")]
+    private static partial void LogCommitFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQLite writer did not finish its queue within 10 s")]
+    private static partial void LogWriterDidNotStop(ILogger logger);
+}

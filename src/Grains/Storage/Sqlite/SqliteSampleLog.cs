@@ -1,0 +1,55 @@
+namespace HpcJobs.Grains.Storage.Sqlite;
+
+public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metrics) : ISampleLog
+{
+    public Task AppendAsync(string jobId, UsageSample sample) => database.WriteAsync(new SampleWrite(jobId, sample));
+
+    public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
+        ReadRangeAsync(jobId, null, null, count, CancellationToken.None);
+
+    public async Task<IReadOnlyList<UsageSample>> ReadRangeAsync(
+        string jobId, DateTimeOffset? from, DateTimeOffset? to, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = database.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            """
+            SELECT ts, cpu_usage, memory_usage_mb, gpu_usage FROM samples
+            WHERE job_id = $id AND ts >= $from AND ts <= $to
+            ORDER BY ts DESC, rowid DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$id", jobId);
+        command.Parameters.AddWithValue("$from", from is { } f ? MicrosecondTime.ToUnixMicroseconds(f) : long.MinValue);
+        command.Parameters.AddWithValue("$to", to is { } t ? MicrosecondTime.ToUnixMicroseconds(t) : long.MaxValue);
+        command.Parameters.AddWithValue("$limit", limit);
+        var samples = new List<UsageSample>(Math.Min(limit, 1024));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            samples.Add(new UsageSample(
+                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0)),
+                reader.GetDouble(1),
+                reader.GetInt64(2),
+                reader.IsDBNull(3) ? null : reader.GetDouble(3)));
+        }
+
+        samples.Reverse();
+        return samples;
+    }
+
+    public async Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken)
+    {
+        var micros = MicrosecondTime.ToUnixMicroseconds(cutoff);
+        var deleted = await database.WriteAsync(new DelegateWrite<int>(context =>
+        {
+            var command = context.Command(
+                "DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE ts < $cutoff LIMIT $batch)",
+                "$cutoff", "$batch");
+            command.Parameters[0].Value = micros;
+            command.Parameters[1].Value = batchSize;
+            return command.ExecuteNonQuery();
+        })).ConfigureAwait(false);
+        metrics.RecordRetention(deleted);
+        return deleted;
+    }
+}

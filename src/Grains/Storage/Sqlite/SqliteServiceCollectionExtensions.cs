@@ -1,0 +1,20 @@
+using Orleans.Runtime.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HpcJobs.Grains.Storage.Sqlite;
+
+public static class SqliteServiceCollectionExtensions
+{
+    /// <summary>The SQLite backend: job rows, the sample log, job grain state and the health probe, all in one file.</summary>
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, Action<SqliteOptions> configure)
+    {
+        services.Configure(configure);
+        services.AddSingleton<WriterMetrics>();
+        services.AddSingleton<SqliteDatabase>();
+        services.AddSingleton<IDatabaseProbe>(sp => sp.GetRequiredService<SqliteDatabase>());
+        services.AddSingleton<IJobIndex, SqliteJobIndex>();
+        services.AddSingleton<ISampleLog, SqliteSampleLog>();
+        services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<SqliteGrainStorage>(sp));
+        return services;
+    }
+}

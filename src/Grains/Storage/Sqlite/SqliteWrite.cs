@@ -1,0 +1,113 @@
+using Microsoft.Data.Sqlite;
+
+namespace HpcJobs.Grains.Storage.Sqlite;
+
+/// <summary>
+/// One unit of work for the single SQLite writer. <see cref="Apply"/> runs inside the batch's
+/// transaction and must not throw for expected outcomes (record them instead); the caller's task
+/// completes only after the transaction has committed.
+/// </summary>
+internal abstract class SqliteWrite
+{
+    public abstract void Apply(SqliteWriteContext context);
+
+    public abstract void Complete();
+
+    public abstract void Fail(Exception error);
+}
+
+internal abstract class SqliteWrite<TResult> : SqliteWrite
+{
+    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<TResult> Completion => _completion.Task;
+
+    /// <summary>The result <see cref="Apply"/> produced, or an expected failure to report after commit.</summary>
+    protected TResult Result { get; set; } = default!;
+
+    protected Exception? ExpectedFailure { get; set; }
+
+    public override void Complete()
+    {
+        if (ExpectedFailure is { } failure)
+        {
+            _completion.TrySetException(failure);
+        }
+        else
+        {
+            _completion.TrySetResult(Result);
+        }
+    }
+
+    public override void Fail(Exception error) => _completion.TrySetException(error);
+}
+
+/// <summary>The writer's connection and transaction, with prepared statements reused across batches.</summary>
+internal sealed class SqliteWriteContext(SqliteConnection connection)
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UsageSample> _latestByJob = new(StringComparer.Ordinal);
+
+    public SqliteConnection Connection { get; } = connection;
+
+    public SqliteTransaction? Transaction { get; set; }
+
+    /// <summary>A prepared command for <paramref name="sql"/> whose parameters are named in order.</summary>
+    public SqliteCommand Command(string sql, params string[] parameterNames)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameterNames)
+            {
+                command.Parameters.Add(new SqliteParameter(name, null));
+            }
+
+            _commands[sql] = command;
+        }
+
+        command.Transaction = Transaction;
+        return command;
+    }
+
+    /// <summary>Remembers the newest sample per job so the jobs row is updated once per batch.</summary>
+    public void NoteSample(string jobId, UsageSample sample)
+    {
+        if (!_latestByJob.TryGetValue(jobId, out var current) || sample.Timestamp >= current.Timestamp)
+        {
+            _latestByJob[jobId] = sample.GpuUsage is null && current?.GpuUsage is { } gpu
+                ? sample with { GpuUsage = gpu }
+                : sample;
+        }
+    }
+
+    public void FlushLatest()
+    {
+        if (_latestByJob.Count == 0)
+        {
+            return;
+        }
+
+        var update = Command(
+            """
+            UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem,
+                            gpu_usage = COALESCE($gpu, gpu_usage), last_sample_time = $ts
+            WHERE id = $id AND (last_sample_time IS NULL OR last_sample_time <= $ts)
+            """,
+            "$cpu", "$mem", "$gpu", "$ts", "$id");
+        foreach (var (jobId, sample) in _latestByJob)
+        {
+            update.Parameters[0].Value = sample.CpuUsage;
+            update.Parameters[1].Value = sample.MemoryUsageMb;
+            update.Parameters[2].Value = (object?)sample.GpuUsage ?? DBNull.Value;
+            update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(sample.Timestamp);
+            update.Parameters[4].Value = jobId;
+            update.ExecuteNonQuery();
+        }
+
+        _latestByJob.Clear();
+    }
+
+    public void DiscardBatchState() => _latestByJob.Clear();
+}

@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace HpcJobs.Grains.Storage;
+
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class StorageJson : JsonSerializerContext;

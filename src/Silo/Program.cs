@@ -1,0 +1,30 @@
+using HpcJobs.Api;
+using HpcJobs.Api.Errors;
+using HpcJobs.Silo;
+
+var builder = WebApplication.CreateBuilder(args);
+
+ServiceSettings settings;
+try
+{
+    settings = ServiceSettings.Load(builder.Configuration, args);
+}
+catch (SettingsException error)
+{
+    Console.Error.WriteLine(error.Message);
+    return 2;
+}
+
+builder.UseHttpEndpoint(settings);
+builder.AddJobStorage(settings);
+builder.UseJobSilo(settings);
+builder.Services.AddJobsApi();
+
+var app = builder.Build();
+app.UseContractErrors();
+app.MapJobsApiRoutes();
+app.Run();
+return 0;
+
+/// <summary>Visible to the tests' <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using HpcJobs.Grains.Storage.Sqlite;
+using Microsoft.Extensions.Configuration;
+
+namespace HpcJobs.Silo;
+
+public enum DatabaseType
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The contract's environment variables, parsed and checked once at start. A bad value stops the
+/// process with one line that names the variable.
+/// </summary>
+public sealed record ServiceSettings(
+    IPAddress Host,
+    int Port,
+    DatabaseType DatabaseType,
+    string DatabaseUrl,
+    int RetentionDays,
+    int SiloPort,
+    int GatewayPort,
+    string ClusterId,
+    string ServiceId,
+    IPAddress AdvertisedIp,
+    SqliteSynchronous SqliteSynchronous,
+    bool SeedDemo)
+{
+    public static ServiceSettings Load(IConfiguration configuration, string[] args)
+    {
+        var type = Text(configuration, "DATABASE_TYPE", "sqlite").ToLowerInvariant() switch
+        {
+            "sqlite" => DatabaseType.Sqlite,
+            "postgres" or "postgresql" => DatabaseType.Postgres,
+            var other => throw new SettingsException("DATABASE_TYPE", other, "must be 'sqlite' or 'postgres'"),
+        };
+        var url = Text(configuration, "DATABASE_URL", type == DatabaseType.Sqlite ? "./hpc-jobs.db" : string.Empty);
+        if (url.Length == 0)
+        {
+            throw new SettingsException("DATABASE_URL", url, "is required when DATABASE_TYPE=postgres");
+        }
+
+        return new ServiceSettings(
+            Address(configuration, "HOST", "0.0.0.0"),
+            Integer(configuration, "PORT", 8080, 1, 65535),
+            type,
+            url,
+            Integer(configuration, "METRICS_RETENTION_DAYS", 7, 1, 36500),
+            Integer(configuration, "SILO_PORT", 11111, 1, 65535),
+            Integer(configuration, "GATEWAY_PORT", 30000, 1, 65535),
+            Identifier(configuration, "CLUSTER_ID", "hpc"),
+            Identifier(configuration, "SERVICE_ID", "hpc"),
+            configuration["ADVERTISED_IP"] is { Length: > 0 } ? Address(configuration, "ADVERTISED_IP", string.Empty) : DefaultAdvertisedIp(),
+            Text(configuration, "SQLITE_SYNCHRONOUS", "full").ToLowerInvariant() switch
+            {
+                "full" => SqliteSynchronous.Full,
+                "normal" => SqliteSynchronous.Normal,
+                var other => throw new SettingsException("SQLITE_SYNCHRONOUS", other, "must be 'full' or 'normal'"),
+            },
+            args.Contains("--seed-demo", StringComparer.Ordinal));
+    }
+
+    private static string Text(IConfiguration configuration, string name, string fallback) =>
+        configuration[name] is { Length: > 0 } value ? value.Trim() : fallback;
+
+    private static int Integer(IConfiguration configuration, string name, int fallback, int min, int max)
+    {
+        var text = Text(configuration, name, fallback.ToString(CultureInfo.InvariantCulture));
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new SettingsException(name, text, $"must be a whole number from {min} to {max}");
+    }
+
+    private static IPAddress Address(IConfiguration configuration, string name, string fallback)
+    {
+        var text = Text(configuration, name, fallback);
+        if (text.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return IPAddress.Loopback;
+        }
+
+        return IPAddress.TryParse(text, out var address)
+            ? address
+            : throw new SettingsException(name, text, "must be an IP address such as 0.0.0.0 or 127.0.0.1");
+    }
+
+    private static string Identifier(IConfiguration configuration, string name, string fallback)
+    {
+        var text = Text(configuration, name, fallback);
+        return text.Length <= 150 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? text
+            : throw new SettingsException(name, text, "must be up to 150 letters, digits, '-', '_' or '.'");
+    }
+
+    private static IPAddress DefaultAdvertisedIp()
+    {
+        var address = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        return address ?? IPAddress.Loopback;
+    }
+}
+
+public sealed class SettingsException(string variable, string value, string problem)
+    : Exception($"invalid setting {variable}='{value}': {problem}")
+{
+    public string Variable { get; } = variable;
+}
