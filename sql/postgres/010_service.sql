@@ -13,8 +13,8 @@ DO $lock$ BEGIN PERFORM pg_advisory_xact_lock(7361920415); END $lock$;
 -- One row per HPC job, with the latest resource usage sample folded in.
 CREATE TABLE IF NOT EXISTS jobs
 (
-    id               text             PRIMARY KEY,
-    user_name        text             NOT NULL,
+    id               text COLLATE "C" PRIMARY KEY,  -- byte order, as SQLite sorts
+    user_name        text COLLATE "C" NOT NULL,
     state            text             NOT NULL,
     start_time       timestamptz      NOT NULL,
     end_time         timestamptz      NULL,
@@ -38,8 +38,8 @@ CREATE INDEX IF NOT EXISTS jobs_start_time_idx
 -- Node -> jobs lookup (jobs.nodes denormalised for "what runs on node X").
 CREATE TABLE IF NOT EXISTS job_nodes
 (
-    node   text NOT NULL,
-    job_id text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    node   text COLLATE "C" NOT NULL,
+    job_id text COLLATE "C" NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     PRIMARY KEY (node, job_id)
 );
 
@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS job_nodes_job_id_idx
 CREATE TABLE IF NOT EXISTS samples
 (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    job_id          text             NOT NULL,
+    job_id          text COLLATE "C" NOT NULL,
     ts              timestamptz      NOT NULL,
     cpu_usage       double precision NOT NULL,
     memory_usage_mb bigint           NOT NULL,

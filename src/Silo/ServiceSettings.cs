@@ -29,6 +29,7 @@ public sealed record ServiceSettings(
     string ServiceId,
     IPAddress AdvertisedIp,
     SqliteSynchronous SqliteSynchronous,
+    int DatabasePoolSize,
     bool SeedDemo)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
@@ -43,6 +44,19 @@ public sealed record ServiceSettings(
         if (url.Length == 0)
         {
             throw new SettingsException("DATABASE_URL", url, "is required when DATABASE_TYPE=postgres");
+        }
+
+        if (type == DatabaseType.Postgres)
+        {
+            try
+            {
+                Grains.Storage.Postgres.PostgresConnectionString.Parse(url);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                // The URL may carry a password: name the problem, not the value.
+                throw new SettingsException("DATABASE_URL", "(hidden)", $"is not a PostgreSQL URL or connection string: {e.Message}");
+            }
         }
 
         return new ServiceSettings(
@@ -62,6 +76,7 @@ public sealed record ServiceSettings(
                 "normal" => SqliteSynchronous.Normal,
                 var other => throw new SettingsException("SQLITE_SYNCHRONOUS", other, "must be 'full' or 'normal'"),
             },
+            Integer(configuration, "DATABASE_POOL_SIZE", 20, 2, 1000),
             args.Contains("--seed-demo", StringComparer.Ordinal));
     }
 

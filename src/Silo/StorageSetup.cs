@@ -1,11 +1,17 @@
 using HpcJobs.Grains;
+using HpcJobs.Grains.Storage;
+using HpcJobs.Grains.Storage.Postgres;
 using HpcJobs.Grains.Storage.Sqlite;
+using Orleans.Configuration;
+using Orleans.Serialization;
 
 namespace HpcJobs.Silo;
 
-/// <summary>Chooses the storage backend and the Orleans cluster configuration that go with it.</summary>
+/// <summary>Chooses the storage backend and the Orleans cluster configuration that goes with it.</summary>
 public static class StorageSetup
 {
+    private const string Invariant = "Npgsql";
+
     public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder, ServiceSettings settings)
     {
         builder.Services.AddJobGrains(retention => retention.Days = settings.RetentionDays);
@@ -18,8 +24,13 @@ public static class StorageSetup
                     options.Synchronous = settings.SqliteSynchronous;
                 });
                 break;
-            default:
-                throw new SettingsException("DATABASE_TYPE", "postgres", "is not available in this build yet");
+            case DatabaseType.Postgres:
+                builder.Services.AddPostgresStorage(options =>
+                {
+                    options.ConnectionString = settings.DatabaseUrl;
+                    options.MaxPoolSize = settings.DatabasePoolSize;
+                });
+                break;
         }
 
         return builder;
@@ -29,16 +40,55 @@ public static class StorageSetup
     {
         builder.UseOrleans(silo =>
         {
+            silo.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = settings.ClusterId;
+                cluster.ServiceId = settings.ServiceId;
+            });
+            silo.Configure<ExceptionSerializationOptions>(options => options.SupportedNamespacePrefixes.Add("Npgsql"));
+
             if (settings.DatabaseType == DatabaseType.Sqlite)
             {
                 // One file, one silo: membership and reminders live in the process.
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, null, settings.ServiceId, settings.ClusterId);
                 silo.UseInMemoryReminderService();
             }
+            else
+            {
+                UsePostgresCluster(silo, settings);
+            }
 
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).EnsureScheduledAsync());
         });
         return builder;
+    }
+
+    private static void UsePostgresCluster(ISiloBuilder silo, ServiceSettings settings)
+    {
+        silo.ConfigureEndpoints(settings.AdvertisedIp, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+        silo.Configure<ClusterMembershipOptions>(membership =>
+        {
+            // Declare a killed silo dead in ~10 s (3 missed probes of 3 s) instead of the default ~17 s+,
+            // so its jobs move to the survivors well inside 30 s.
+            membership.ProbeTimeout = TimeSpan.FromSeconds(3);
+            membership.NumMissedProbesLimit = 3;
+            membership.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        // Orleans' ADO.NET providers share the service's pooled data source: one pool per silo.
+        silo.UseAdoNetClustering(options => options.Invariant = Invariant);
+        silo.AddAdoNetGrainStorage(StorageNames.JobState, options =>
+        {
+            options.Invariant = Invariant;
+            options.DeleteStateOnClear = true;
+        });
+        silo.UseAdoNetReminderService(options => options.Invariant = Invariant);
+        silo.Services.AddOptions<AdoNetClusteringSiloOptions>()
+            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
+        silo.Services.AddOptions<AdoNetGrainStorageOptions>(StorageNames.JobState)
+            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
+        silo.Services.AddOptions<AdoNetReminderTableOptions>()
+            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
     }
 }

@@ -28,9 +28,16 @@ public static class JobId
             return $"must be at most {Limits.MaxTextLength} characters";
         }
 
-        foreach (var c in id)
+        for (var i = 0; i < id.Length; i++)
         {
-            if (c == '/' || char.IsControl(c) || char.IsSurrogate(c) && !char.IsHighSurrogate(c) && !char.IsLowSurrogate(c))
+            var c = id[i];
+            if (char.IsHighSurrogate(c) && i + 1 < id.Length && char.IsLowSurrogate(id[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            if (c == '/' || char.IsControl(c) || char.IsSurrogate(c))
             {
                 return "must be printable and contain no '/' or control characters";
             }

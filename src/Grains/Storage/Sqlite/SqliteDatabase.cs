@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -119,21 +118,10 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
 
     private static void ApplySchema(SqliteConnection connection)
     {
-        var assembly = typeof(SqliteDatabase).Assembly;
-        foreach (var name in assembly.GetManifestResourceNames()
-                     .Where(n => n.StartsWith("sql/sqlite/", StringComparison.Ordinal))
-                     .Order(StringComparer.Ordinal))
+        foreach (var (_, text) in SqlScripts.For("sqlite"))
         {
-            Execute(connection, ReadResource(assembly, name));
+            Execute(connection, text);
         }
-    }
-
-    internal static string ReadResource(Assembly assembly, string name)
-    {
-        using var stream = assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"missing embedded script {name}");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     private void RunWriter(SqliteConnection connection)

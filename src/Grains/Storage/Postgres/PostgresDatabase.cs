@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HpcJobs.Grains.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL database: one pooled data source shared by the service's own queries and by
+/// Orleans' ADO.NET clustering, reminders and grain storage, so the pool size is the silo's whole
+/// footprint on the server.
+/// </summary>
+public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
+{
+    private readonly ILogger<PostgresDatabase> _logger;
+
+    public PostgresDatabase(IOptions<PostgresOptions> options, ILogger<PostgresDatabase> logger)
+    {
+        _logger = logger;
+        var builder = PostgresConnectionString.Parse(options.Value.ConnectionString);
+        builder.MaxPoolSize = options.Value.MaxPoolSize;
+        builder.MinPoolSize = 0;
+        builder.Timeout = builder.Timeout is 15 ? 5 : builder.Timeout;
+        builder.CommandTimeout = 15;
+        builder.CancellationTimeout = 2000;
+        DataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>Applies sql/postgres/*.sql in order; each script takes an advisory lock, so silos starting together queue.</summary>
+    public async Task ApplySchemaAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (name, text) in SqlScripts.For("postgres"))
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = text;
+            command.CommandTimeout = 120;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            LogScriptApplied(_logger, name);
+        }
+    }
+
+    public async Task<bool> IsReachableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = DataSource.CreateCommand("SELECT 1");
+            command.CommandTimeout = 3;
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+
+    /// <summary>Runs a database call, turning connection-level failures into <see cref="StorageUnavailableException"/>.</summary>
+    internal static async Task<T> GuardAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw new StorageUnavailableException($"PostgreSQL is unavailable: {e.Message}", e);
+        }
+    }
+
+    internal static bool IsUnavailable(Exception e) =>
+        e is NpgsqlException { IsTransient: true } or TimeoutException
+        || e is NpgsqlException && e.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException
+        || e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "08006" or "08001" or "08003" or "08004" };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Script}")]
+    private static partial void LogScriptApplied(ILogger logger, string script);
+}

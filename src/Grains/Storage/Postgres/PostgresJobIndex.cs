@@ -1,0 +1,182 @@
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HpcJobs.Grains.Storage.Postgres;
+
+public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
+{
+    private const string Columns =
+        "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler::text, " +
+        "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
+
+    public Task UpsertAsync(JobRow row) => PostgresDatabase.GuardAsync(async () =>
+    {
+        await using var batch = database.DataSource.CreateBatch();
+        var upsert = new NpgsqlBatchCommand(
+            """
+            INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+            ON CONFLICT (id) DO UPDATE SET
+                user_name = excluded.user_name, state = excluded.state, start_time = excluded.start_time,
+                end_time = excluded.end_time, nodes = excluded.nodes, scheduler = excluded.scheduler, updated_at = now()
+            """);
+        upsert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = row.Id });
+        upsert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = row.User });
+        upsert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = row.State.ToWire() });
+        upsert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = row.StartTime });
+        upsert.Parameters.Add(new NpgsqlParameter { Value = (object?)row.EndTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. row.Nodes] });
+        upsert.Parameters.Add(new NpgsqlParameter { Value = (object?)row.SchedulerJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        batch.BatchCommands.Add(upsert);
+
+        var nodes = new NpgsqlBatchCommand(
+            """
+            WITH gone AS (DELETE FROM job_nodes WHERE job_id = $1 AND NOT (node = ANY($2)))
+            INSERT INTO job_nodes (node, job_id) SELECT DISTINCT n, $1 FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING
+            """);
+        nodes.Parameters.Add(new NpgsqlParameter<string> { TypedValue = row.Id });
+        nodes.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. row.Nodes] });
+        batch.BatchCommands.Add(nodes);
+        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return 0;
+    });
+
+    public async Task EnsureAsync(JobRow row)
+    {
+        var matches = await PostgresDatabase.GuardAsync(async () =>
+        {
+            await using var command = database.DataSource.CreateCommand(
+                "SELECT state = $2 AND end_time IS NOT DISTINCT FROM $3 FROM jobs WHERE id = $1");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = row.Id });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = row.State.ToWire() });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)row.EndTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            return await command.ExecuteScalarAsync().ConfigureAwait(false) as bool? ?? false;
+        }).ConfigureAwait(false);
+        if (!matches)
+        {
+            await UpsertAsync(row).ConfigureAwait(false);
+        }
+    }
+
+    public Task DeleteAsync(string jobId) => PostgresDatabase.GuardAsync(async () =>
+    {
+        await using var batch = database.DataSource.CreateBatch();
+        foreach (var sql in new[] { "DELETE FROM samples WHERE job_id = $1", "DELETE FROM jobs WHERE id = $1" })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+            batch.BatchCommands.Add(command);
+        }
+
+        // One implicit transaction: the job and its samples go together.
+        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return 0;
+    });
+
+    public Task<UsageSample?> ReadLatestAsync(string jobId) => PostgresDatabase.GuardAsync(async () =>
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage FROM jobs WHERE id = $1 AND last_sample_time IS NOT NULL");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        return await reader.ReadAsync().ConfigureAwait(false)
+            ? new UsageSample(
+                new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
+                reader.GetDouble(1),
+                reader.GetInt64(2),
+                reader.IsDBNull(3) ? null : reader.GetDouble(3))
+            : null;
+    });
+
+    public Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken) => PostgresDatabase.GuardAsync(async () =>
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT 1 FROM jobs WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    });
+
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => PostgresDatabase.GuardAsync(async () =>
+    {
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var from = new StringBuilder(" FROM ");
+        var where = new List<string>();
+        var parameters = new List<NpgsqlParameter>();
+        if (query.Node is not null)
+        {
+            from.Append("job_nodes n JOIN jobs j ON j.id = n.job_id");
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Node });
+            where.Add($"n.node = ${parameters.Count}");
+        }
+        else
+        {
+            from.Append("jobs j");
+        }
+
+        if (query.State is { } state)
+        {
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = state.ToWire() });
+            where.Add($"j.state = ${parameters.Count}");
+        }
+
+        if (query.User is not null)
+        {
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = query.User });
+            where.Add($"j.user_name = ${parameters.Count}");
+        }
+
+        var filter = from + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty);
+        long total;
+        await using (var count = new NpgsqlCommand("SELECT COUNT(*)" + filter, connection))
+        {
+            count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+            total = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        await using var select = new NpgsqlCommand(
+            $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT ${parameters.Count + 1} OFFSET ${parameters.Count + 2}",
+            connection);
+        select.Parameters.AddRange(parameters.ToArray());
+        select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+        select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.Offset });
+        var jobs = new List<JobView>(Math.Min(query.Limit, 128));
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            jobs.Add(new JobView(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetFieldValue<string[]>(2),
+                JobStateMachine.TryParse(reader.GetString(3), out var jobState) ? jobState : JobState.Pending,
+                new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero),
+                reader.IsDBNull(5) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(5), TimeSpan.Zero),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(10)
+                    ? null
+                    : new UsageSample(
+                        new DateTimeOffset(reader.GetFieldValue<DateTime>(10), TimeSpan.Zero),
+                        reader.GetDouble(7),
+                        reader.GetInt64(8),
+                        reader.IsDBNull(9) ? null : reader.GetDouble(9))));
+        }
+
+        return new JobPage(jobs, total);
+    });
+
+    public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken) =>
+        PostgresDatabase.GuardAsync<IReadOnlyDictionary<JobState, long>>(async () =>
+        {
+            await using var command = database.DataSource.CreateCommand("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+            var counts = JobStateMachine.All.ToDictionary(s => s, _ => 0L);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (JobStateMachine.TryParse(reader.GetString(0), out var state))
+                {
+                    counts[state] = reader.GetInt64(1);
+                }
+            }
+
+            return counts;
+        });
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace HpcJobs.Grains.Storage.Postgres;
+
+public static class PostgresServiceCollectionExtensions
+{
+    /// <summary>
+    /// The PostgreSQL backend: job rows and the sample log. Register before Orleans so that the
+    /// schema (Orleans' tables included) exists before clustering starts. Job grain state, membership
+    /// and reminders use Orleans' ADO.NET providers on the same data source.
+    /// </summary>
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, Action<PostgresOptions> configure)
+    {
+        services.Configure(configure);
+        services.AddSingleton<WriterMetrics>();
+        services.AddSingleton<PostgresDatabase>();
+        services.AddSingleton<IDatabaseProbe>(sp => sp.GetRequiredService<PostgresDatabase>());
+        services.AddSingleton<IJobIndex, PostgresJobIndex>();
+        services.AddSingleton<PostgresSampleLog>();
+        services.AddSingleton<ISampleLog>(sp => sp.GetRequiredService<PostgresSampleLog>());
+        services.AddHostedService<PostgresSchemaService>();
+        return services;
+    }
+}
+
+/// <summary>Applies the schema at start, before the silo joins the cluster.</summary>
+internal sealed class PostgresSchemaService(PostgresDatabase database) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => database.ApplySchemaAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,83 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace HpcJobs.Api.Tests.Infrastructure;
+
+/// <summary>One running service per test class, on the backend <typeparamref name="TBackend"/>.</summary>
+public class ServiceFixture<TBackend> : IAsyncLifetime
+    where TBackend : IBackend, new()
+{
+    private ServiceFactory? _factory;
+    private HttpClient? _client;
+    private string? _skipReason;
+
+    public TBackend Backend { get; } = new();
+
+    /// <summary>A client of the running service; skips the calling test when the backend is not available here.</summary>
+    public HttpClient Client
+    {
+        get
+        {
+            Skip.If(_skipReason is not null, _skipReason);
+            return _client!;
+        }
+    }
+
+    public IServiceProvider Services => _factory!.Services;
+
+    public IReadOnlyDictionary<string, string> Settings { get; private set; } = new Dictionary<string, string>();
+
+    public async Task InitializeAsync()
+    {
+        IReadOnlyDictionary<string, string> database;
+        try
+        {
+            database = await Backend.CreateDatabaseAsync();
+        }
+        catch (SkipException skip)
+        {
+            _skipReason = skip.Message;
+            return;
+        }
+
+        var settings = new Dictionary<string, string>(database)
+        {
+            ["SILO_PORT"] = FreePort.Next().ToString(),
+            ["GATEWAY_PORT"] = FreePort.Next().ToString(),
+            ["ADVERTISED_IP"] = "127.0.0.1",
+            ["CLUSTER_ID"] = "test-" + Guid.NewGuid().ToString("N")[..8],
+        };
+        Settings = settings;
+        _factory = new ServiceFactory(settings);
+        _client = _factory.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        await Backend.DisposeAsync();
+    }
+}
+
+public static class HttpJson
+{
+    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, string json) =>
+        client.PostAsync(url, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+    public static Task<HttpResponseMessage> PatchJsonAsync(this HttpClient client, string url, string json) =>
+        client.PatchAsync(url, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+    public static Task<HttpResponseMessage> PostAsJson<T>(this HttpClient client, string url, T value) =>
+        client.PostAsJsonAsync(url, value);
+}
