@@ -1,4 +1,5 @@
 using System.Net;
+using HpcJobs.Api.Tests.Infrastructure;
 using System.Text.Json;
 
 namespace HpcJobs.Api.Tests;
@@ -13,7 +14,7 @@ public abstract partial class JobsContractTests<TBackend>
     public async Task ListJobs_ReturnsJobsTotalLimitOffset_WithDefaultsEchoed()
     {
         var user = NewName("user");
-        var id = (await CreateJobAsync(user: user)).GetProperty("id").GetString();
+        var id = (await CreateJobAsync(user: user)).GetProperty("id").GetString()!;
 
         var list = await ListAsync("user=" + user);
 
@@ -65,9 +66,9 @@ public abstract partial class JobsContractTests<TBackend>
     {
         var alice = NewName("user");
         var bob = NewName("user");
-        var a1 = (await CreateJobAsync(user: alice)).GetProperty("id").GetString();
-        var a2 = (await CreateJobAsync(user: alice)).GetProperty("id").GetString();
-        var b1 = (await CreateJobAsync(user: bob)).GetProperty("id").GetString();
+        var a1 = (await CreateJobAsync(user: alice)).GetProperty("id").GetString()!;
+        var a2 = (await CreateJobAsync(user: alice)).GetProperty("id").GetString()!;
+        var b1 = (await CreateJobAsync(user: bob)).GetProperty("id").GetString()!;
 
         var aliceJobs = await ListAsync("user=" + alice);
         var bobJobs = await ListAsync("user=" + bob);
@@ -84,8 +85,8 @@ public abstract partial class JobsContractTests<TBackend>
         var first = NewName("node");
         var shared = NewName("node");
         var last = NewName("node");
-        var both = (await CreateJobAsync(nodes: [first, shared])).GetProperty("id").GetString();
-        var sharedOnly = (await CreateJobAsync(nodes: [shared, last])).GetProperty("id").GetString();
+        var both = (await CreateJobAsync(nodes: [first, shared])).GetProperty("id").GetString()!;
+        var sharedOnly = (await CreateJobAsync(nodes: [shared, last])).GetProperty("id").GetString()!;
 
         Assert.Equal([both], Ids(await ListAsync("node=" + first)));
         Assert.Equal([sharedOnly], Ids(await ListAsync("node=" + last)));
@@ -93,6 +94,18 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(new[] { both, sharedOnly }.Order(StringComparer.Ordinal), Ids(sharedList).Order(StringComparer.Ordinal));
         Assert.Equal(2, sharedList.GetProperty("total").GetInt64());
         Assert.Equal(0, (await ListAsync("node=" + NewName("node"))).GetProperty("total").GetInt64());
+    }
+
+    [Fact]
+    public async Task ListJobs_CountsAJobOnce_WhenItListsTheSameNodeTwice()
+    {
+        var node = NewName("node");
+        var id = (await CreateJobAsync(nodes: [node, node])).GetProperty("id").GetString()!;
+
+        var list = await ListAsync("node=" + node);
+
+        Assert.Equal([id], Ids(list));
+        Assert.Equal(1, list.GetProperty("total").GetInt64());
     }
 
     [Fact]
@@ -108,7 +121,7 @@ public abstract partial class JobsContractTests<TBackend>
 
         var list = await ListAsync($"user={user}&node={node}&state=pending");
 
-        Assert.Equal([match.GetProperty("id").GetString()], Ids(list));
+        Assert.Equal([match.GetProperty("id").GetString()!], Ids(list));
         Assert.Equal(1, list.GetProperty("total").GetInt64());
     }
 
@@ -131,6 +144,19 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(5, lastPage.GetProperty("total").GetInt64());
         Assert.Equal(0, beyond.GetProperty("jobs").GetArrayLength());
         Assert.Equal(5, beyond.GetProperty("total").GetInt64());
+    }
+
+    [Fact]
+    public async Task ListJobs_ReturnsAnEmptyPageWithTotal_WhenOffsetIsBeyondEveryMatch()
+    {
+        var user = NewName("user");
+        await CreateJobAsync(user: user);
+
+        // The contract bounds offset only below (>= 0); 2^31 must not be refused as malformed.
+        var list = await ListAsync($"user={user}&offset=2147483648");
+
+        Assert.Empty(Ids(list));
+        Assert.Equal(1, list.GetProperty("total").GetInt64());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using HpcJobs.Api.Tests.Infrastructure;
 using System.Text;
 using System.Text.Json;
 
@@ -134,6 +135,45 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(
             before.TryGetProperty("end_time", out var beforeEnd) ? beforeEnd.GetString() : null,
             after.TryGetProperty("end_time", out var afterEnd) ? afterEnd.GetString() : null);
+    }
+
+    [Fact]
+    public async Task UpdateJob_RecordsNoUsage_WhenTheTransitionBesideItIsIllegal()
+    {
+        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+
+        var response = await Client.PatchJsonAsync(JobPath(id), """{"state":"pending","cpu_usage":50,"memory_usage_mb":10}""");
+
+        await ExpectErrorAsync(response, HttpStatusCode.Conflict, "conflict");
+        var job = await GetJobAsync(id);
+        Assert.Equal("running", job.GetProperty("state").GetString());
+        Assert.Equal(0, job.GetProperty("cpu_usage").GetDouble());
+        Assert.Equal(0, (await HistoryAsync(id)).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task UpdateJob_LetsExactlyOneTerminalStateWin_WhenTransitionsRace()
+    {
+        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        string[] targets = ["completed", "failed", "cancelled", "completed", "failed", "cancelled"];
+
+        var responses = await Task.WhenAll(targets.Select(t => Client.PatchJsonAsync(JobPath(id), $$"""{"state":"{{t}}"}""")));
+
+        var winners = responses.Where(r => r.StatusCode == HttpStatusCode.OK).ToArray();
+        Assert.NotEmpty(winners);
+        var final = (await GetJobAsync(id)).GetProperty("state").GetString();
+        foreach (var winner in winners)
+        {
+            // A repeat of the winning state is a no-op 200; any other state loses with 409.
+            Assert.Equal(final, (await ExpectJsonAsync(winner, HttpStatusCode.OK)).GetProperty("state").GetString());
+        }
+
+        foreach (var loser in responses.Where(r => r.StatusCode != HttpStatusCode.OK))
+        {
+            await ExpectErrorAsync(loser, HttpStatusCode.Conflict, "conflict");
+        }
+
+        Assert.Equal(targets.Count(t => t == final), winners.Length);
     }
 
     [Theory]

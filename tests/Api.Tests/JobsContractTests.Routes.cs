@@ -1,0 +1,62 @@
+using System.Net;
+using HpcJobs.Api.Tests.Infrastructure;
+
+namespace HpcJobs.Api.Tests;
+
+/// <summary>GET /v1/health, and what the service answers outside its routes.</summary>
+public abstract partial class JobsContractTests<TBackend>
+{
+    [Fact]
+    public async Task Health_ReturnsHealthyWithTimestampAndVersion_WhenStorageIsUp()
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        var health = await ExpectJsonAsync(await Client.GetAsync("/v1/health"), HttpStatusCode.OK);
+
+        Assert.Equal("healthy", health.GetProperty("status").GetString());
+        Assert.InRange(ParseTime(health.GetProperty("timestamp")), before, DateTimeOffset.UtcNow.AddSeconds(1));
+        Assert.False(string.IsNullOrWhiteSpace(health.GetProperty("version").GetString()));
+    }
+
+    [Theory]
+    [InlineData("/v1/nope")]
+    [InlineData("/v2/jobs")]
+    [InlineData("/jobs")]
+    [InlineData("/")]
+    [InlineData("/v1/jobs/some-job/nope")]
+    [InlineData("/v1/jobs/some-job/metrics/extra")]
+    public async Task UnknownRoute_Returns404NotFoundErrorBody_WhenGet(string path)
+    {
+        var response = await Client.GetAsync(path);
+
+        await ExpectErrorAsync(response, HttpStatusCode.NotFound, "not_found", path);
+    }
+
+    [Fact]
+    public async Task UnknownRoute_Returns404NotFoundErrorBody_WhenPostingJson()
+    {
+        var response = await Client.PostJsonAsync("/v2/jobs", """{"id":"x","user":"alice","nodes":["n1"]}""");
+
+        await ExpectErrorAsync(response, HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Theory]
+    [InlineData("PUT", "/v1/jobs")]
+    [InlineData("DELETE", "/v1/jobs")]
+    [InlineData("PATCH", "/v1/jobs")]
+    [InlineData("PUT", "/v1/jobs/some-job")]
+    [InlineData("POST", "/v1/jobs/some-job")]
+    [InlineData("DELETE", "/v1/jobs/some-job/metrics")]
+    [InlineData("POST", "/v1/health")]
+    public async Task KnownRoute_Returns405MethodNotAllowedErrorBody_WhenMethodIsWrong(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method is "DELETE" ? null : new StringContent("{}", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        var response = await Client.SendAsync(request);
+
+        await ExpectErrorAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed", $"{method} {path}");
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Configuration;
+
+namespace HpcJobs.Silo.Tests;
+
+public sealed class ServiceSettingsTests
+{
+    private static ServiceSettings Load(params (string Key, string Value)[] values) =>
+        ServiceSettings.Load(
+            new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build(),
+            []);
+
+    [Fact]
+    public void Load_UsesContractDefaults_WhenNothingIsSet()
+    {
+        var settings = Load();
+
+        Assert.Equal(8080, settings.Port);
+        Assert.Equal("0.0.0.0", settings.Host.ToString());
+        Assert.Equal(DatabaseType.Sqlite, settings.DatabaseType);
+        Assert.Equal("./hpc-jobs.db", settings.DatabaseUrl);
+        Assert.Equal(7, settings.RetentionDays);
+        Assert.Equal(11111, settings.SiloPort);
+        Assert.Equal(30000, settings.GatewayPort);
+        Assert.Equal("hpc", settings.ClusterId);
+        Assert.Equal("hpc", settings.ServiceId);
+    }
+
+    [Theory]
+    [InlineData("PORT", "abc")]
+    [InlineData("PORT", "70000")]
+    [InlineData("HOST", "not-an-ip")]
+    [InlineData("DATABASE_TYPE", "mysql")]
+    [InlineData("METRICS_RETENTION_DAYS", "0")]
+    [InlineData("SILO_PORT", "-1")]
+    [InlineData("GATEWAY_PORT", "x")]
+    [InlineData("CLUSTER_ID", "a b")]
+    [InlineData("ADVERTISED_IP", "host.example")]
+    [InlineData("SQLITE_SYNCHRONOUS", "off")]
+    public void Load_NamesTheVariable_WhenValueIsInvalid(string variable, string value)
+    {
+        var error = Assert.Throws<SettingsException>(() => Load((variable, value)));
+
+        Assert.Equal(variable, error.Variable);
+        Assert.Contains(variable, error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void Load_RejectsPostgresWithoutUrl_AndHidesTheUrlWhenMalformed()
+    {
+        Assert.Equal("DATABASE_URL", Assert.Throws<SettingsException>(() => Load(("DATABASE_TYPE", "postgres"))).Variable);
+        var error = Assert.Throws<SettingsException>(() =>
+            Load(("DATABASE_TYPE", "postgres"), ("DATABASE_URL", "postgres://u:secret@h:5432/db?bogus=1")));
+        Assert.DoesNotContain("secret", error.Message);
+    }
+
+    [Fact]
+    public async Task Process_ExitsWithOneLine_WhenSettingIsInvalid()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", $"\"{ServiceProcess.SiloAssembly()}\"")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        start.Environment["PORT"] = "eighty";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal("invalid setting PORT='eighty': must be a whole number from 1 to 65535", stderr.Trim());
+    }
+}
