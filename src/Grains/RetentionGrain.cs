@@ -21,8 +21,9 @@ public sealed partial class RetentionGrain(
 
     public async Task EnsureScheduledAsync()
     {
-        var period = options.Value.Interval;
-        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), period).ConfigureAwait(true);
+        // The first pass soon after a silo starts catches up on whatever expired while the cluster was down.
+        var settings = options.Value;
+        await this.RegisterOrUpdateReminder(ReminderName, settings.FirstRunDelay, settings.Interval).ConfigureAwait(true);
     }
 
     public Task<long> RunOnceAsync() => _running is { IsCompleted: false } running ? running : (_running = PassAsync());

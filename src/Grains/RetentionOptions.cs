@@ -8,6 +8,9 @@ public sealed class RetentionOptions
     /// <summary>How often the pass runs. Orleans reminders fire at most once a minute.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Delay from a silo's start to the first pass.</summary>
+    public TimeSpan FirstRunDelay { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Samples deleted per transaction, so that ingest is never blocked for long.</summary>
     public int BatchSize { get; set; } = 5_000;
 }

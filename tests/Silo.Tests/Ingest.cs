@@ -14,6 +14,9 @@ public sealed class Ingest
 
     public ConcurrentDictionary<string, ConcurrentBag<string>> Acknowledged { get; } = new();
 
+    /// <summary>Per job, the largest memory_usage_mb (the sample sequence number) acknowledged.</summary>
+    public ConcurrentDictionary<string, long> LastAcknowledged { get; } = new();
+
     public long AcknowledgedCount => Acknowledged.Values.Sum(b => (long)b.Count);
 
     public static async Task CreateJobsAsync(HttpClient client, IEnumerable<string> ids)
@@ -42,6 +45,7 @@ public sealed class Ingest
                     if (response.StatusCode == HttpStatusCode.Created)
                     {
                         Acknowledged.GetOrAdd(job, _ => []).Add(timestamp);
+                        LastAcknowledged.AddOrUpdate(job, n, (_, current) => Math.Max(current, n));
                     }
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using HpcJobs.Grains.Storage.Postgres;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace HpcJobs.Silo.Tests;
+
+/// <summary>Several real silo processes forming one Orleans cluster on one PostgreSQL database.</summary>
+public sealed partial class ClusterTests(ITestOutputHelper output)
+{
+    private static async Task<Dictionary<string, string>> NewClusterAsync()
+    {
+        var settings = new Dictionary<string, string>(await new PostgresBackend().CreateDatabaseAsync())
+        {
+            ["CLUSTER_ID"] = "c" + Guid.NewGuid().ToString("N")[..8],
+        };
+        return settings;
+    }
+
+    [SkippableFact]
+    public async Task TwoSilos_ServeTheSameJobs_AndRejectDuplicateCreates()
+    {
+        var settings = await NewClusterAsync();
+        await using var a = await ServiceProcess.StartAsync(settings);
+        await using var b = await ServiceProcess.StartAsync(settings);
+
+        await Ingest.CreateJobsAsync(a.Client, ["x-1"]);
+        using var read = await b.Client.GetAsync("/v1/jobs/x-1");
+        using var patch = await b.Client.PatchAsync("/v1/jobs/x-1", Ingest.Json("""{"cpu_usage":33,"memory_usage_mb":5}"""));
+        using var duplicate = await b.Client.PostAsync("/v1/jobs", Ingest.Json("""{"id":"x-1","user":"u","nodes":["n"]}"""));
+        using var readBack = await a.Client.GetAsync("/v1/jobs/x-1");
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        var job = JsonDocument.Parse(await readBack.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(33, job.GetProperty("cpu_usage").GetDouble());
+    }
+
+    [SkippableFact]
+    public async Task KilledSilo_JobsServedBySurvivorWithin30s_WithoutLosingAcknowledgedSamples()
+    {
+        var settings = await NewClusterAsync();
+        await using var a = await ServiceProcess.StartAsync(settings);
+        await using var b = await ServiceProcess.StartAsync(settings);
+        var jobs = Enumerable.Range(0, 40).Select(i => $"f-{i}").ToList();
+        await Ingest.CreateJobsAsync(a.Client, jobs);
+        var ingest = new Ingest();
+        using (var stop = new CancellationTokenSource())
+        {
+            // One writer per job, half through each silo, so each job's last acknowledged sample is its latest.
+            var load = ingest.RunAsync(w => w % 2 == 0 ? a.Client : b.Client, jobs, writers: jobs.Count, stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(StressSettings.Seconds(3, 30)));
+            await a.KillAsync();
+            stop.Cancel();
+            await load;
+        }
+
+        var failover = Stopwatch.StartNew();
+        var pending = new HashSet<string>(jobs);
+        while (pending.Count > 0 && failover.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            foreach (var id in pending.ToList())
+            {
+                using var response = await b.Client.GetAsync($"/v1/jobs/{id}");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    pending.Remove(id);
+                }
+            }
+
+            await Task.Delay(200);
+        }
+
+        output.WriteLine($"all {jobs.Count} jobs served by the survivor {failover.Elapsed.TotalSeconds:F1} s after kill -9; {ingest.AcknowledgedCount} samples acknowledged");
+        Assert.Empty(pending);
+        await ingest.AssertAllStoredAsync(b.Client);
+        foreach (var (job, last) in ingest.LastAcknowledged)
+        {
+            // The job's latest usage is at least as new as its last acknowledged sample.
+            using var response = await b.Client.GetAsync($"/v1/jobs/{job}");
+            var memory = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("memory_usage_mb").GetInt64();
+            Assert.True(memory >= last, $"job {job}: latest memory {memory} older than acknowledged sample {last}");
+        }
+    }
+
+    [SkippableFact]
+    public async Task GracefulStop_LeavesTheSiloMarkedDeadInMembership()
+    {
+        var settings = await NewClusterAsync();
+        await using var a = await ServiceProcess.StartAsync(settings);
+        await using var b = await ServiceProcess.StartAsync(settings);
+
+        var elapsed = await b.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"SIGTERM to exit: {elapsed.TotalSeconds:F1} s");
+        Assert.Equal(0, b.ExitCode);
+        var statuses = await MembershipAsync(settings);
+        Assert.Equal(2, statuses.Count);
+        Assert.Contains(6, statuses.Values);
+        Assert.Contains(3, statuses.Values);
+    }
+
+    [SkippableFact]
+    public async Task Retention_WithTwoSilos_DeletesEachExpiredSampleOnce_AndNoFreshOne()
+    {
+        var settings = await NewClusterAsync();
+        settings["Logging__LogLevel__HpcJobs.Grains.RetentionGrain"] = "Information";
+        var connection = PostgresConnectionString.Parse(settings["DATABASE_URL"]).ConnectionString;
+        await using var a = await ServiceProcess.StartAsync(settings);
+        await InsertSamplesAsync(connection, expired: 12_000, fresh: 300);
+        await using var b = await ServiceProcess.StartAsync(settings);
+
+        var deadline = Stopwatch.StartNew();
+        while (await CountAsync(connection, "ts < now() - interval '7 days'") > 0 && deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(0, await CountAsync(connection, "ts < now() - interval '7 days'"));
+        Assert.Equal(300, await CountAsync(connection, "true"));
+        var logged = new[] { a.Output, b.Output }.Select(o => RetentionLine().Matches(o).Sum(m => long.Parse(m.Groups[1].Value))).ToList();
+        Assert.Equal(12_000, logged.Sum());
+        Assert.Contains(0, logged);
+    }
+
+    private static async Task InsertSamplesAsync(string connectionString, int expired, int fresh)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb)
+            SELECT 'ret-' || (g % 7), now() - interval '30 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $1) AS g
+            UNION ALL
+            SELECT 'ret-' || (g % 7), now() - interval '6 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $2) AS g
+            """,
+            connection);
+        command.Parameters.AddWithValue(expired);
+        command.Parameters.AddWithValue(fresh);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<long> CountAsync(string connectionString, string where)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM samples WHERE {where}", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<Dictionary<int, int>> MembershipAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionString.Parse(settings["DATABASE_URL"]).ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT port, status FROM orleansmembershiptable WHERE deploymentid = $1", connection);
+        command.Parameters.AddWithValue(settings["CLUSTER_ID"]);
+        var result = new Dictionary<int, int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            result[reader.GetInt32(0)] = reader.GetInt32(1);
+        }
+
+        return result;
+    }
+
+    [GeneratedRegex(@"Retention deleted (\d+) samples")]
+    private static partial Regex RetentionLine();
+}
