@@ -1,6 +1,7 @@
 using HpcJobs.Api.Health;
 using HpcJobs.Api.Jobs;
 using HpcJobs.Api.Json;
+using HpcJobs.Api.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,7 @@ public static class ApiServiceCollectionExtensions
     {
         app.MapHealthApi();
         app.MapJobsApi();
+        app.MapMetrics();
         return app;
     }
 }

@@ -11,6 +11,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.Configure(retention);
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
+        services.AddSingleton<IJobObserverPart, JobCountForwarder>();
         return services;
     }
 }

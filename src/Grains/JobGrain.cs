@@ -42,6 +42,7 @@ public sealed partial class JobGrain(
             }
 
             observer.OnChanged(View());
+            KeepActiveJobsActivated();
         }
     }
 
@@ -67,8 +68,9 @@ public sealed partial class JobGrain(
             StartTime = command.StartTime is { } start ? MicrosecondTime.Truncate(start) : now,
             SchedulerJson = command.SchedulerJson,
         };
-        await WriteLifecycleAsync().ConfigureAwait(true);
+        await WriteLifecycleAsync(created: true).ConfigureAwait(true);
         observer.OnCreated(View());
+        KeepActiveJobsActivated();
         LogCreated(logger, Id, command.State);
         return new JobOutcome(OutcomeKind.Created, View(), null);
     }
@@ -126,6 +128,7 @@ public sealed partial class JobGrain(
             }
 
             observer.OnTransition(View(), current);
+            KeepActiveJobsActivated();
             LogTransition(logger, Id, current, next);
         }
 
@@ -197,11 +200,18 @@ public sealed partial class JobGrain(
         }
     }
 
-    private async Task WriteLifecycleAsync()
+    /// <summary>
+    /// Pending and running jobs stay activated: their Prometheus series come from the activation,
+    /// so idle collection must not drop them between samples. Ended jobs are collected as usual.
+    /// </summary>
+    private void KeepActiveJobsActivated() =>
+        DelayDeactivation(record.State.State.IsTerminal() ? TimeSpan.FromTicks(-1) : TimeSpan.MaxValue);
+
+    private async Task WriteLifecycleAsync(bool created = false)
     {
         // State first, row second: see DeleteAsync for why a crash in between is repaired on activation.
         await record.WriteStateAsync().ConfigureAwait(true);
-        await index.UpsertAsync(ToRow()).ConfigureAwait(true);
+        await index.UpsertAsync(ToRow(), created).ConfigureAwait(true);
     }
 
     private JobRow ToRow()

@@ -1,5 +1,6 @@
 using HpcJobs.Api;
 using HpcJobs.Api.Errors;
+using HpcJobs.Api.Metrics;
 using HpcJobs.Silo;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -19,6 +20,7 @@ builder.UseHttpEndpoint(settings);
 builder.AddJobStorage(settings);
 builder.UseJobSilo(settings);
 builder.Services.AddJobsApi();
+builder.Services.AddPrometheusExport(metrics => metrics.EndedJobGrace = settings.EndedJobGrace);
 
 var app = builder.Build();
 app.UseContractErrors();

@@ -30,6 +30,7 @@ public sealed record ServiceSettings(
     IPAddress AdvertisedIp,
     SqliteSynchronous SqliteSynchronous,
     int DatabasePoolSize,
+    TimeSpan EndedJobGrace,
     bool SeedDemo)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
@@ -77,6 +78,7 @@ public sealed record ServiceSettings(
                 var other => throw new SettingsException("SQLITE_SYNCHRONOUS", other, "must be 'full' or 'normal'"),
             },
             Integer(configuration, "DATABASE_POOL_SIZE", 20, 2, 1000),
+            TimeSpan.FromSeconds(Integer(configuration, "METRICS_ENDED_JOB_GRACE_SECONDS", 300, 0, 86400)),
             args.Contains("--seed-demo", StringComparer.Ordinal));
     }
 

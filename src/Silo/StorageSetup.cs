@@ -60,6 +60,10 @@ public static class StorageSetup
 
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).EnsureScheduledAsync());
+
+            // Count jobs before the first change arrives, so the counts start from the table.
+            silo.AddStartupTask((services, _) =>
+                services.GetRequiredService<IGrainFactory>().GetGrain<IJobStatsGrain>(0).GetAsync());
         });
         return builder;
     }

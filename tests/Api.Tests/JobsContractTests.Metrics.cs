@@ -28,7 +28,7 @@ public abstract partial class JobsContractTests<TBackend>
         return (id, times);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_Returns201WithTheStoredSample_WhenBodyValid()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -43,7 +43,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(80.25, sample.GetProperty("gpu_usage").GetDouble());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_OmitsGpuUsage_WhenNotReported()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -55,7 +55,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.False((await GetJobAsync(id)).TryGetProperty("gpu_usage", out _));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_AcceptsCamelCaseFields_AsTheReadmeSends()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -69,7 +69,7 @@ public abstract partial class JobsContractTests<TBackend>
         AssertTime(timestamp, sample.GetProperty("timestamp"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_KeepsTheGivenTimestampToTheMicrosecond_WhenTimestampGiven()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -83,7 +83,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(timestamp, stored.GetProperty("timestamp").GetString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_StoresTimestampInUtcWithZ_WhenGivenWithOffset()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -97,7 +97,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(utc, ParseTime(sample.GetProperty("timestamp")));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_UpdatesTheJobsLatestUsage_InGetAndList()
     {
         var user = NewName("user");
@@ -114,7 +114,7 @@ public abstract partial class JobsContractTests<TBackend>
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_LeavesLatestUsageAlone_WhenAnOlderSampleArrivesLate()
     {
         var user = NewName("user");
@@ -131,7 +131,7 @@ public abstract partial class JobsContractTests<TBackend>
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_KeepsTheLastReportedGpu_WhenALaterSampleHasNoGpu()
     {
         var user = NewName("user");
@@ -148,7 +148,7 @@ public abstract partial class JobsContractTests<TBackend>
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_StoresEverySample_WhenPostedConcurrently()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -166,7 +166,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(49, job.GetProperty("memory_usage_mb").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_AcceptsBoundaryValues_WhenAtTheEdgesOfTheRanges()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -179,7 +179,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(1048576, high.GetProperty("memory_usage_mb").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_AcceptsSamples_WhenJobIsPending()
     {
         var id = await CreateJobInStateAsync("pending");
@@ -189,7 +189,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(3, (await GetJobAsync(id)).GetProperty("cpu_usage").GetDouble());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_Returns404NotFound_WhenJobUnknown()
     {
         var response = await Client.PostJsonAsync(JobPath(NewId()) + "/metrics", """{"cpu_usage":1,"memory_usage_mb":1}""");
@@ -197,7 +197,7 @@ public abstract partial class JobsContractTests<TBackend>
         await ExpectErrorAsync(response, HttpStatusCode.NotFound, "not_found");
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("completed")]
     [InlineData("failed")]
     [InlineData("cancelled")]
@@ -212,7 +212,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(0, (await GetJobAsync(id)).GetProperty("cpu_usage").GetDouble());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("missing cpu_usage", """{"memory_usage_mb":1}""")]
     [InlineData("missing memory_usage_mb", """{"cpu_usage":1}""")]
     [InlineData("empty object", """{}""")]
@@ -246,7 +246,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(0, (await GetJobAsync(id)).GetProperty("cpu_usage").GetDouble());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("truncated", """{"cpu_usage":1,""")]
     [InlineData("empty body", "")]
     [InlineData("NaN literal", """{"cpu_usage":NaN,"memory_usage_mb":1}""")]
@@ -259,7 +259,7 @@ public abstract partial class JobsContractTests<TBackend>
         await ExpectErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request", reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_Returns400_WhenBodyIsAnArray()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -269,7 +269,7 @@ public abstract partial class JobsContractTests<TBackend>
         await ExpectErrorAsync(response, HttpStatusCode.BadRequest, ["validation_error", "invalid_request"]);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_Returns415UnsupportedMediaType_WhenContentTypeIsTextPlain()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -281,7 +281,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(0, (await HistoryAsync(id)).GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RecordSample_Returns413PayloadTooLarge_WhenBodyExceedsOneMebibyte()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -294,7 +294,7 @@ public abstract partial class JobsContractTests<TBackend>
 
     // ---- GET /v1/jobs/{id}/metrics ----
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ReturnsEverySampleOldestFirst_WhenNoFilterGiven()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -312,7 +312,7 @@ public abstract partial class JobsContractTests<TBackend>
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ReturnsAnEmptyHistory_WhenJobHasNoSamples()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -324,7 +324,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(0, history.GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_IncludesBothEnds_WhenStartAndEndTimeGiven()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -335,7 +335,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(3, history.GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_FiltersOnOneSide_WhenOnlyStartOrEndTimeGiven()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -344,7 +344,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(times[..2], Timestamps(await HistoryAsync(id, "end_time=" + Wire(times[1]))));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ExcludesSamplesOneMicrosecondOutside_WhenRangeGiven()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -356,7 +356,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal([times[2]], Timestamps(history));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ConvertsOffsetTimes_WhenRangeIsGivenWithAnOffset()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -368,7 +368,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(times[1..3], Timestamps(history));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ReturnsTheNewest1000OldestFirst_WhenNoLimitGiven()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -387,7 +387,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(times[1..], Timestamps(history));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ReturnsTheNewestLimitSamplesOldestFirst_WhenLimitGiven()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -398,7 +398,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(2, history.GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_AppliesLimitWithinTheRange_WhenBothGiven()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -409,7 +409,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(2, history.GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_AcceptsTheLargestLimit_WhenLimitIs10000()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();
@@ -417,7 +417,7 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.Equal(times, Timestamps(await HistoryAsync(id, "limit=10000")));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_Returns404NotFound_WhenJobUnknown()
     {
         var response = await Client.GetAsync(JobPath(NewId()) + "/metrics");
@@ -425,7 +425,7 @@ public abstract partial class JobsContractTests<TBackend>
         await ExpectErrorAsync(response, HttpStatusCode.NotFound, "not_found");
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("limit=0")]
     [InlineData("limit=10001")]
     [InlineData("limit=-1")]
@@ -444,7 +444,7 @@ public abstract partial class JobsContractTests<TBackend>
         await ExpectErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request", query);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_Returns400_WhenStartTimeIsAfterEndTime()
     {
         var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
@@ -454,7 +454,7 @@ public abstract partial class JobsContractTests<TBackend>
         await ExpectErrorAsync(response, HttpStatusCode.BadRequest, ["invalid_request", "validation_error"]);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSamples_ReturnsTheSingleInstant_WhenStartTimeEqualsEndTime()
     {
         var (id, times) = await CreateJobWithFiveSamplesAsync();

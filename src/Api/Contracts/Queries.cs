@@ -27,14 +27,16 @@ internal sealed class QueryReader(IQueryCollection query)
         return value;
     }
 
-    public int Integer(string name, int fallback, int min, int max)
+    public int Integer(string name, int fallback, int min, int max) => (int)Long(name, fallback, min, max);
+
+    public long Long(string name, long fallback, long min, long max)
     {
         if (!Single(name, out var value))
         {
             return fallback;
         }
 
-        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
+        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
         {
             Fail(name, $"must be a whole number from {min} to {max}");
             return fallback;
@@ -109,7 +111,7 @@ public static class JobListQuery
             reader.Text("user"),
             reader.Text("node"),
             reader.Integer("limit", Limits.DefaultListLimit, 1, Limits.MaxListLimit),
-            reader.Integer("offset", 0, 0, int.MaxValue));
+            reader.Long("offset", 0, 0, long.MaxValue));
         error = reader.Error;
         return error is null ? result : null;
     }

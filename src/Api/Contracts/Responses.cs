@@ -35,7 +35,7 @@ public sealed record JobResponse(
     }
 }
 
-public sealed record JobListResponse(IReadOnlyList<JobResponse> Jobs, long Total, int Limit, int Offset);
+public sealed record JobListResponse(IReadOnlyList<JobResponse> Jobs, long Total, int Limit, long Offset);
 
 public sealed record SampleResponse(string JobId, DateTimeOffset Timestamp, double CpuUsage, long MemoryUsageMb, double? GpuUsage)
 {

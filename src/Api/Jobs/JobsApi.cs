@@ -1,5 +1,6 @@
 using HpcJobs.Api.Contracts;
 using HpcJobs.Api.Errors;
+using HpcJobs.Api.Metrics;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -111,17 +112,23 @@ public static class JobsApi
         using var body = document;
         if (body is null || SampleRequest.Parse(body.RootElement, time.GetUtcNow(), out error) is not { } sample)
         {
-            return ApiErrors.From(error!);
+            IngestMetrics.RecordRejected(error!.Code);
+            return ApiErrors.From(error);
         }
 
         var outcome = await grains.GetGrain<IJobGrain>(id).RecordSampleAsync(sample);
-        return outcome.Kind switch
+        switch (outcome.Kind)
         {
-            OutcomeKind.Created => TypedResults.Created(
-                JobLocation(id) + "/metrics", SampleResponse.From(id, outcome.Sample!)),
-            OutcomeKind.NotFound => ApiErrors.NotFound(outcome.Message!),
-            _ => ApiErrors.Conflict(outcome.Message!),
-        };
+            case OutcomeKind.Created:
+                IngestMetrics.RecordAccepted();
+                return TypedResults.Created(JobLocation(id) + "/metrics", SampleResponse.From(id, outcome.Sample!));
+            case OutcomeKind.NotFound:
+                IngestMetrics.RecordRejected(ErrorCodes.NotFound);
+                return ApiErrors.NotFound(outcome.Message!);
+            default:
+                IngestMetrics.RecordRejected(ErrorCodes.Conflict);
+                return ApiErrors.Conflict(outcome.Message!);
+        }
     }
 
     public static async Task<Results<Ok<SampleHistoryResponse>, JsonHttpResult<ErrorResponse>>> GetSamples(

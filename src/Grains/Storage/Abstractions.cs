@@ -11,7 +11,7 @@ public sealed record JobRow(
     string? SchedulerJson);
 
 /// <summary>Filters and paging of <c>GET /v1/jobs</c>; already validated.</summary>
-public sealed record JobQuery(JobState? State, string? User, string? Node, int Limit, int Offset);
+public sealed record JobQuery(JobState? State, string? User, string? Node, int Limit, long Offset);
 
 public sealed record JobPage(IReadOnlyList<JobView> Jobs, long Total);
 
@@ -21,7 +21,11 @@ public sealed record JobPage(IReadOnlyList<JobView> Jobs, long Total);
 /// </summary>
 public interface IJobIndex
 {
-    Task UpsertAsync(JobRow row);
+    /// <summary>Writes the row's lifecycle columns; <paramref name="created"/> also counts the job in "jobs ever created".</summary>
+    Task UpsertAsync(JobRow row, bool created = false);
+
+    /// <summary>Jobs ever created (a monotonic counter that survives restarts and deletes).</summary>
+    Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken);
 
     /// <summary>Rewrites the row only if it is missing or differs: repairs a crash between state and index writes.</summary>
     Task EnsureAsync(JobRow row);

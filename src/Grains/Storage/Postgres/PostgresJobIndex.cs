@@ -10,9 +10,21 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler::text, " +
         "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
 
-    public Task UpsertAsync(JobRow row) => PostgresDatabase.GuardAsync(async () =>
+    public Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken) => PostgresDatabase.GuardAsync(async () =>
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT value FROM service_counters WHERE name = 'jobs_created'");
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
+    });
+
+    public Task UpsertAsync(JobRow row, bool created = false) => PostgresDatabase.GuardAsync(async () =>
     {
         await using var batch = database.DataSource.CreateBatch();
+        if (created)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = service_counters.value + 1"));
+        }
+
         var upsert = new NpgsqlBatchCommand(
             """
             INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler)

@@ -10,8 +10,16 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler, " +
         "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
 
-    public Task UpsertAsync(JobRow row) =>
-        database.WriteAsync(new DelegateWrite<int>(context => JobRowWrites.Upsert(context, row)));
+    public Task UpsertAsync(JobRow row, bool created = false) =>
+        database.WriteAsync(new DelegateWrite<int>(context => JobRowWrites.Upsert(context, row, created)));
+
+    public async Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = database.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM service_counters WHERE name = 'jobs_created'";
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
+    }
 
     public async Task EnsureAsync(JobRow row)
     {

@@ -29,8 +29,15 @@ internal sealed class DelegateWrite<TResult>(Func<SqliteWriteContext, TResult> a
 
 internal static class JobRowWrites
 {
-    public static int Upsert(SqliteWriteContext context, JobRow row)
+    public static int Upsert(SqliteWriteContext context, JobRow row, bool created)
     {
+        if (created)
+        {
+            context.Command(
+                "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1")
+                .ExecuteNonQuery();
+        }
+
         var upsert = context.Command(
             """
             INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler)

@@ -1,0 +1,17 @@
+using Prometheus;
+
+namespace HpcJobs.Api.Metrics;
+
+/// <summary>Ingest outcomes, as an operator watches them.</summary>
+public static class IngestMetrics
+{
+    private static readonly Counter Accepted = Prometheus.Metrics.CreateCounter(
+        "hpc_ingest_samples_accepted_total", "Samples stored (answered 201).");
+
+    private static readonly Counter Rejected = Prometheus.Metrics.CreateCounter(
+        "hpc_ingest_samples_rejected_total", "Samples refused, by reason.", "reason");
+
+    public static void RecordAccepted() => Accepted.Inc();
+
+    public static void RecordRejected(string reason) => Rejected.WithLabels(reason).Inc();
+}

@@ -1,0 +1,81 @@
+using System.Text;
+using HpcJobs.Grains;
+using HpcJobs.Grains.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
+
+namespace HpcJobs.Api.Metrics;
+
+/// <summary><c>GET /metrics</c>: the job families from memory, then the service's own operating metrics.</summary>
+public static class MetricsApi
+{
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    public static IServiceCollection AddPrometheusExport(this IServiceCollection services, Action<MetricsOptions> configure)
+    {
+        services.Configure(configure);
+        services.AddSingleton<JobExporter>();
+        services.AddSingleton<IJobObserverPart>(sp => sp.GetRequiredService<JobExporter>());
+        services.AddSingleton<JobCounts>();
+
+        // Republish only the .NET meters an operator reads; Orleans' own meters would add hundreds of series.
+        Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+        {
+            SuppressEventCounters = true,
+            SuppressDebugMetrics = true,
+        });
+        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate =
+            instrument => instrument.Meter.Name is WriterMetrics.MeterName or "Microsoft.AspNetCore.Hosting");
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/metrics", WriteAsync);
+        return app;
+    }
+
+    public static async Task WriteAsync(HttpContext context, JobExporter exporter, JobCounts counts)
+    {
+        var stats = await counts.GetAsync(context.RequestAborted);
+        var text = new StringBuilder(4096 + (exporter.Count * 400));
+        var exposition = new Exposition(text);
+        if (stats is not null)
+        {
+            WriteCounts(exposition, stats);
+        }
+
+        exporter.Write(text);
+        exposition.Family("hpc_silo_exported_jobs", "gauge", "Jobs whose per-job series this silo exports (its active and recently ended job grains).");
+        exposition.Line("hpc_silo_exported_jobs", string.Empty, exporter.Count);
+
+        context.Response.ContentType = ContentType;
+        var body = context.Response.Body;
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        await body.WriteAsync(bytes, context.RequestAborted);
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(body, context.RequestAborted);
+    }
+
+    private static void WriteCounts(Exposition exposition, JobStats stats)
+    {
+        var labels = JobStateMachine.All.ToDictionary(s => s, s => Exposition.Labels(("state", s.ToWire())));
+        exposition.Family("hpc_job_state_total", "gauge",
+            "Jobs stored, by state (a gauge despite its name, kept for dashboards built on the original service). Cluster-wide: every silo exports the same value.");
+        foreach (var state in JobStateMachine.All)
+        {
+            exposition.Line("hpc_job_state_total", labels[state], stats.ByState.GetValueOrDefault(state));
+        }
+
+        exposition.Family("hpc_jobs", "gauge", "Jobs stored, by state. Cluster-wide: every silo exports the same value.");
+        foreach (var state in JobStateMachine.All)
+        {
+            exposition.Line("hpc_jobs", labels[state], stats.ByState.GetValueOrDefault(state));
+        }
+
+        exposition.Family("hpc_job_total", "counter", "Jobs ever created, across restarts. Cluster-wide: every silo exports the same value.");
+        exposition.Line("hpc_job_total", string.Empty, stats.EverCreated);
+    }
+}
