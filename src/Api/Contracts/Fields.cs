@@ -75,9 +75,10 @@ public sealed class Fields
             return null;
         }
 
-        if (text.Any(char.IsControl))
+        if (text.Contains('\0', StringComparison.Ordinal))
         {
-            Fail(name, "must not contain control characters");
+            // Any other character is stored and escaped on the way out (JSON, Prometheus labels).
+            Fail(name, "must not contain NUL characters");
             return null;
         }
 

@@ -18,9 +18,9 @@ internal sealed class QueryReader(IQueryCollection query)
             return null;
         }
 
-        if (value.Length is 0 or > Limits.MaxTextLength || value.Any(char.IsControl))
+        if (value.Length is 0 or > Limits.MaxTextLength || value.Contains('\0', StringComparison.Ordinal))
         {
-            Fail(name, $"must be 1 to {Limits.MaxTextLength} printable characters");
+            Fail(name, $"must be 1 to {Limits.MaxTextLength} characters without NUL");
             return null;
         }
 

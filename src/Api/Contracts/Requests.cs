@@ -53,9 +53,9 @@ public static class CreateJobRequest
         {
             if (item.ValueKind != JsonValueKind.String
                 || item.GetString() is not { Length: > 0 and <= Limits.MaxTextLength } node
-                || node.Any(char.IsControl))
+                || node.Contains('\0', StringComparison.Ordinal))
             {
-                fields.Fail("nodes", $"each node must be a string of 1 to {Limits.MaxTextLength} printable characters");
+                fields.Fail("nodes", $"each node must be a string of 1 to {Limits.MaxTextLength} characters, without NUL");
                 return null;
             }
 

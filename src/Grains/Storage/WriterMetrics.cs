@@ -11,6 +11,7 @@ public sealed class WriterMetrics : IDisposable
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _commitSeconds;
     private readonly Counter<long> _retentionDeleted;
+    private long _operations;
 
     public WriterMetrics(IMeterFactory meterFactory)
     {
@@ -21,7 +22,14 @@ public sealed class WriterMetrics : IDisposable
             "hpc_storage_commit_duration", "s", "Time to commit one group-commit transaction.");
         _retentionDeleted = _meter.CreateCounter<long>(
             "hpc_retention_deleted_samples", "{sample}", "Samples deleted by retention.");
+        _meter.CreateObservableCounter(
+            "hpc_storage_operations", () => Operations, "{operation}", "Database reads and writes started by this silo.");
     }
+
+    /// <summary>Database operations (reads and queued writes) started by this silo; tests use it to prove a path stays off the database.</summary>
+    public long Operations => Interlocked.Read(ref _operations);
+
+    public void CountOperation() => Interlocked.Increment(ref _operations);
 
     public void RecordCommit(int writes, TimeSpan elapsed)
     {

@@ -13,9 +13,12 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
 {
     private readonly ILogger<PostgresDatabase> _logger;
 
-    public PostgresDatabase(IOptions<PostgresOptions> options, ILogger<PostgresDatabase> logger)
+    private readonly WriterMetrics _metrics;
+
+    public PostgresDatabase(IOptions<PostgresOptions> options, WriterMetrics metrics, ILogger<PostgresDatabase> logger)
     {
         _logger = logger;
+        _metrics = metrics;
         var builder = PostgresConnectionString.Parse(options.Value.ConnectionString);
         builder.MaxPoolSize = options.Value.MaxPoolSize;
         builder.MinPoolSize = 0;
@@ -45,6 +48,7 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
     {
         try
         {
+            _metrics.CountOperation();
             await using var command = DataSource.CreateCommand("SELECT 1");
             command.CommandTimeout = 3;
             await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
@@ -59,8 +63,9 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 
     /// <summary>Runs a database call, turning connection-level failures into <see cref="StorageUnavailableException"/>.</summary>
-    internal static async Task<T> GuardAsync<T>(Func<Task<T>> call)
+    internal async Task<T> GuardAsync<T>(Func<Task<T>> call)
     {
+        _metrics.CountOperation();
         try
         {
             return await call().ConfigureAwait(false);

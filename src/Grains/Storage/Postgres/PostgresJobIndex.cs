@@ -10,13 +10,13 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler::text, " +
         "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
 
-    public Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken) => PostgresDatabase.GuardAsync(async () =>
+    public Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
         await using var command = database.DataSource.CreateCommand("SELECT value FROM service_counters WHERE name = 'jobs_created'");
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
     });
 
-    public Task UpsertAsync(JobRow row, bool created = false) => PostgresDatabase.GuardAsync(async () =>
+    public Task UpsertAsync(JobRow row, bool created = false) => database.GuardAsync(async () =>
     {
         await using var batch = database.DataSource.CreateBatch();
         if (created)
@@ -56,7 +56,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
 
     public async Task EnsureAsync(JobRow row)
     {
-        var matches = await PostgresDatabase.GuardAsync(async () =>
+        var matches = await database.GuardAsync(async () =>
         {
             await using var command = database.DataSource.CreateCommand(
                 "SELECT state = $2 AND end_time IS NOT DISTINCT FROM $3 FROM jobs WHERE id = $1");
@@ -71,7 +71,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         }
     }
 
-    public Task DeleteAsync(string jobId) => PostgresDatabase.GuardAsync(async () =>
+    public Task DeleteAsync(string jobId) => database.GuardAsync(async () =>
     {
         await using var batch = database.DataSource.CreateBatch();
         foreach (var sql in new[] { "DELETE FROM samples WHERE job_id = $1", "DELETE FROM jobs WHERE id = $1" })
@@ -86,7 +86,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         return 0;
     });
 
-    public Task<UsageSample?> ReadLatestAsync(string jobId) => PostgresDatabase.GuardAsync(async () =>
+    public Task<UsageSample?> ReadLatestAsync(string jobId) => database.GuardAsync(async () =>
     {
         await using var command = database.DataSource.CreateCommand(
             "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage FROM jobs WHERE id = $1 AND last_sample_time IS NOT NULL");
@@ -101,14 +101,14 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
             : null;
     });
 
-    public Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken) => PostgresDatabase.GuardAsync(async () =>
+    public Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
         await using var command = database.DataSource.CreateCommand("SELECT 1 FROM jobs WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
     });
 
-    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => PostgresDatabase.GuardAsync(async () =>
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var from = new StringBuilder(" FROM ");
@@ -176,7 +176,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
     });
 
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken) =>
-        PostgresDatabase.GuardAsync<IReadOnlyDictionary<JobState, long>>(async () =>
+        database.GuardAsync<IReadOnlyDictionary<JobState, long>>(async () =>
         {
             await using var command = database.DataSource.CreateCommand("SELECT state, COUNT(*) FROM jobs GROUP BY state");
             var counts = JobStateMachine.All.ToDictionary(s => s, _ => 0L);

@@ -52,7 +52,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
 
     public Task<IReadOnlyList<UsageSample>> ReadRangeAsync(
         string jobId, DateTimeOffset? from, DateTimeOffset? to, int limit, CancellationToken cancellationToken) =>
-        PostgresDatabase.GuardAsync<IReadOnlyList<UsageSample>>(async () =>
+        _database.GuardAsync<IReadOnlyList<UsageSample>>(async () =>
         {
             await using var command = _database.DataSource.CreateCommand(
                 """
@@ -80,7 +80,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         });
 
     public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
-        PostgresDatabase.GuardAsync(async () =>
+        _database.GuardAsync(async () =>
         {
             await using var command = _database.DataSource.CreateCommand(
                 "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < $1 LIMIT $2)");
@@ -135,6 +135,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
 
     private async Task CommitAsync(List<PendingSample> batch)
     {
+        _metrics.CountOperation();
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         await using (var copy = await connection.BeginBinaryImportAsync(

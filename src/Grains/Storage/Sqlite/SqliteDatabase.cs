@@ -58,10 +58,15 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
     public string Path => _options.Path;
 
     /// <summary>A pooled connection for reads; WAL lets readers proceed while the writer commits.</summary>
-    public SqliteConnection OpenReader() => Open();
+    public SqliteConnection OpenReader()
+    {
+        _metrics.CountOperation();
+        return Open();
+    }
 
     internal async Task<TResult> WriteAsync<TResult>(SqliteWrite<TResult> write)
     {
+        _metrics.CountOperation();
         try
         {
             await _queue.Writer.WriteAsync(write).ConfigureAwait(false);
