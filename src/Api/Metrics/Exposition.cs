@@ -23,8 +23,12 @@ internal sealed class Exposition(StringBuilder text)
     }
 
     /// <summary>One series: <paramref name="labels"/> comes from <see cref="Labels"/> (or is empty).</summary>
-    public void Line(string name, string labels, double value) =>
-        text.Append(name).Append(labels).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+    public void Line(string name, string labels, double value)
+    {
+        Span<char> number = stackalloc char[32];
+        value.TryFormat(number, out var length, "R", CultureInfo.InvariantCulture);
+        text.Append(name).Append(labels).Append(' ').Append(number[..length]).Append('\n');
+    }
 
     /// <summary>A label set, escaped once and reused by every family of the same series.</summary>
     public static string Labels(params ReadOnlySpan<(string Name, string Value)> labels)

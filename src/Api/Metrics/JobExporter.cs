@@ -15,7 +15,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
 {
     private const double BytesPerMegabyte = 1024 * 1024;
 
-    private readonly ConcurrentDictionary<string, JobView> _jobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Series> _jobs = new(StringComparer.Ordinal);
 
     /// <summary>Jobs whose series this silo currently exports.</summary>
     public int Count => _jobs.Count;
@@ -33,10 +33,10 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     internal void Write(StringBuilder text)
     {
         var now = time.GetUtcNow();
-        var jobs = Snapshot(now);
+        var series = Snapshot(now);
+        var jobs = series.Select(s => s.Job).ToArray();
+        var labels = series.Select(s => s.Labels).ToArray();
         var exposition = new Exposition(text);
-        var labels = jobs.Select(j => Exposition.Labels(
-            ("job_id", j.Id), ("user", j.User), ("node", j.Nodes.Count > 0 ? j.Nodes[0] : string.Empty), ("state", j.State.ToWire()))).ToArray();
 
         exposition.Family("hpc_job_runtime_seconds", "gauge", "Runtime of the job in seconds: now minus start while running, end minus start once ended, 0 while pending.");
         for (var i = 0; i < jobs.Length; i++)
@@ -71,10 +71,21 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     private static void WriteNodes(Exposition exposition, JobView[] jobs)
     {
         var nodes = new Dictionary<string, NodeTotals>(StringComparer.Ordinal);
-        foreach (var job in jobs.Where(j => j.State == JobState.Running))
+        foreach (var job in jobs)
         {
-            foreach (var node in job.Nodes.Distinct())
+            if (job.State != JobState.Running)
             {
+                continue;
+            }
+
+            for (var n = 0; n < job.Nodes.Count; n++)
+            {
+                var node = job.Nodes[n];
+                if (IndexOf(job.Nodes, node) != n)
+                {
+                    continue; // a node listed twice counts once
+                }
+
                 ref var totals = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(nodes, node, out _);
                 totals.Jobs++;
                 totals.Cpu += job.Latest?.CpuUsage ?? 0;
@@ -117,24 +128,36 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         }
     }
 
-    private JobView[] Snapshot(DateTimeOffset now)
+    private static int IndexOf(IReadOnlyList<string> nodes, string node)
+    {
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (string.Equals(nodes[i], node, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private List<Series> Snapshot(DateTimeOffset now)
     {
         var grace = options.Value.EndedJobGrace;
-        var jobs = new List<JobView>(_jobs.Count);
-        foreach (var (id, job) in _jobs)
+        var series = new List<Series>(_jobs.Count);
+        foreach (var (id, entry) in _jobs)
         {
-            if (job.EndTime is { } end && end + grace <= now)
+            if (entry.Job.EndTime is { } end && end + grace <= now)
             {
                 // Compare-and-remove: a job updated meanwhile keeps its newer entry.
-                _jobs.TryRemove(new KeyValuePair<string, JobView>(id, job));
+                _jobs.TryRemove(new KeyValuePair<string, Series>(id, entry));
                 continue;
             }
 
-            jobs.Add(job);
+            series.Add(entry);
         }
 
-        jobs.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
-        return [.. jobs];
+        return series;
     }
 
     private void Track(JobView job)
@@ -145,8 +168,18 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
             return;
         }
 
-        _jobs[job.Id] = job;
+        // A sample changes only values; the escaped label set is rebuilt only when the state changes.
+        _jobs.AddOrUpdate(
+            job.Id,
+            static (_, job) => new Series(job, LabelsOf(job)),
+            static (_, previous, job) => new Series(job, previous.Job.State == job.State ? previous.Labels : LabelsOf(job)),
+            job);
     }
+
+    private static string LabelsOf(JobView job) => Exposition.Labels(
+        ("job_id", job.Id), ("user", job.User), ("node", job.Nodes.Count > 0 ? job.Nodes[0] : string.Empty), ("state", job.State.ToWire()));
+
+    private sealed record Series(JobView Job, string Labels);
 
     private static double Runtime(JobView job, DateTimeOffset now) => job.State switch
     {

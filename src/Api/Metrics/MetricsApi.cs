@@ -41,7 +41,7 @@ public static class MetricsApi
     public static async Task WriteAsync(HttpContext context, JobExporter exporter, JobCounts counts)
     {
         var stats = await counts.GetAsync(context.RequestAborted);
-        var text = new StringBuilder(4096 + (exporter.Count * 400));
+        var text = new StringBuilder();
         var exposition = new Exposition(text);
         if (stats is not null)
         {
@@ -53,10 +53,17 @@ public static class MetricsApi
         exposition.Line("hpc_silo_exported_jobs", string.Empty, exporter.Count);
 
         context.Response.ContentType = ContentType;
-        var body = context.Response.Body;
-        var bytes = Encoding.UTF8.GetBytes(text.ToString());
-        await body.WriteAsync(bytes, context.RequestAborted);
-        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(body, context.RequestAborted);
+
+        // Chunk by chunk: a scrape of 10,000 jobs is megabytes, which must not become one large string.
+        var writer = context.Response.BodyWriter;
+        foreach (var chunk in text.GetChunks())
+        {
+            var span = writer.GetSpan(Encoding.UTF8.GetMaxByteCount(chunk.Length));
+            writer.Advance(Encoding.UTF8.GetBytes(chunk.Span, span));
+            await writer.FlushAsync(context.RequestAborted);
+        }
+
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
     }
 
     private static void WriteCounts(Exposition exposition, JobStats stats)
