@@ -10,10 +10,10 @@ namespace HpcJobs.Api;
 
 public static class ApiServiceCollectionExtensions
 {
-    public static IServiceCollection AddJobsApi(this IServiceCollection services)
+    public static IServiceCollection AddJobsApi(this IServiceCollection services, Action<ApiOptions> configure)
     {
         services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
-        services.AddOptions<ApiOptions>();
+        services.Configure(configure);
         services.AddRouting();
         return services;
     }

@@ -1,6 +1,7 @@
 using HpcJobs.Api;
 using HpcJobs.Api.Errors;
 using HpcJobs.Api.Metrics;
+using HpcJobs.Api.Security;
 using HpcJobs.Silo;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -19,11 +20,20 @@ catch (SettingsException error)
 builder.UseHttpEndpoint(settings);
 builder.AddJobStorage(settings);
 builder.UseJobSilo(settings);
-builder.Services.AddJobsApi();
+builder.Services.AddJobsApi(api => api.MaxBodyBytes = settings.MaxBodyBytes);
+builder.Services.AddTokenAccess(access =>
+{
+    access.WriteTokens = settings.WriteTokens;
+    access.ReadTokens = settings.ReadTokens;
+    access.MetricsNeedToken = settings.MetricsNeedToken;
+});
+builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(8));
 builder.Services.AddPrometheusExport(metrics => metrics.EndedJobGrace = settings.EndedJobGrace);
 
 var app = builder.Build();
 app.UseContractErrors();
+app.UseTokenAccess();
+app.WarnIfOpenToTheNetwork(settings);
 app.MapJobsApiRoutes();
 app.Run();
 return 0;

@@ -31,6 +31,10 @@ public sealed record ServiceSettings(
     SqliteSynchronous SqliteSynchronous,
     int DatabasePoolSize,
     TimeSpan EndedJobGrace,
+    long MaxBodyBytes,
+    IReadOnlyList<string> WriteTokens,
+    IReadOnlyList<string> ReadTokens,
+    bool MetricsNeedToken,
     bool SeedDemo)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
@@ -79,7 +83,44 @@ public sealed record ServiceSettings(
             },
             Integer(configuration, "DATABASE_POOL_SIZE", 20, 2, 1000),
             TimeSpan.FromSeconds(Integer(configuration, "METRICS_ENDED_JOB_GRACE_SECONDS", 300, 0, 86400)),
+            Integer(configuration, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            Tokens(configuration, "API_WRITE_TOKENS"),
+            Tokens(configuration, "API_READ_TOKENS"),
+            Text(configuration, "METRICS_AUTH", "read").ToLowerInvariant() switch
+            {
+                "read" => true,
+                "none" => false,
+                var other => throw new SettingsException("METRICS_AUTH", other, "must be 'read' or 'none'"),
+            },
             args.Contains("--seed-demo", StringComparer.Ordinal));
+    }
+
+    /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>
+    private static IReadOnlyList<string> Tokens(IConfiguration configuration, string name)
+    {
+        var tokens = Text(configuration, name, string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (configuration[name + "_FILE"] is { Length: > 0 } file)
+        {
+            try
+            {
+                tokens.AddRange(File.ReadAllLines(file)
+                    .Select(line => line.Trim())
+                    .Where(line => line.Length > 0 && !line.StartsWith('#')));
+            }
+            catch (IOException e)
+            {
+                throw new SettingsException(name + "_FILE", file, $"cannot be read: {e.Message}");
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new SettingsException(name + "_FILE", file, $"cannot be read: {e.Message}");
+            }
+        }
+
+        // Values are secrets: name the variable, never echo them.
+        return tokens.Any(t => t.Length < 16)
+            ? throw new SettingsException(name, "(hidden)", "each token must be at least 16 characters")
+            : tokens;
     }
 
     private static string Text(IConfiguration configuration, string name, string fallback) =>

@@ -60,7 +60,10 @@ public static partial class ErrorHandling
         {
             switch (e)
             {
-                case StorageUnavailableException or TimeoutException or Orleans.Runtime.SiloUnavailableException:
+                // A database driver's error that escaped the storage layer (e.g. from Orleans' own
+                // ADO.NET providers while activating a grain) is still the database being down.
+                case StorageUnavailableException or TimeoutException or Orleans.Runtime.SiloUnavailableException
+                    or System.Data.Common.DbException or System.Net.Sockets.SocketException:
                     return Outcome.Unavailable;
                 case BadHttpRequestException:
                     return Outcome.BadRequest;
