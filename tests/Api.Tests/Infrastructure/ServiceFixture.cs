@@ -27,6 +27,9 @@ public class ServiceFixture<TBackend> : IAsyncLifetime
 
     public IReadOnlyDictionary<string, string> Settings { get; private set; } = new Dictionary<string, string>();
 
+    /// <summary>Settings a derived fixture adds (tokens, limits...).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ExtraSettings { get; } = new Dictionary<string, string>();
+
     public async Task InitializeAsync()
     {
         IReadOnlyDictionary<string, string> database;
@@ -47,6 +50,11 @@ public class ServiceFixture<TBackend> : IAsyncLifetime
             ["ADVERTISED_IP"] = "127.0.0.1",
             ["CLUSTER_ID"] = "test-" + Guid.NewGuid().ToString("N")[..8],
         };
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+
         Settings = settings;
         _factory = new ServiceFactory(settings);
         _client = _factory.CreateClient();
