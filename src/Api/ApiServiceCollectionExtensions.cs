@@ -1,4 +1,5 @@
 using HpcJobs.Api.Health;
+using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Jobs;
 using HpcJobs.Api.Json;
 using HpcJobs.Api.Metrics;
@@ -22,6 +23,7 @@ public static class ApiServiceCollectionExtensions
     {
         app.MapHealthApi();
         app.MapJobsApi();
+        app.MapBatchIngestApi();
         app.MapMetrics();
         return app;
     }

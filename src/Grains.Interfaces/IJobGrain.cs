@@ -22,6 +22,10 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("RecordSample"), AlwaysInterleave]
     Task<SampleOutcome> RecordSampleAsync(UsageSample sample);
 
+    /// <summary>Appends samples in order, all or none; completes after they have been committed.</summary>
+    [Alias("RecordSamples"), AlwaysInterleave]
+    Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples);
+
     /// <summary>The most recent samples held in memory, oldest first.</summary>
     [Alias("GetRecentSamples"), ReadOnly]
     Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync();

@@ -45,6 +45,9 @@ public enum OutcomeKind
     Created = 1,
     NotFound = 2,
     Conflict = 3,
+
+    /// <summary>Storage refused the write; nothing was stored.</summary>
+    Unavailable = 4,
 }
 
 /// <summary>The expected outcomes of a job call; failures that are not expected are exceptions.</summary>

@@ -98,11 +98,11 @@ public sealed partial class JobGrain(
                 return JobOutcome.Conflict($"job '{Id}' is {current.ToWire()} and takes no more samples");
             }
 
-            await AppendAsync(new UsageSample(
+            await AppendAsync([new UsageSample(
                 MicrosecondTime.Truncate(time.GetUtcNow()),
                 command.CpuUsage ?? _latest?.CpuUsage ?? 0,
                 command.MemoryUsageMb ?? _latest?.MemoryUsageMb ?? 0,
-                command.GpuUsage)).ConfigureAwait(true);
+                command.GpuUsage)]).ConfigureAwait(true);
         }
 
         if (command.State is { } next && next != current)
@@ -167,7 +167,9 @@ public sealed partial class JobGrain(
         return OutcomeKind.Ok;
     }
 
-    public async Task<SampleOutcome> RecordSampleAsync(UsageSample sample)
+    public Task<SampleOutcome> RecordSampleAsync(UsageSample sample) => RecordSamplesAsync([sample]);
+
+    public async Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples)
     {
         if (!Exists)
         {
@@ -180,22 +182,28 @@ public sealed partial class JobGrain(
                 OutcomeKind.Conflict, null, $"job '{Id}' is {record.State.State.ToWire()} and takes no more samples");
         }
 
-        await AppendAsync(sample).ConfigureAwait(true);
-        return new SampleOutcome(OutcomeKind.Created, sample, null);
+        await AppendAsync(samples).ConfigureAwait(true);
+        return new SampleOutcome(OutcomeKind.Created, samples[^1], null);
     }
 
     public Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync() => Task.FromResult(_recent.ToList());
 
-    private async Task AppendAsync(UsageSample sample)
+    private async Task AppendAsync(IReadOnlyList<UsageSample> batch)
     {
         // The append is queued before the first await, so samples of one job commit in call order.
-        var append = samples.AppendAsync(Id, sample);
+        var append = samples.AppendAsync(Id, batch);
         _lastAppend = append;
         await append.ConfigureAwait(true);
-        _recent.Add(sample);
-        if (_latest is null || sample.Timestamp >= _latest.Timestamp)
+        var latest = _latest;
+        foreach (var sample in batch)
         {
-            _latest = sample.GpuUsage is null && _latest?.GpuUsage is { } gpu ? sample with { GpuUsage = gpu } : sample;
+            _recent.Add(sample);
+            latest = LatestUsage.Merge(latest, sample);
+        }
+
+        if (!ReferenceEquals(latest, _latest))
+        {
+            _latest = latest;
             observer.OnChanged(View());
         }
     }

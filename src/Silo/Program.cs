@@ -20,7 +20,12 @@ catch (SettingsException error)
 builder.UseHttpEndpoint(settings);
 builder.AddJobStorage(settings);
 builder.UseJobSilo(settings);
-builder.Services.AddJobsApi(api => api.MaxBodyBytes = settings.MaxBodyBytes);
+builder.Services.AddJobsApi(api =>
+{
+    api.MaxBodyBytes = settings.MaxBodyBytes;
+    api.MaxBatchBodyBytes = settings.MaxBatchBodyBytes;
+});
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Math.Max(settings.MaxBodyBytes, settings.MaxBatchBodyBytes) + 1);
 builder.Services.AddTokenAccess(access =>
 {
     access.WriteTokens = settings.WriteTokens;

@@ -32,6 +32,7 @@ public sealed record ServiceSettings(
     int DatabasePoolSize,
     TimeSpan EndedJobGrace,
     long MaxBodyBytes,
+    long MaxBatchBodyBytes,
     IReadOnlyList<string> WriteTokens,
     IReadOnlyList<string> ReadTokens,
     bool MetricsNeedToken,
@@ -84,6 +85,7 @@ public sealed record ServiceSettings(
             Integer(configuration, "DATABASE_POOL_SIZE", 20, 2, 1000),
             TimeSpan.FromSeconds(Integer(configuration, "METRICS_ENDED_JOB_GRACE_SECONDS", 300, 0, 86400)),
             Integer(configuration, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            Integer(configuration, "MAX_BATCH_BODY_BYTES", 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
             Tokens(configuration, "API_WRITE_TOKENS"),
             Tokens(configuration, "API_READ_TOKENS"),
             Text(configuration, "METRICS_AUTH", "read").ToLowerInvariant() switch

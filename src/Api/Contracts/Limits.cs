@@ -11,6 +11,8 @@ public static class Limits
     public const int MaxHistoryLimit = 10_000;
     public const int MaxJsonDepth = 32;
     public const long DefaultMaxBodyBytes = 1024 * 1024;
+    public const long DefaultMaxBatchBodyBytes = 16 * 1024 * 1024;
+    public const int MaxBatchSamples = 10_000;
 }
 
 /// <summary>Job ids: 1–255 characters, printable, no '/', no control characters.</summary>

@@ -117,7 +117,7 @@ public static class SampleRequest
         return error is null ? sample : null;
     }
 
-    private static UsageSample? Read(Fields fields, DateTimeOffset now)
+    internal static UsageSample? Read(Fields fields, DateTimeOffset now)
     {
         var cpu = fields.Number("cpu_usage", required: true, 0, 100);
         var memory = fields.Integer("memory_usage_mb", required: true, 0, MaxMemoryMb);

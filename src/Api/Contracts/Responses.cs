@@ -48,3 +48,7 @@ public sealed record SampleHistoryResponse(string JobId, IReadOnlyList<SampleRes
 public sealed record HealthResponse(string Status, DateTimeOffset Timestamp, string Version);
 
 public sealed record ErrorResponse(string Error, string Message, IReadOnlyDictionary<string, string>? Details);
+
+public sealed record BatchRejection(int Index, string Error, string Message);
+
+public sealed record BatchIngestResponse(long Accepted, IReadOnlyList<BatchRejection> Rejected);

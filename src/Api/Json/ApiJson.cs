@@ -14,6 +14,7 @@ namespace HpcJobs.Api.Json;
 [JsonSerializable(typeof(SampleResponse))]
 [JsonSerializable(typeof(SampleHistoryResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(BatchIngestResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ApiJson : JsonSerializerContext

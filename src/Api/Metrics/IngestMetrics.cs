@@ -11,7 +11,7 @@ public static class IngestMetrics
     private static readonly Counter Rejected = Prometheus.Metrics.CreateCounter(
         "hpc_ingest_samples_rejected_total", "Samples refused, by reason.", "reason");
 
-    public static void RecordAccepted() => Accepted.Inc();
+    public static void RecordAccepted(long count = 1) => Accepted.Inc(count);
 
     public static void RecordRejected(string reason) => Rejected.WithLabels(reason).Inc();
 }

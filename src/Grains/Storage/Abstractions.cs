@@ -47,8 +47,8 @@ public interface IJobIndex
 /// <summary>The append-only log of usage samples.</summary>
 public interface ISampleLog
 {
-    /// <summary>Appends a sample; completes after the transaction holding it has committed.</summary>
-    Task AppendAsync(string jobId, UsageSample sample);
+    /// <summary>Appends samples of one job, in order; completes after the transaction holding them has committed.</summary>
+    Task AppendAsync(string jobId, IReadOnlyList<UsageSample> samples);
 
     /// <summary>The newest <paramref name="count"/> samples of a job, oldest first.</summary>
     Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count);

@@ -32,9 +32,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    public async Task AppendAsync(string jobId, UsageSample sample)
+    public async Task AppendAsync(string jobId, IReadOnlyList<UsageSample> samples)
     {
-        var pending = new PendingSample(jobId, sample);
+        var pending = new PendingSample(jobId, samples);
         try
         {
             await _queue.Writer.WriteAsync(pending).ConfigureAwait(false);
@@ -141,7 +141,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         await using (var copy = await connection.BeginBinaryImportAsync(
                          "COPY samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage) FROM STDIN (FORMAT BINARY)").ConfigureAwait(false))
         {
-            foreach (var (jobId, sample) in batch.Select(p => (p.JobId, p.Sample)))
+            foreach (var (jobId, sample) in batch.SelectMany(p => p.Samples.Select(s => (p.JobId, s))))
             {
                 await copy.StartRowAsync().ConfigureAwait(false);
                 await copy.WriteAsync(jobId, NpgsqlDbType.Text).ConfigureAwait(false);
@@ -186,22 +186,19 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
     private static Dictionary<string, UsageSample> LatestPerJob(List<PendingSample> batch)
     {
         var latest = new Dictionary<string, UsageSample>(StringComparer.Ordinal);
-        foreach (var (jobId, sample) in batch.Select(p => (p.JobId, p.Sample)))
+        foreach (var (jobId, sample) in batch.SelectMany(p => p.Samples.Select(s => (p.JobId, s))))
         {
-            if (!latest.TryGetValue(jobId, out var current) || sample.Timestamp >= current.Timestamp)
-            {
-                latest[jobId] = sample.GpuUsage is null && current?.GpuUsage is { } gpu ? sample with { GpuUsage = gpu } : sample;
-            }
+            latest[jobId] = LatestUsage.Merge(latest.GetValueOrDefault(jobId), sample);
         }
 
         return latest;
     }
 
-    private sealed class PendingSample(string jobId, UsageSample sample)
+    private sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples)
     {
         public string JobId { get; } = jobId;
 
-        public UsageSample Sample { get; } = sample;
+        public IReadOnlyList<UsageSample> Samples { get; } = samples;
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

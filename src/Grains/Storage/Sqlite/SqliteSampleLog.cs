@@ -2,7 +2,7 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metrics) : ISampleLog
 {
-    public Task AppendAsync(string jobId, UsageSample sample) => database.WriteAsync(new SampleWrite(jobId, sample));
+    public Task AppendAsync(string jobId, IReadOnlyList<UsageSample> samples) => database.WriteAsync(new SampleWrite(jobId, samples));
 
     public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
         ReadRangeAsync(jobId, null, null, count, CancellationToken.None);

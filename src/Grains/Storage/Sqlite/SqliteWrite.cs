@@ -74,12 +74,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection)
     /// <summary>Remembers the newest sample per job so the jobs row is updated once per batch.</summary>
     public void NoteSample(string jobId, UsageSample sample)
     {
-        if (!_latestByJob.TryGetValue(jobId, out var current) || sample.Timestamp >= current.Timestamp)
-        {
-            _latestByJob[jobId] = sample.GpuUsage is null && current?.GpuUsage is { } gpu
-                ? sample with { GpuUsage = gpu }
-                : sample;
-        }
+        _latestByJob[jobId] = LatestUsage.Merge(_latestByJob.GetValueOrDefault(jobId), sample);
     }
 
     public void FlushLatest()

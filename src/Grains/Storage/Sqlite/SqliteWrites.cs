@@ -2,8 +2,8 @@ using System.Text.Json;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
 
-/// <summary>The hot path: one sample appended to the log; the jobs row is updated once per batch.</summary>
-internal sealed class SampleWrite(string jobId, UsageSample sample) : SqliteWrite<bool>
+/// <summary>The hot path: samples of one job appended to the log; the jobs row is updated once per batch.</summary>
+internal sealed class SampleWrite(string jobId, IReadOnlyList<UsageSample> samples) : SqliteWrite<bool>
 {
     public override void Apply(SqliteWriteContext context)
     {
@@ -11,12 +11,16 @@ internal sealed class SampleWrite(string jobId, UsageSample sample) : SqliteWrit
             "INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage) VALUES ($id, $ts, $cpu, $mem, $gpu)",
             "$id", "$ts", "$cpu", "$mem", "$gpu");
         insert.Parameters[0].Value = jobId;
-        insert.Parameters[1].Value = MicrosecondTime.ToUnixMicroseconds(sample.Timestamp);
-        insert.Parameters[2].Value = sample.CpuUsage;
-        insert.Parameters[3].Value = sample.MemoryUsageMb;
-        insert.Parameters[4].Value = (object?)sample.GpuUsage ?? DBNull.Value;
-        insert.ExecuteNonQuery();
-        context.NoteSample(jobId, sample);
+        foreach (var sample in samples)
+        {
+            insert.Parameters[1].Value = MicrosecondTime.ToUnixMicroseconds(sample.Timestamp);
+            insert.Parameters[2].Value = sample.CpuUsage;
+            insert.Parameters[3].Value = sample.MemoryUsageMb;
+            insert.Parameters[4].Value = (object?)sample.GpuUsage ?? DBNull.Value;
+            insert.ExecuteNonQuery();
+            context.NoteSample(jobId, sample);
+        }
+
         Result = true;
     }
 }
