@@ -4,12 +4,22 @@ using System.Text;
 using HpcJobs.Bench;
 
 // Load generator for the benchmarks in docs/benchmarks.md. Talks to a running service over loopback.
-//   HpcJobs.Bench scrape <base-url> <stored-jobs> <running-jobs> [scrapes]
-//   HpcJobs.Bench create <base-url> <count> <prefix>
+//   create  <url> <count> <prefix>                   jobs (running) with one sample each
+//   scrape  <url> <stored> <running> [scrapes]       seed through the API, then time GET /metrics
+//   batch   <url> <jobs> <seconds> [batch-size]      POST /v1/metrics throughput
+//   list    <url> <requests>                          GET /v1/jobs latency (filtered by state and user)
+//   memory  <url> <pid> <jobs>                        resident memory per active job
+//   seed-sqlite <file> <jobs>  |  seed-postgres <connection-string> <jobs>   jobs table rows for the list benchmark
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: HpcJobs.Bench scrape <url> <stored> <running> [scrapes] | create <url> <count> <prefix>");
+    Console.Error.WriteLine("see the comment at the top of bench/Bench/Program.cs for usage");
     return 2;
+}
+
+if (args[0].StartsWith("seed-", StringComparison.Ordinal))
+{
+    await Seed.JobsAsync(args[0] == "seed-sqlite" ? "sqlite" : "postgres", args[1], int.Parse(args[2]));
+    return 0;
 }
 
 using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
@@ -26,12 +36,20 @@ switch (args[0])
     case "scrape":
         var stored = int.Parse(args[2]);
         var running = int.Parse(args[3]);
-        var scrapes = args.Length > 4 ? int.Parse(args[4]) : 20;
         var watch = Stopwatch.StartNew();
         await Load.CreateJobsAsync(client, running, "run-", completeAll: false);
         await Load.CreateJobsAsync(client, stored - running, "done-", completeAll: true);
         Console.WriteLine($"seeded {stored} jobs ({running} running) in {watch.Elapsed.TotalSeconds:F0} s");
-        await Load.ScrapeAsync(client, scrapes, running);
+        await Load.ScrapeAsync(client, args.Length > 4 ? int.Parse(args[4]) : 20, running);
+        return 0;
+    case "batch":
+        await Load.BatchAsync(client, int.Parse(args[2]), TimeSpan.FromSeconds(int.Parse(args[3])), args.Length > 4 ? int.Parse(args[4]) : 5000);
+        return 0;
+    case "list":
+        await Load.ListAsync(client, int.Parse(args[2]));
+        return 0;
+    case "memory":
+        await Load.MemoryAsync(client, int.Parse(args[2]), int.Parse(args[3]));
         return 0;
     default:
         Console.Error.WriteLine($"unknown command {args[0]}");
@@ -42,7 +60,7 @@ namespace HpcJobs.Bench
 {
     internal static class Load
     {
-        public static async Task CreateJobsAsync(HttpClient client, int count, string prefix, bool completeAll)
+        public static async Task CreateJobsAsync(HttpClient client, int count, string prefix, bool completeAll, bool sample = true)
         {
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
@@ -54,10 +72,14 @@ namespace HpcJobs.Bench
                     var body = $$"""{"id":"{{id}}","user":"user{{i % 200}}","nodes":["node-{{i % 500:D3}}","node-{{(i + 1) % 500:D3}}"]}""";
                     using var created = await client.PostAsync("/v1/jobs", Json(body));
                     Expect(created, HttpStatusCode.Created);
-                    using var sample = await client.PostAsync(
-                        $"/v1/jobs/{id}/metrics",
-                        Json($$"""{"cpu_usage":{{i % 100}},"memory_usage_mb":{{1024 + (i % 64000)}},"gpu_usage":{{i % 7 * 10}}}"""));
-                    Expect(sample, HttpStatusCode.Created);
+                    if (sample)
+                    {
+                        using var posted = await client.PostAsync(
+                            $"/v1/jobs/{id}/metrics",
+                            Json($$"""{"cpu_usage":{{i % 100}},"memory_usage_mb":{{1024 + (i % 64000)}},"gpu_usage":{{i % 7 * 10}}}"""));
+                        Expect(posted, HttpStatusCode.Created);
+                    }
+
                     if (completeAll)
                     {
                         using var done = await client.PatchAsync($"/v1/jobs/{id}", Json("""{"state":"completed"}"""));
@@ -71,7 +93,7 @@ namespace HpcJobs.Bench
         {
             var times = new List<double>();
             long size = 0;
-            string text = string.Empty;
+            var text = string.Empty;
             for (var i = 0; i < scrapes + 3; i++)
             {
                 var watch = Stopwatch.StartNew();
@@ -84,11 +106,86 @@ namespace HpcJobs.Bench
                 }
             }
 
-            times.Sort();
             var exported = text.Split('\n').Count(l => l.StartsWith("hpc_job_cpu_usage_percent{", StringComparison.Ordinal));
             Console.WriteLine(
-                $"RESULT scrape running={running} exported_jobs={exported} bytes={size} p50_ms={times[times.Count / 2]:F1} " +
-                $"p99_ms={times[(int)Math.Ceiling(times.Count * 0.99) - 1]:F1} max_ms={times[^1]:F1} scrapes={scrapes}");
+                $"RESULT scrape running={running} exported_jobs={exported} bytes={size} p50_ms={Percentile(times, 50):F1} " +
+                $"p99_ms={Percentile(times, 99):F1} scrapes={scrapes}");
+        }
+
+        public static async Task BatchAsync(HttpClient client, int jobs, TimeSpan duration, int batchSize)
+        {
+            await CreateJobsAsync(client, jobs, "batch-", completeAll: false, sample: false);
+            var bodies = Enumerable.Range(0, 16).Select(b =>
+            {
+                var text = new StringBuilder("{\"samples\":[");
+                for (var i = 0; i < batchSize; i++)
+                {
+                    text.Append(i == 0 ? "" : ",").Append($$"""{"job_id":"batch-{{((b * batchSize) + i) % jobs}}","cpu_usage":{{i % 100}}.5,"memory_usage_mb":{{2048 + i}},"gpu_usage":{{i % 90}}}""");
+                }
+
+                return Encoding.UTF8.GetBytes(text.Append("]}").ToString());
+            }).ToArray();
+
+            long accepted = 0;
+            var stop = DateTime.UtcNow + duration;
+            var watch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(async worker =>
+            {
+                var n = worker;
+                while (DateTime.UtcNow < stop)
+                {
+                    var content = new ByteArrayContent(bodies[n++ % bodies.Length]);
+                    content.Headers.ContentType = new("application/json");
+                    using var response = await client.PostAsync("/v1/metrics", content);
+                    Expect(response, HttpStatusCode.OK);
+                    var body = await response.Content.ReadAsStringAsync();
+                    var start = body.IndexOf("\"accepted\":", StringComparison.Ordinal) + 11;
+                    Interlocked.Add(ref accepted, long.Parse(body.AsSpan(start, body.IndexOf(',', start) - start)));
+                }
+            }));
+            Console.WriteLine($"RESULT batch samples_per_s={accepted / watch.Elapsed.TotalSeconds:F0} accepted={accepted} batch_size={batchSize} jobs={jobs} seconds={watch.Elapsed.TotalSeconds:F1}");
+        }
+
+        public static async Task ListAsync(HttpClient client, int requests)
+        {
+            var states = new[] { "running", "completed", "pending", "failed" };
+            var times = new List<double>(requests);
+            for (var i = 0; i < requests + 20; i++)
+            {
+                var url = $"/v1/jobs?state={states[i % states.Length]}&user=user{(i * 7) % 200}&limit=100&offset={(i % 5) * 100}";
+                var watch = Stopwatch.StartNew();
+                using var response = await client.GetAsync(url);
+                await response.Content.ReadAsByteArrayAsync();
+                watch.Stop();
+                Expect(response, HttpStatusCode.OK);
+                if (i >= 20)
+                {
+                    times.Add(watch.Elapsed.TotalMilliseconds);
+                }
+            }
+
+            Console.WriteLine($"RESULT list p50_ms={Percentile(times, 50):F2} p99_ms={Percentile(times, 99):F2} requests={requests}");
+        }
+
+        public static async Task MemoryAsync(HttpClient client, int pid, int jobs)
+        {
+            await CreateJobsAsync(client, 2000, "warm-", completeAll: false);
+            await Task.Delay(2000);
+            var before = ResidentKb(pid);
+            await CreateJobsAsync(client, jobs, "mem-", completeAll: false);
+            await Task.Delay(5000);
+            var after = ResidentKb(pid);
+            Console.WriteLine($"RESULT memory jobs={jobs} rss_before_kb={before} rss_after_kb={after} bytes_per_job={(after - before) * 1024.0 / jobs:F0}");
+        }
+
+        private static long ResidentKb(int pid) =>
+            long.Parse(File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+        private static double Percentile(List<double> values, int percentile)
+        {
+            var sorted = values.Order().ToList();
+            return sorted[Math.Clamp((int)Math.Ceiling(sorted.Count * percentile / 100.0) - 1, 0, sorted.Count - 1)];
         }
 
         private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

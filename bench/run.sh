@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The benchmark table of docs/benchmarks.md, in one command:
+#
+#   bench/run.sh                 # SQLite, then PostgreSQL when initdb/pg_ctl exist
+#   BACKENDS=sqlite bench/run.sh
+#   RUNS=3 bench/run.sh          # repeat each measurement (report medians)
+#
+# Builds Release; runs everything on loopback; starts and stops every process by PID.
+# Needs wrk. Takes ~10 minutes per backend and run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-1}
+DURATION=${DURATION:-15s}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+work=$(mktemp -d /tmp/hpc-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ -n "${pgdata:-}" ]; then runuser -u postgres -- pg_ctl -D "$pgdata" -m fast stop >/dev/null 2>&1 || pg_ctl -D "$pgdata" -m fast stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+dotnet build -c Release src/Silo >/dev/null
+dotnet build -c Release bench/Bench >/dev/null
+dotnet build -c Release bench/Baseline >/dev/null
+BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
+results="$work/results.txt"
+: > "$results"
+
+record() { echo "$1 $2" | tee -a "$results"; }
+
+wrk_ingest() { # url -> "req_per_s p50 p99"
+  JOBS=1000 wrk -t2 -c64 -d5s -s bench/ingest.lua "$1" >/dev/null
+  JOBS=1000 wrk -t2 -c64 -d"$DURATION" --latency -s bench/ingest.lua "$1" | grep RESULT
+}
+
+start_service() { # name port db-type db-url [extra env...]
+  local name=$1 port=$2 type=$3 url=$4; shift 4
+  env PORT="$port" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((port + 1)) GATEWAY_PORT=$((port + 2)) \
+    DATABASE_TYPE="$type" DATABASE_URL="$url" Logging__LogLevel__Default=Warning "$@" \
+    dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/$name.log" 2>&1 &
+  svc_pid=$!
+  pids+=("$svc_pid")
+  until curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null; do
+    kill -0 "$svc_pid" 2>/dev/null || { cat "$work/$name.log"; exit 1; }
+    sleep 0.1
+  done
+}
+
+stop_service() { kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; }
+
+database_url() { # backend name -> url (fresh database)
+  if [ "$1" = sqlite ]; then echo "$work/$2.db"; return; fi
+  psql -h 127.0.0.1 -p "$pgport" -U postgres -qc "CREATE DATABASE $2" >/dev/null
+  echo "postgres://postgres:x@127.0.0.1:$pgport/$2?sslmode=disable"
+}
+
+if [[ " $BACKENDS " == *" postgres "* ]]; then
+  if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+    pgport=18799
+    pgdata="$work/pg/data"
+    mkdir -p "$work/pg"
+    as_pg=()
+    if [ "$(id -u)" = 0 ]; then chown -R postgres "$work"; as_pg=(runuser -u postgres --); fi
+    "${as_pg[@]}" initdb -D "$pgdata" -U postgres --auth=trust >/dev/null
+    "${as_pg[@]}" pg_ctl -D "$pgdata" -l "$work/pg/log" -w \
+      -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB" start >/dev/null
+  else
+    echo "PostgreSQL binaries not found: PostgreSQL skipped"
+    BACKENDS=sqlite
+  fi
+fi
+
+# Baseline: bare Kestrel, same JSON parser, no storage.
+for run in $(seq "$RUNS"); do
+  PORT=18680 dotnet bench/Baseline/bin/Release/net10.0/HpcJobs.Bench.Baseline.dll >/dev/null 2>&1 &
+  base_pid=$!; pids+=("$base_pid")
+  until curl -fs -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"cpu_usage":1,"memory_usage_mb":1}' http://127.0.0.1:18680/v1/jobs/x/metrics; do sleep 0.1; done
+  record baseline "$(wrk_ingest http://127.0.0.1:18680)"
+  kill "$base_pid"; wait "$base_pid" 2>/dev/null || true
+done
+
+for backend in $BACKENDS; do
+  for run in $(seq "$RUNS"); do
+    tag="${backend}_${run}"
+    sync_env=()
+    [ "$backend" = sqlite ] && sync_env=(SQLITE_SYNCHRONOUS="${SQLITE_SYNCHRONOUS:-full}")
+
+    # 1. single-sample ingest over 1,000 active jobs at 64 connections
+    start_service ingest 18700 "$backend" "$(database_url "$backend" "ingest_$tag")" "${sync_env[@]}"
+    $BENCH create http://127.0.0.1:18700 1000 bench- >/dev/null
+    record "$backend single" "$(wrk_ingest http://127.0.0.1:18700)"
+    stop_service
+
+    # 2. batch ingest
+    start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}"
+    record "$backend batch" "$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)"
+    stop_service
+
+    # 3. scrape at 10,000 running with 100,000 stored
+    start_service scrape 18720 "$backend" "$(database_url "$backend" "scrape_$tag")" METRICS_ENDED_JOB_GRACE_SECONDS=0 SQLITE_SYNCHRONOUS=normal
+    record "$backend scrape" "$($BENCH scrape http://127.0.0.1:18720 100000 10000 20 | grep RESULT)"
+    stop_service
+
+    # 4. GET /v1/jobs with 1,000,000 jobs stored
+    url=$(database_url "$backend" "list_$tag")
+    if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$tag" 1000000; fi
+    start_service list 18730 "$backend" "$url"
+    record "$backend list" "$($BENCH list http://127.0.0.1:18730 500 | grep RESULT)"
+    stop_service
+
+    # 5. resident memory per active job with 100,000 active jobs
+    start_service memory 18740 "$backend" "$(database_url "$backend" "memory_$tag")" SQLITE_SYNCHRONOUS=normal
+    record "$backend memory" "$($BENCH memory http://127.0.0.1:18740 "$svc_pid" 100000 | grep RESULT)"
+    stop_service
+  done
+done
+
+echo
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); load generator on the same machine"
+cat "$results"
