@@ -3,6 +3,7 @@ using HpcJobs.Api.Errors;
 using HpcJobs.Api.Metrics;
 using HpcJobs.Api.Security;
 using HpcJobs.Silo;
+using HpcJobs.Silo.Demo;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -20,6 +21,7 @@ catch (SettingsException error)
 builder.UseHttpEndpoint(settings);
 builder.AddJobStorage(settings);
 builder.UseJobSilo(settings);
+builder.AddDemo(settings);
 builder.Services.AddJobsApi(api =>
 {
     api.MaxBodyBytes = settings.MaxBodyBytes;

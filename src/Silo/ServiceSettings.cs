@@ -36,7 +36,8 @@ public sealed record ServiceSettings(
     IReadOnlyList<string> WriteTokens,
     IReadOnlyList<string> ReadTokens,
     bool MetricsNeedToken,
-    bool SeedDemo)
+    bool SeedDemo,
+    bool DemoCollector)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -94,7 +95,13 @@ public sealed record ServiceSettings(
                 "none" => false,
                 var other => throw new SettingsException("METRICS_AUTH", other, "must be 'read' or 'none'"),
             },
-            args.Contains("--seed-demo", StringComparer.Ordinal));
+            args.Contains("--seed-demo", StringComparer.Ordinal),
+            Text(configuration, "DEMO_COLLECTOR", "0") switch
+            {
+                "1" or "true" => true,
+                "0" or "false" => false,
+                var other => throw new SettingsException("DEMO_COLLECTOR", other, "must be 1 or 0"),
+            } || args.Contains("--demo-collector", StringComparer.Ordinal));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

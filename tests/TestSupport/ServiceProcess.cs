@@ -45,10 +45,11 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the service with <paramref name="settings"/> and waits until /v1/health answers 200.</summary>
-    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
+    public static async Task<ServiceProcess> StartAsync(
+        IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, string arguments = "")
     {
         var port = settings.TryGetValue("PORT", out var p) ? int.Parse(p) : FreePort.Next();
-        var start = new ProcessStartInfo("dotnet", $"\"{SiloAssembly()}\"")
+        var start = new ProcessStartInfo("dotnet", $"\"{SiloAssembly()}\" {arguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
