@@ -12,6 +12,7 @@ public static class GrainsServiceCollectionExtensions
         services.Configure(retention);
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
         services.AddSingleton<IJobObserverPart, JobCountForwarder>();
+        services.AddSingleton<ActiveJobActivator>();
         return services;
     }
 }

@@ -18,6 +18,11 @@ catch (SettingsException error)
     return 2;
 }
 
+if (args.Contains(HealthCheckCommand.Flag))
+{
+    return await HealthCheckCommand.RunAsync(settings);
+}
+
 builder.UseHttpEndpoint(settings);
 builder.AddJobStorage(settings);
 builder.UseJobSilo(settings);
@@ -42,7 +47,7 @@ app.UseContractErrors();
 app.UseTokenAccess();
 app.WarnIfOpenToTheNetwork(settings);
 app.MapJobsApiRoutes();
-app.Run();
+await app.RunAsync();
 return 0;
 
 /// <summary>Visible to the tests' <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>

@@ -17,6 +17,9 @@ public static partial class ErrorHandling
         {
             StatusCodeSelector = _ => 500,
             ExceptionHandler = HandleExceptionAsync,
+
+            // An outage makes every request fail the same way: one warning line each (below), not a stack trace each.
+            SuppressDiagnosticsCallback = context => Classify(context.Exception) != Outcome.Internal,
         });
 
         // Routing answers unknown paths (404) and known paths with the wrong method (405) with an

@@ -25,19 +25,22 @@ public static class HealthApi
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
-        bool reachable;
+        StorageHealth health;
         try
         {
-            reachable = await database.IsReachableAsync(timeout.Token);
+            health = await database.CheckAsync(timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            reachable = false;
+            health = StorageHealth.Unreachable;
         }
 
-        return TypedResults.Json(
-            new HealthResponse(reachable ? "healthy" : "unhealthy", time.GetUtcNow(), Version),
-            Json.ApiJson.Wire.HealthResponse,
-            statusCode: reachable ? 200 : 503);
+        var (status, code) = health switch
+        {
+            StorageHealth.Healthy => ("healthy", 200),
+            StorageHealth.Degraded => ("degraded", 200),
+            _ => ("unhealthy", 503),
+        };
+        return TypedResults.Json(new HealthResponse(status, time.GetUtcNow(), Version), Json.ApiJson.Wire.HealthResponse, statusCode: code);
     }
 }

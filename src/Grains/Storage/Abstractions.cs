@@ -61,10 +61,20 @@ public interface ISampleLog
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken);
 }
 
-/// <summary>Whether the database answers; used by the health route.</summary>
+public enum StorageHealth
+{
+    Healthy,
+
+    /// <summary>Reads work but a write failed recently (e.g. a full or read-only disk).</summary>
+    Degraded,
+
+    Unreachable,
+}
+
+/// <summary>Whether the database answers and takes writes; used by the health route.</summary>
 public interface IDatabaseProbe
 {
-    Task<bool> IsReachableAsync(CancellationToken cancellationToken);
+    Task<StorageHealth> CheckAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>The one name under which job state is stored, whichever backend provides it.</summary>

@@ -39,5 +39,13 @@ public sealed class WriterMetrics : IDisposable
 
     public void RecordRetention(long deleted) => _retentionDeleted.Add(deleted);
 
+    /// <summary>When a write last failed; the health route reports "degraded" for a while after.</summary>
+    public DateTimeOffset? LastWriteFailure { get; private set; }
+
+    public void RecordWriteFailure(DateTimeOffset at) => LastWriteFailure = at;
+
+    public bool WriteFailedWithin(TimeSpan window, DateTimeOffset now) =>
+        LastWriteFailure is { } failed && now - failed < window;
+
     public void Dispose() => _meter.Dispose();
 }

@@ -44,7 +44,7 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
         }
     }
 
-    public async Task<bool> IsReachableAsync(CancellationToken cancellationToken)
+    public async Task<StorageHealth> CheckAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -52,12 +52,13 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
             await using var command = DataSource.CreateCommand("SELECT 1");
             command.CommandTimeout = 3;
             await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return true;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
         {
-            return false;
+            return StorageHealth.Unreachable;
         }
+
+        return _metrics.WriteFailedWithin(TimeSpan.FromSeconds(30), DateTimeOffset.UtcNow) ? StorageHealth.Degraded : StorageHealth.Healthy;
     }
 
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();

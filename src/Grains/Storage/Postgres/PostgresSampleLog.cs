@@ -21,6 +21,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
     private readonly ILogger<PostgresSampleLog> _logger;
     private readonly int _maxBatch;
     private readonly Task _loop;
+    private DateTimeOffset _lastFailureLog;
 
     public PostgresSampleLog(
         PostgresDatabase database, WriterMetrics metrics, IOptions<PostgresOptions> options, ILogger<PostgresSampleLog> logger)
@@ -121,7 +122,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             }
             catch (Exception error)
             {
-                LogCommitFailed(_logger, batch.Count, error);
+                ReportFailure(batch.Count, error);
                 var failure = new StorageUnavailableException($"PostgreSQL refused the samples: {error.Message}", error);
                 foreach (var pending in batch)
                 {
@@ -130,6 +131,18 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             }
 
             batch.Clear();
+        }
+    }
+
+    /// <summary>An outage fails every batch: log the first failure, then at most one line a minute.</summary>
+    private void ReportFailure(int count, Exception error)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _metrics.RecordWriteFailure(now);
+        if (now - _lastFailureLog > TimeSpan.FromMinutes(1))
+        {
+            _lastFailureLog = now;
+            LogCommitFailed(_logger, count, error.GetBaseException().Message);
         }
     }
 
@@ -203,6 +216,6 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "PostgreSQL commit of {Count} samples failed")]
-    private static partial void LogCommitFailed(ILogger logger, int count, Exception error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "PostgreSQL commit of {Count} samples failed: {Reason}; samples answer 503 until it recovers")]
+    private static partial void LogCommitFailed(ILogger logger, int count, string reason);
 }

@@ -21,6 +21,7 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
     private readonly string _connectionString;
     private readonly Thread _writerThread;
     private readonly WriterMetrics _metrics;
+    private DateTimeOffset _lastFailureLog;
 
     public SqliteDatabase(IOptions<SqliteOptions> options, ILogger<SqliteDatabase> logger, WriterMetrics metrics)
     {
@@ -79,7 +80,7 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
         return await write.Completion.ConfigureAwait(false);
     }
 
-    public async Task<bool> IsReachableAsync(CancellationToken cancellationToken)
+    public async Task<StorageHealth> CheckAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -87,12 +88,15 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
             await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return !_queue.Reader.Completion.IsCompleted;
         }
         catch (SqliteException)
         {
-            return false;
+            return StorageHealth.Unreachable;
         }
+
+        return _queue.Reader.Completion.IsCompleted ? StorageHealth.Unreachable
+            : _metrics.WriteFailedWithin(TimeSpan.FromSeconds(30), DateTimeOffset.UtcNow) ? StorageHealth.Degraded
+            : StorageHealth.Healthy;
     }
 
     /// <summary>Stops taking writes, commits what is queued, and closes the file.</summary>
@@ -177,11 +181,24 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
         }
         catch (Exception error)
         {
-            LogCommitFailed(_logger, error);
+            ReportFailure(error);
             foreach (var write in batch)
             {
                 write.Fail(Translate(error));
             }
+        }
+    }
+
+    /// <summary>A failing disk fails every write: log the first, then at most one line a minute.</summary>
+    private void ReportFailure(Exception error)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var previous = _metrics.LastWriteFailure;
+        _metrics.RecordWriteFailure(now);
+        if (previous is null || now - previous > TimeSpan.FromMinutes(1) || now - _lastFailureLog > TimeSpan.FromMinutes(1))
+        {
+            _lastFailureLog = now;
+            LogCommitFailed(_logger, error.GetBaseException().Message, error is SqliteException sqlite ? sqlite.SqliteErrorCode : 0);
         }
     }
 
@@ -194,7 +211,7 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
         }
         catch (Exception error)
         {
-            LogCommitFailed(_logger, error);
+            ReportFailure(error);
             write.Fail(Translate(error));
         }
     }
@@ -240,8 +257,8 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "SQLite batch of {Count} writes failed (error {Code}: {Reason}); retrying each write alone")]
     private static partial void LogBatchRetried(ILogger logger, int count, int code, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "SQLite write failed")]
-    private static partial void LogCommitFailed(ILogger logger, Exception error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQLite write failed (error {Code}: {Reason}); writes answer 503 until the disk accepts them again")]
+    private static partial void LogCommitFailed(ILogger logger, string reason, int code);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "SQLite writer did not finish its queue within 10 s")]
     private static partial void LogWriterDidNotStop(ILogger logger);
