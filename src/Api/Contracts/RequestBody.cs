@@ -45,13 +45,69 @@ public static class RequestBody
             return (null, RequestError.InvalidRequest("the request needs a JSON body"));
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.WrittenSpan))
+        {
+            return (null, RequestError.InvalidRequest("the body is not valid UTF-8"));
+        }
+
+        JsonDocument document;
         try
         {
-            return (JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions), null);
+            document = JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions);
         }
         catch (JsonException e)
         {
             return (null, RequestError.InvalidRequest($"malformed JSON: {e.Message}"));
+        }
+
+        // The parser leaves escapes inside strings unchecked; an unpaired surrogate ("\ud800")
+        // would only fail later, when a field is read. Check every name and string once, here.
+        if (!StringsAreValid(document.RootElement))
+        {
+            document.Dispose();
+            return (null, RequestError.InvalidRequest("a string holds an unpaired UTF-16 surrogate escape"));
+        }
+
+        return (document, null);
+    }
+
+    private static bool StringsAreValid(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return true;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        if (!StringsAreValid(property.Value))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (!StringsAreValid(item))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
