@@ -24,6 +24,7 @@ public sealed partial class JobGrain(
     private UsageSample? _latest;
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
+    private bool _rowStale;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -56,6 +57,8 @@ public sealed partial class JobGrain(
     {
         if (record.RecordExists)
         {
+            // A retried create whose first attempt stored the state but not the row completes the row.
+            await RepairRowAsync().ConfigureAwait(true);
             return JobOutcome.Conflict($"job '{Id}' already exists");
         }
 
@@ -85,6 +88,7 @@ public sealed partial class JobGrain(
             return JobOutcome.NotFound(Id);
         }
 
+        await RepairRowAsync().ConfigureAwait(true);
         var current = record.State.State;
         if (command.State is { } target && !JobStateMachine.CanMove(current, target))
         {
@@ -219,7 +223,19 @@ public sealed partial class JobGrain(
     {
         // State first, row second: see DeleteAsync for why a crash in between is repaired on activation.
         await record.WriteStateAsync().ConfigureAwait(true);
+        _rowStale = true;
         await index.UpsertAsync(ToRow(), created).ConfigureAwait(true);
+        _rowStale = false;
+    }
+
+    /// <summary>Rewrites the row if the last lifecycle write stored the state but failed on the row.</summary>
+    private async Task RepairRowAsync()
+    {
+        if (_rowStale)
+        {
+            await index.EnsureAsync(ToRow()).ConfigureAwait(true);
+            _rowStale = false;
+        }
     }
 
     private JobRow ToRow()
