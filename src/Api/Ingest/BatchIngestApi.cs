@@ -52,7 +52,7 @@ public static class BatchIngestApi
                 OutcomeKind.NotFound => ErrorCodes.NotFound,
                 OutcomeKind.Conflict => ErrorCodes.Conflict,
                 OutcomeKind.Unavailable => ErrorCodes.Unavailable,
-                _ => ErrorCodes.InternalError,
+                _ => throw new InvalidOperationException($"unexpected outcome {outcome.Kind} from RecordSamplesAsync"),
             };
             rejected.AddRange(group.Select(item => new BatchRejection(item.Index, code, outcome.Message ?? code)));
         }

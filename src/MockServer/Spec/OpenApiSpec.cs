@@ -109,6 +109,23 @@ public sealed class OpenApiSpec
 
     private static string? ReferenceOf(JsonNode? node) => node is JsonObject obj && obj["$ref"] is JsonValue value ? value.GetValue<string>() : null;
 
+    /// <summary>The object a node stands for after its <c>$ref</c>s, and where that object is.</summary>
+    private (JsonObject Node, string Where) Follow(JsonNode? node, string where)
+    {
+        for (var hops = 0; ReferenceOf(node) is { } reference; hops++)
+        {
+            if (hops == 32)
+            {
+                throw new FormatException($"{Source}: reference cycle at '{reference}'");
+            }
+
+            where = reference;
+            node = Pointer(reference);
+        }
+
+        return (Object(node, where), where);
+    }
+
     private SpecPath ReadPath(string template, JsonNode? node)
     {
         var where = "#/paths/" + Escape(template);
@@ -135,36 +152,37 @@ public sealed class OpenApiSpec
         SpecRequestBody? body = null;
         if (operation["requestBody"] is { } rawBody)
         {
-            var bodyWhere = ReferenceOf(rawBody) ?? where + "/requestBody";
-            var resolved = Object(Resolve(rawBody), bodyWhere);
+            var (resolved, bodyWhere) = Follow(rawBody, where + "/requestBody");
             body = new SpecRequestBody(
                 resolved["required"] is JsonValue required && required.GetValue<bool>(),
                 Content(resolved["content"], bodyWhere + "/content"));
         }
 
         var responses = Object(operation["responses"], where + "/responses")
-            .Select(entry =>
-            {
-                var responseWhere = ReferenceOf(entry.Value) ?? $"{where}/responses/{Escape(entry.Key)}";
-                var response = Object(Resolve(entry.Value), responseWhere);
-                var headers = response["headers"] is JsonObject rawHeaders
-                    ? rawHeaders.Select(h =>
-                    {
-                        var headerWhere = ReferenceOf(h.Value) ?? $"{responseWhere}/headers/{Escape(h.Key)}";
-                        var header = Object(Resolve(h.Value), headerWhere);
-                        return new SpecHeader(h.Key, header["schema"], Examples(header, headerWhere), headerWhere);
-                    }).ToList()
-                    : [];
-                return new SpecResponse(
-                    entry.Key,
-                    ReferenceOf(entry.Value),
-                    headers,
-                    Content(response["content"], responseWhere + "/content"),
-                    responseWhere);
-            })
+            .Select(entry => ReadResponse(entry.Key, entry.Value, $"{where}/responses/{Escape(entry.Key)}"))
             .ToList();
 
         return new SpecOperation(path, method, operationId, parameters, body, responses, where);
+    }
+
+    /// <summary>A response of <c>components/responses</c> (such as <c>MethodNotAllowed</c>, which no operation lists) sent with <paramref name="status"/>.</summary>
+    public SpecResponse ComponentResponse(string name, string status)
+    {
+        var reference = "#/components/responses/" + Escape(name);
+        return ReadResponse(status, Pointer(reference), reference);
+    }
+
+    private SpecResponse ReadResponse(string status, JsonNode? raw, string where)
+    {
+        var (response, responseWhere) = Follow(raw, where);
+        var headers = response["headers"] is JsonObject rawHeaders
+            ? rawHeaders.Select(h =>
+            {
+                var (header, headerWhere) = Follow(h.Value, $"{responseWhere}/headers/{Escape(h.Key)}");
+                return new SpecHeader(h.Key, header["schema"], Examples(header, headerWhere), headerWhere);
+            }).ToList()
+            : [];
+        return new SpecResponse(status, ReferenceOf(raw), headers, Content(response["content"], responseWhere + "/content"), responseWhere);
     }
 
     private List<SpecParameter> Parameters(JsonNode? node, string where)
@@ -181,8 +199,7 @@ public sealed class OpenApiSpec
 
         return [.. array.Select((raw, i) =>
         {
-            var parameterWhere = ReferenceOf(raw) ?? $"{where}/{i}";
-            var parameter = Object(Resolve(raw), parameterWhere);
+            var (parameter, parameterWhere) = Follow(raw, $"{where}/{i}");
             return new SpecParameter(
                 Text(parameter, "name", parameterWhere + "/name"),
                 Text(parameter, "in", parameterWhere + "/in"),
@@ -212,8 +229,7 @@ public sealed class OpenApiSpec
         {
             foreach (var (name, raw) in named)
             {
-                var exampleWhere = ReferenceOf(raw) ?? $"{where}/examples/{Escape(name)}";
-                var example = Object(Resolve(raw), exampleWhere);
+                var (example, exampleWhere) = Follow(raw, $"{where}/examples/{Escape(name)}");
                 if (example.ContainsKey("externalValue"))
                 {
                     throw new FormatException($"{Source}: {exampleWhere} uses externalValue, which the mock cannot serve");

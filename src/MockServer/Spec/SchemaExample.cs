@@ -42,14 +42,13 @@ public static class SchemaExample
                     .Select(p => KeyValuePair.Create(p.Key, Build(spec, p.Value, depth + 1)))
                     .Where(p => p.Value is not null)),
             "array" => new JsonArray(Build(spec, schema["items"], depth + 1) is { } item ? [item] : []),
-            "integer" => JsonValue.Create(schema["minimum"]?.GetValue<long>() ?? 0),
-            "number" => JsonValue.Create(schema["minimum"]?.GetValue<double>() ?? 0),
+            "integer" or "number" => schema["minimum"]?.DeepClone() ?? JsonValue.Create(0),
             "boolean" => JsonValue.Create(true),
             "string" => JsonValue.Create(schema["format"]?.GetValue<string>() switch
             {
                 "date-time" => "2026-01-15T10:00:00Z",
                 "date" => "2026-01-15",
-                _ => new string('x', schema["minLength"]?.GetValue<int>() ?? 1),
+                _ => new string('x', schema["minLength"] is JsonValue min ? int.Parse(min.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : 1),
             }),
             _ => null,
         };
