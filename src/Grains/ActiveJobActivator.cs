@@ -25,7 +25,7 @@ public sealed partial class ActiveJobActivator(IGrainFactory grains, IJobIndex i
                     await Parallel.ForEachAsync(
                         page.Jobs,
                         new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-                        async (job, _) => await grains.GetGrain<IJobGrain>(job.Id).GetAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                        async (job, _) => await grains.GetJob(job.Id).GetAsync().ConfigureAwait(false)).ConfigureAwait(false);
                     activated += page.Jobs.Count;
                     if (page.Jobs.Count < PageSize)
                     {

@@ -26,7 +26,7 @@ public sealed partial class JobGrain(
     private bool _deleting;
     private bool _rowStale;
 
-    private string Id => this.GetPrimaryKeyString();
+    private string Id => JobKey.FromGrainKey(this.GetPrimaryKeyString());
 
     private bool Exists => record.RecordExists && !_deleting;
 

@@ -233,7 +233,7 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
     public async Task LabelValues_WithQuotesBackslashesAndNewlines_RoundTrip()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
-        var id = $"q\"uote\\back\\\\slash {{a=\"b\",}} é {suffix}";
+        var id = $"q\"uote\\back\\\\slash\\n é {suffix}";
         var user = $"us\"er\\n\nline two\ttab\r \\ {suffix}";
         var node = $"no\"de\\{suffix}\n";
         await CreateJobAsync(id, user, [node, "other"]);
@@ -246,6 +246,28 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
             AssertLabels(Assert.Single(scrape.ForJob(family, id)), ("job_id", id), ("user", user), ("node", node), ("state", "running"));
         }
 
+        Assert.Equal(1, scrape.Single("hpc_node_job_count", "node", node));
+    }
+
+    /// <summary>Characters that delimit the exposition itself, in a job id (printable, so valid) and in a user and node.</summary>
+    [SkippableFact]
+    public async Task LabelValues_WithExpositionSyntaxCharacters_RoundTrip()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var id = $"x{{a=\"b\",c}} 1 # {suffix}";
+        var user = $"u}} 2\n{{le=\"+Inf\"}} {suffix}";
+        var node = $"n{{}},= {suffix}";
+        await CreateJobAsync(id, user, [node]);
+        await PostSampleAsync(id, cpu: 6, memoryMb: 7, gpu: 8);
+
+        var scrape = await ScrapeAsync();
+
+        foreach (var family in _jobFamilies)
+        {
+            AssertLabels(Assert.Single(scrape.ForJob(family, id)), ("job_id", id), ("user", user), ("node", node), ("state", "running"));
+        }
+
+        Assert.Equal(6, scrape.ForJob("hpc_job_cpu_usage_percent", id)[0].Value);
         Assert.Equal(1, scrape.Single("hpc_node_job_count", "node", node));
     }
 

@@ -71,7 +71,7 @@ public static class BatchIngestApi
     {
         try
         {
-            return await grains.GetGrain<IJobGrain>(group.Key).RecordSamplesAsync([.. group.Select(item => item.Sample)]);
+            return await grains.GetJob(group.Key).RecordSamplesAsync([.. group.Select(item => item.Sample)]);
         }
         catch (StorageUnavailableException e)
         {

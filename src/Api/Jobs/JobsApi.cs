@@ -51,7 +51,7 @@ public static class JobsApi
             return ApiErrors.From(error!);
         }
 
-        var outcome = await grains.GetGrain<IJobGrain>(parsed.Id).CreateAsync(parsed.Command);
+        var outcome = await grains.GetJob(parsed.Id).CreateAsync(parsed.Command);
         return outcome.Kind == OutcomeKind.Created
             ? TypedResults.Created(JobLocation(parsed.Id), JobResponse.From(outcome.Job!, time.GetUtcNow()))
             : ApiErrors.Conflict(outcome.Message!);
@@ -65,7 +65,7 @@ public static class JobsApi
             return ApiErrors.From(RequestError.Validation("id", problem));
         }
 
-        var outcome = await grains.GetGrain<IJobGrain>(id).GetAsync();
+        var outcome = await grains.GetJob(id).GetAsync();
         return ToResult(outcome, time);
     }
 
@@ -84,7 +84,7 @@ public static class JobsApi
             return ApiErrors.From(error!);
         }
 
-        var outcome = await grains.GetGrain<IJobGrain>(id).UpdateAsync(update);
+        var outcome = await grains.GetJob(id).UpdateAsync(update);
         return ToResult(outcome, time);
     }
 
@@ -95,7 +95,7 @@ public static class JobsApi
             return ApiErrors.From(RequestError.Validation("id", problem));
         }
 
-        return await grains.GetGrain<IJobGrain>(id).DeleteAsync() == OutcomeKind.Ok
+        return await grains.GetJob(id).DeleteAsync() == OutcomeKind.Ok
             ? TypedResults.NoContent()
             : ApiErrors.NotFound($"job '{id}' not found");
     }
@@ -116,7 +116,7 @@ public static class JobsApi
             return ApiErrors.From(error);
         }
 
-        var outcome = await grains.GetGrain<IJobGrain>(id).RecordSampleAsync(sample);
+        var outcome = await grains.GetJob(id).RecordSampleAsync(sample);
         switch (outcome.Kind)
         {
             case OutcomeKind.Created:

@@ -40,7 +40,7 @@ public sealed partial class DemoCollector(
         var now = time.GetUtcNow();
         foreach (var job in mock)
         {
-            var grain = grains.GetGrain<IJobGrain>(job.Id);
+            var grain = grains.GetJob(job.Id);
             var roll = _random.NextDouble();
             if (roll < 0.004)
             {
@@ -69,7 +69,7 @@ public sealed partial class DemoCollector(
             ["partition"] = gpu ? "gpu" : "cpu",
             ["account"] = "demo",
         });
-        await grains.GetGrain<IJobGrain>(id).CreateAsync(new CreateJob("demo", [node], JobState.Running, now, scheduler));
+        await grains.GetJob(id).CreateAsync(new CreateJob("demo", [node], JobState.Running, now, scheduler));
     }
 
     private static bool IsMock(JobView job)

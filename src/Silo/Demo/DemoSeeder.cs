@@ -29,7 +29,7 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
         for (var i = 0; i < JobCount && !cancellationToken.IsCancellationRequested; i++)
         {
             var plan = Plan(i, random, now);
-            var grain = grains.GetGrain<IJobGrain>(plan.Id);
+            var grain = grains.GetJob(plan.Id);
             var outcome = await grain.CreateAsync(new CreateJob(plan.User, plan.Nodes, plan.InitialState, plan.Start, plan.Scheduler));
             if (outcome.Kind == OutcomeKind.Conflict)
             {

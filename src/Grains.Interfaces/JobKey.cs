@@ -1,0 +1,68 @@
+using System.Text;
+
+namespace HpcJobs.Grains;
+
+/// <summary>
+/// Job id ↔ grain key. Orleans' ADO.NET grain storage formats the grain key into a composite
+/// format string, so a key holding '{' or '}' fails every state write there (seen with ids such as
+/// <c>x{a="b"}</c>). Those two characters, and '%' to keep the mapping reversible, are
+/// percent-encoded in the key; every other id is its own key.
+/// </summary>
+public static class JobKey
+{
+    public static IJobGrain GetJob(this IGrainFactory grains, string jobId) => grains.GetGrain<IJobGrain>(ToGrainKey(jobId));
+
+    public static string ToGrainKey(string jobId)
+    {
+        if (jobId.AsSpan().IndexOfAny('{', '}', '%') < 0)
+        {
+            return jobId;
+        }
+
+        var key = new StringBuilder(jobId.Length + 8);
+        foreach (var c in jobId)
+        {
+            _ = c switch
+            {
+                '%' => key.Append("%25"),
+                '{' => key.Append("%7B"),
+                '}' => key.Append("%7D"),
+                _ => key.Append(c),
+            };
+        }
+
+        return key.ToString();
+    }
+
+    public static string FromGrainKey(string key)
+    {
+        if (!key.Contains('%', StringComparison.Ordinal))
+        {
+            return key;
+        }
+
+        var id = new StringBuilder(key.Length);
+        for (var i = 0; i < key.Length; i++)
+        {
+            var escape = key[i] == '%' ? key.AsSpan(i, Math.Min(3, key.Length - i)) : default;
+            var decoded = escape switch
+            {
+                "%25" => '%',
+                "%7B" => '{',
+                "%7D" => '}',
+                _ => (char?)null,
+            };
+            if (decoded is { } c)
+            {
+                id.Append(c);
+                i += 2;
+            }
+            else
+            {
+                id.Append(key[i]);
+            }
+        }
+
+        return id.ToString();
+    }
+}
