@@ -13,6 +13,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
         services.AddSingleton<IJobObserverPart, JobCountForwarder>();
         services.AddSingleton<ActiveJobActivator>();
+        services.AddHostedService<DepartedSiloWatcher>();
         return services;
     }
 }

@@ -120,7 +120,7 @@ public sealed class PrometheusTests(ITestOutputHelper output)
             Assert.Equal("completed", Assert.Single(during.ForJob(family, ended)).Label("state"));
         }
 
-        Assert.Equal(3, during.Single("hpc_silo_exported_jobs"));
+        Assert.Equal(3, during.Named("hpc_job_runtime_seconds").Count());
 
         await Task.Delay(TimeSpan.FromSeconds(3) - sinceEnd.Elapsed);
         var (_, after) = await ScrapeAsync(service.Client);
@@ -128,7 +128,7 @@ public sealed class PrometheusTests(ITestOutputHelper output)
         Assert.Empty(after.AllForJob(ended));
         Assert.Equal(3, after.AllForJob(active).Count);
         Assert.Equal(3, after.AllForJob(pending).Count);
-        Assert.Equal(2, after.Single("hpc_silo_exported_jobs"));
+        Assert.Equal(2, after.Named("hpc_job_runtime_seconds").Count());
 
         // The ended job still counts as stored; every state is present, the empty ones as 0.
         var expected = new Dictionary<string, double> { ["pending"] = 1, ["running"] = 1, ["completed"] = 1, ["failed"] = 0, ["cancelled"] = 0 };
@@ -161,7 +161,7 @@ public sealed class PrometheusTests(ITestOutputHelper output)
         // The contract: per-job series exist for every pending and running job, not only for those a
         // client happened to touch since the start; "jobs ever created" survives restarts.
         var problems = RestartProblems(scrape);
-        Assert.True(problems.Count == 0, $"15 s after a restart (hpc_silo_exported_jobs {scrape.Single("hpc_silo_exported_jobs")}):\n{string.Join("\n", problems)}");
+        Assert.True(problems.Count == 0, $"15 s after a restart ({scrape.Named("hpc_job_runtime_seconds").Count()} jobs exported):\n{string.Join("\n", problems)}");
     }
 
     private static List<string> RestartProblems(MetricsExposition scrape)
@@ -292,7 +292,7 @@ public sealed class PrometheusTests(ITestOutputHelper output)
             Assert.Single(scrapes.SelectMany(s => s.Where("hpc_node_job_count", "node", $"two-node-{i}")));
         }
 
-        Assert.Equal(30, scrapes.Sum(s => s.Single("hpc_silo_exported_jobs")));
+        Assert.Equal(30, scrapes.Sum(s => s.Named("hpc_job_runtime_seconds").Count()));
 
         var counts = await ScrapeUntilAsync(
             silos,
