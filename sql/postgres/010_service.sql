@@ -34,6 +34,9 @@ CREATE INDEX IF NOT EXISTS jobs_user_name_start_time_idx
     ON jobs (user_name, start_time DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_start_time_idx
     ON jobs (start_time DESC, id);
+-- state and user together (the common dashboard filter) without scanning every job of a state
+CREATE INDEX IF NOT EXISTS jobs_user_name_state_start_time_idx
+    ON jobs (user_name, state, start_time DESC, id);
 
 -- Node -> jobs lookup (jobs.nodes denormalised for "what runs on node X").
 CREATE TABLE IF NOT EXISTS job_nodes

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_start ON jobs (start_time DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, start_time DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_by_user  ON jobs (user_name, start_time DESC, id);
+-- state and user together (the common dashboard filter) without scanning every job of a state
+CREATE INDEX IF NOT EXISTS jobs_by_user_state ON jobs (user_name, state, start_time DESC, id);
 
 -- Node membership, so that a node filter is an index lookup rather than a scan of JSON.
 CREATE TABLE IF NOT EXISTS job_nodes (
