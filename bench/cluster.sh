@@ -12,7 +12,8 @@ work=$(mktemp -d /tmp/hpc-cluster.XXXXXX)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  runuser -u postgres -- pg_ctl -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
+  [ -n "$(ls "$work/pg/data/postmaster.pid" 2>/dev/null)" ] && kill "$(head -n 1 "$work/pg/data/postmaster.pid")" 2>/dev/null || true
+  sleep 1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,8 +49,13 @@ psql -h 127.0.0.1 -p $pgport -U postgres -qc "CREATE DATABASE two" >/dev/null
 silo a 18910 two
 silo b 18920 two
 $BENCH create http://127.0.0.1:18910 1000 bench- >/dev/null
-run_wrk http://127.0.0.1:18910 32 >/dev/null & run_wrk http://127.0.0.1:18920 32 >/dev/null; wait %1 2>/dev/null || true
-run_wrk http://127.0.0.1:18910 32 > "$work/a.txt" & run_wrk http://127.0.0.1:18920 32 > "$work/b.txt"; wait
+JOBS=1000 wrk -t1 -c32 -d5s -s bench/ingest.lua http://127.0.0.1:18910 >/dev/null &
+JOBS=1000 wrk -t1 -c32 -d5s -s bench/ingest.lua http://127.0.0.1:18920 >/dev/null
+wait $!
+run_wrk http://127.0.0.1:18910 32 > "$work/a.txt" &
+wrk_a=$!
+run_wrk http://127.0.0.1:18920 32 > "$work/b.txt"
+wait $wrk_a
 echo "two silos, silo A (32 connections): $(cat "$work/a.txt")"
 echo "two silos, silo B (32 connections): $(cat "$work/b.txt")"
 awk '{for (i = 1; i <= NF; i++) if ($i ~ /^req_per_s=/) { split($i, kv, "="); sum += kv[2] }} END { printf "two silos, total: req_per_s=%.0f\n", sum }' "$work/a.txt" "$work/b.txt"
