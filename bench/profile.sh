@@ -22,7 +22,7 @@ dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll create "http://127.0.0.
 JOBS=1000 wrk -t2 -c64 -d$((SECONDS_TRACED + 10))s -s bench/ingest.lua "http://127.0.0.1:$PORT" > "$work/wrk.txt" &
 wrk_pid=$!
 sleep 4
-dotnet-trace collect -p $pid --profile cpu-sampling --duration 00:00:00:$SECONDS_TRACED -o "$work/trace.nettrace" >/dev/null
+dotnet-trace collect -p $pid --profile dotnet-sampled-thread-time --duration 00:00:00:$SECONDS_TRACED -o "$work/trace.nettrace" >/dev/null
 wait $wrk_pid || true
 grep RESULT "$work/wrk.txt"
 echo "--- top methods, exclusive ---"
