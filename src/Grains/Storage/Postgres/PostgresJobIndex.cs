@@ -178,17 +178,8 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken) =>
         database.GuardAsync<IReadOnlyDictionary<JobState, long>>(async () =>
         {
-            await using var command = database.DataSource.CreateCommand("SELECT state, COUNT(*) FROM jobs GROUP BY state");
-            var counts = JobStateMachine.All.ToDictionary(s => s, _ => 0L);
+            await using var command = database.DataSource.CreateCommand(StateCounts.Sql);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (JobStateMachine.TryParse(reader.GetString(0), out var state))
-                {
-                    counts[state] = reader.GetInt64(1);
-                }
-            }
-
-            return counts;
+            return await StateCounts.ReadAsync(reader, cancellationToken).ConfigureAwait(false);
         });
 }

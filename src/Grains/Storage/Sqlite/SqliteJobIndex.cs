@@ -120,18 +120,9 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
     {
         await using var connection = database.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
-        var counts = JobStateMachine.All.ToDictionary(s => s, _ => 0L);
+        command.CommandText = StateCounts.Sql;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (JobStateMachine.TryParse(reader.GetString(0), out var state))
-            {
-                counts[state] = reader.GetInt64(1);
-            }
-        }
-
-        return counts;
+        return await StateCounts.ReadAsync(reader, cancellationToken).ConfigureAwait(false);
     }
 
     private static JobView ReadJob(SqliteDataReader reader) => new(

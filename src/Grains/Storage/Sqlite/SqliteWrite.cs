@@ -4,7 +4,7 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
 /// One unit of work for the single SQLite writer. <see cref="Apply"/> runs inside the batch's
-/// transaction and must not throw for expected outcomes (record them instead); the caller's task
+/// transaction and must not throw for expected outcomes (return them as its result); the caller's task
 /// completes only after the transaction has committed.
 /// </summary>
 internal abstract class SqliteWrite
@@ -22,22 +22,10 @@ internal abstract class SqliteWrite<TResult> : SqliteWrite
 
     public Task<TResult> Completion => _completion.Task;
 
-    /// <summary>The result <see cref="Apply"/> produced, or an expected failure to report after commit.</summary>
+    /// <summary>The result <see cref="Apply"/> produced; reported only once the transaction has committed.</summary>
     protected TResult Result { get; set; } = default!;
 
-    protected Exception? ExpectedFailure { get; set; }
-
-    public override void Complete()
-    {
-        if (ExpectedFailure is { } failure)
-        {
-            _completion.TrySetException(failure);
-        }
-        else
-        {
-            _completion.TrySetResult(Result);
-        }
-    }
+    public override void Complete() => _completion.TrySetResult(Result);
 
     public override void Fail(Exception error) => _completion.TrySetException(error);
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace HpcJobs.Api.Tests;
+namespace HpcJobs.Tests.Support;
 
 /// <summary>One sample line of a scrape, label values unescaped.</summary>
 public sealed record MetricSeries(string Name, IReadOnlyDictionary<string, string> Labels, double Value)
