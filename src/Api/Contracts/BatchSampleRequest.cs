@@ -32,6 +32,12 @@ public static class BatchSampleRequest
         var index = 0;
         foreach (var item in samples.EnumerateArray())
         {
+            if (SampleFastPath.TryRead(item, withJobId: true, now, out var validId, out var validSample))
+            {
+                valid.Add(new BatchItem(index++, validId!, validSample!));
+                continue;
+            }
+
             var fields = Fields.Read(item, ItemNames);
             var jobId = fields.Text("job_id", required: true);
             if (jobId is not null && JobId.Problem(jobId) is { } problem)

@@ -111,6 +111,12 @@ public static class SampleRequest
 
     public static UsageSample? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
     {
+        error = null;
+        if (SampleFastPath.TryRead(root, withJobId: false, now, out _, out var valid))
+        {
+            return valid;
+        }
+
         var fields = Fields.Read(root, Names);
         var sample = fields.HasErrors ? null : Read(fields, now);
         error = fields.Error;

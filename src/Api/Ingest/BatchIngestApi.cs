@@ -34,16 +34,23 @@ public static class BatchIngestApi
             return ApiErrors.From(error!);
         }
 
-        var groups = batch.Valid.GroupBy(item => item.JobId, StringComparer.Ordinal).ToList();
-        var outcomes = await Task.WhenAll(groups.Select(group => AppendAsync(grains, group)));
+        var groups = GroupByJob(batch.Valid);
+        var outcomes = new Task<SampleOutcome>[groups.Count];
+        for (var i = 0; i < groups.Count; i++)
+        {
+            outcomes[i] = AppendAsync(grains, groups[i]);
+        }
+
+        await Task.WhenAll(outcomes);
 
         var rejected = batch.Rejected;
         long accepted = 0;
-        foreach (var (group, outcome) in groups.Zip(outcomes))
+        for (var i = 0; i < groups.Count; i++)
         {
+            var (group, outcome) = (groups[i], outcomes[i].Result);
             if (outcome.Kind == OutcomeKind.Created)
             {
-                accepted += group.Count();
+                accepted += group.Samples.Count;
                 continue;
             }
 
@@ -54,7 +61,7 @@ public static class BatchIngestApi
                 OutcomeKind.Unavailable => ErrorCodes.Unavailable,
                 _ => throw new InvalidOperationException($"unexpected outcome {outcome.Kind} from RecordSamplesAsync"),
             };
-            rejected.AddRange(group.Select(item => new BatchRejection(item.Index, code, outcome.Message ?? code)));
+            rejected.AddRange(group.Indexes.Select(index => new BatchRejection(index, code, outcome.Message ?? code)));
         }
 
         rejected.Sort(static (a, b) => a.Index.CompareTo(b.Index));
@@ -67,16 +74,46 @@ public static class BatchIngestApi
         return TypedResults.Ok(new BatchIngestResponse(accepted, rejected));
     }
 
-    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, IGrouping<string, BatchItem> group)
+    /// <summary>Each job's samples in request order, the jobs in order of first appearance.</summary>
+    private static List<JobGroup> GroupByJob(List<BatchItem> items)
+    {
+        var byJob = new Dictionary<string, JobGroup>(StringComparer.Ordinal);
+        var groups = new List<JobGroup>();
+        foreach (var item in items)
+        {
+            if (!byJob.TryGetValue(item.JobId, out var group))
+            {
+                group = new JobGroup(item.JobId);
+                byJob.Add(item.JobId, group);
+                groups.Add(group);
+            }
+
+            group.Samples.Add(item.Sample);
+            group.Indexes.Add(item.Index);
+        }
+
+        return groups;
+    }
+
+    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, JobGroup group)
     {
         try
         {
-            return await grains.GetJob(group.Key).RecordSamplesAsync([.. group.Select(item => item.Sample)]);
+            return await grains.GetJob(group.JobId).RecordSamplesAsync(group.Samples);
         }
         catch (StorageUnavailableException e)
         {
             // This job's samples were not stored; the others' may have been. Say which, and let the agent retry them.
             return new SampleOutcome(OutcomeKind.Unavailable, null, $"storage unavailable: {e.Message}");
         }
+    }
+
+    private sealed class JobGroup(string jobId)
+    {
+        public string JobId { get; } = jobId;
+
+        public List<UsageSample> Samples { get; } = new(4);
+
+        public List<int> Indexes { get; } = new(4);
     }
 }

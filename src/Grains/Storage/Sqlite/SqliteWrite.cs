@@ -31,10 +31,11 @@ internal abstract class SqliteWrite<TResult> : SqliteWrite
 }
 
 /// <summary>The writer's connection and transaction, with prepared statements reused across batches.</summary>
-internal sealed class SqliteWriteContext(SqliteConnection connection)
+internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UsageSample> _latestByJob = new(StringComparer.Ordinal);
+    private readonly SqliteSampleInserter _samples = new(connection);
 
     public SqliteConnection Connection { get; } = connection;
 
@@ -59,14 +60,29 @@ internal sealed class SqliteWriteContext(SqliteConnection connection)
         return command;
     }
 
-    /// <summary>Remembers the newest sample per job so the jobs row is updated once per batch.</summary>
-    public void NoteSample(string jobId, UsageSample sample)
+    /// <summary>
+    /// Queues a sample for the batch's multi-row insert and remembers the newest sample per job, so
+    /// the jobs row is updated once per batch.
+    /// </summary>
+    public void AddSample(string jobId, byte[] jobIdUtf8, UsageSample sample)
     {
+        _samples.Add(jobIdUtf8, sample);
         _latestByJob[jobId] = LatestUsage.Merge(_latestByJob.GetValueOrDefault(jobId), sample);
     }
 
+    /// <summary>Inserts the queued samples; any other write calls this first, so writes apply in queue order.</summary>
+    public void FlushSamples()
+    {
+        if (_samples.PendingCount > 0)
+        {
+            _samples.Flush();
+        }
+    }
+
+    /// <summary>Ends the batch's sample work: queued samples inserted, then each touched jobs row updated once.</summary>
     public void FlushLatest()
     {
+        FlushSamples();
         if (_latestByJob.Count == 0)
         {
             return;
@@ -92,5 +108,18 @@ internal sealed class SqliteWriteContext(SqliteConnection connection)
         _latestByJob.Clear();
     }
 
-    public void DiscardBatchState() => _latestByJob.Clear();
+    public void DiscardBatchState()
+    {
+        _samples.Discard();
+        _latestByJob.Clear();
+    }
+
+    public void Dispose()
+    {
+        _samples.Dispose();
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+    }
 }

@@ -1,24 +1,18 @@
+using System.Text;
 using System.Text.Json;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
 
-/// <summary>The hot path: samples of one job appended to the log; the jobs row is updated once per batch.</summary>
+/// <summary>The hot path: samples of one job queued for the batch's multi-row insert; the jobs row is updated once per batch.</summary>
 internal sealed class SampleWrite(string jobId, IReadOnlyList<UsageSample> samples) : SqliteWrite<bool>
 {
+    private readonly byte[] _jobIdUtf8 = Encoding.UTF8.GetBytes(jobId);
+
     public override void Apply(SqliteWriteContext context)
     {
-        var insert = context.Command(
-            "INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage) VALUES ($id, $ts, $cpu, $mem, $gpu)",
-            "$id", "$ts", "$cpu", "$mem", "$gpu");
-        insert.Parameters[0].Value = jobId;
         foreach (var sample in samples)
         {
-            insert.Parameters[1].Value = MicrosecondTime.ToUnixMicroseconds(sample.Timestamp);
-            insert.Parameters[2].Value = sample.CpuUsage;
-            insert.Parameters[3].Value = sample.MemoryUsageMb;
-            insert.Parameters[4].Value = (object?)sample.GpuUsage ?? DBNull.Value;
-            insert.ExecuteNonQuery();
-            context.NoteSample(jobId, sample);
+            context.AddSample(jobId, _jobIdUtf8, sample);
         }
 
         Result = true;
@@ -28,7 +22,11 @@ internal sealed class SampleWrite(string jobId, IReadOnlyList<UsageSample> sampl
 /// <summary>Any other write, expressed as a function of the writer's context.</summary>
 internal sealed class DelegateWrite<TResult>(Func<SqliteWriteContext, TResult> apply) : SqliteWrite<TResult>
 {
-    public override void Apply(SqliteWriteContext context) => Result = apply(context);
+    public override void Apply(SqliteWriteContext context)
+    {
+        context.FlushSamples();
+        Result = apply(context);
+    }
 }
 
 internal static class JobRowWrites

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using HpcJobs.Api.Json;
+using HpcJobs.Grains;
+
+namespace HpcJobs.Api.Contracts;
+
+/// <summary>
+/// The ingest hot path's reader for one sample object. It accepts only a sample that is valid with
+/// each field given once, and reads it without the per-field dictionaries of <see cref="Fields"/>;
+/// anything else returns <see langword="false"/> and the caller reads the object again through
+/// <see cref="Fields"/>, which names every problem. The rules are therefore those of
+/// <see cref="SampleRequest.Read"/>; tests run both readers over the same inputs.
+/// </summary>
+internal static class SampleFastPath
+{
+    private const int JobIdField = 1 << 0;
+    private const int CpuField = 1 << 1;
+    private const int MemoryField = 1 << 2;
+    private const int GpuField = 1 << 3;
+    private const int TimestampField = 1 << 4;
+
+    public static bool TryRead(JsonElement item, bool withJobId, DateTimeOffset now, out string? jobId, out UsageSample? sample)
+    {
+        jobId = null;
+        sample = null;
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        var seen = 0;
+        double cpu = 0;
+        long memory = 0;
+        double? gpu = null;
+        DateTimeOffset? timestamp = null;
+        foreach (var property in item.EnumerateObject())
+        {
+            var value = property.Value;
+            int field;
+            if (property.NameEquals("cpu_usage") || property.NameEquals("cpuUsage"))
+            {
+                field = CpuField;
+                if (!TryPercent(value, out cpu))
+                {
+                    return false;
+                }
+            }
+            else if (property.NameEquals("memory_usage_mb") || property.NameEquals("memoryUsageMb"))
+            {
+                field = MemoryField;
+                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out memory)
+                    || memory < 0 || memory > SampleRequest.MaxMemoryMb)
+                {
+                    return false;
+                }
+            }
+            else if (property.NameEquals("gpu_usage") || property.NameEquals("gpuUsage"))
+            {
+                field = GpuField;
+                if (value.ValueKind != JsonValueKind.Null)
+                {
+                    if (!TryPercent(value, out var percent))
+                    {
+                        return false;
+                    }
+
+                    gpu = percent;
+                }
+            }
+            else if (property.NameEquals("timestamp"))
+            {
+                field = TimestampField;
+                if (value.ValueKind != JsonValueKind.Null)
+                {
+                    if (value.ValueKind != JsonValueKind.String || !Rfc3339.TryParse(value.GetString(), out var time))
+                    {
+                        return false;
+                    }
+
+                    timestamp = time;
+                }
+            }
+            else if (withJobId && (property.NameEquals("job_id") || property.NameEquals("jobId")))
+            {
+                field = JobIdField;
+                if (value.ValueKind != JsonValueKind.String || JobId.Problem(jobId = value.GetString()) is not null)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                continue;
+            }
+
+            if ((seen & field) != 0)
+            {
+                return false;
+            }
+
+            seen |= field;
+        }
+
+        var required = CpuField | MemoryField | (withJobId ? JobIdField : 0);
+        if ((seen & required) != required)
+        {
+            return false;
+        }
+
+        sample = new UsageSample(timestamp ?? Grains.Storage.MicrosecondTime.Truncate(now), cpu, memory, gpu);
+        return true;
+    }
+
+    private static bool TryPercent(JsonElement value, out double percent)
+    {
+        percent = 0;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out percent)
+            && double.IsFinite(percent) && percent >= 0 && percent <= 100;
+    }
+}
