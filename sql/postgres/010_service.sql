@@ -38,6 +38,61 @@ CREATE INDEX IF NOT EXISTS jobs_start_time_idx
 CREATE INDEX IF NOT EXISTS jobs_user_name_state_start_time_idx
     ON jobs (user_name, state, start_time DESC, id);
 
+-- Jobs per state, kept by triggers in the same transaction as every change to jobs, so that a
+-- list filtered by state alone (or not at all) reads an exact total here instead of counting
+-- up to every row. Inserts and deletes are counted per statement (one update of a count per
+-- state, however many rows); a state change per row, taking the two counts in state order so
+-- that concurrent changes cannot deadlock on them.
+CREATE TABLE IF NOT EXISTS job_counts
+(
+    state text   PRIMARY KEY,
+    jobs  bigint NOT NULL
+);
+
+CREATE OR REPLACE FUNCTION job_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO job_counts AS c (state, jobs)
+    SELECT state, COUNT(*) FROM added GROUP BY state ORDER BY state
+    ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION job_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO job_counts AS c (state, jobs)
+    SELECT state, -COUNT(*) FROM removed GROUP BY state ORDER BY state
+    ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION job_counts_move() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO job_counts AS c (state, jobs)
+    SELECT state, delta FROM (VALUES (OLD.state, -1), (NEW.state, 1)) AS m (state, delta) ORDER BY state
+    ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
+    RETURN NULL;
+END
+$fn$;
+
+-- Created once; a database from before the counts is counted then. Creating a trigger locks out
+-- writers of jobs until this transaction commits, so no job is missed or counted twice.
+DO $counts$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'jobs'::regclass AND tgname = 'jobs_count_insert') THEN
+        CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs
+            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION job_counts_insert();
+        CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs
+            REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION job_counts_delete();
+        CREATE TRIGGER jobs_count_state AFTER UPDATE OF state ON jobs
+            FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION job_counts_move();
+        DELETE FROM job_counts;
+        INSERT INTO job_counts (state, jobs) SELECT state, COUNT(*) FROM jobs GROUP BY state;
+    END IF;
+END
+$counts$;
+
 -- Node -> jobs lookup (jobs.nodes denormalised for "what runs on node X").
 CREATE TABLE IF NOT EXISTS job_nodes
 (

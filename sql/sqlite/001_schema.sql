@@ -30,6 +30,35 @@ CREATE INDEX IF NOT EXISTS jobs_by_user  ON jobs (user_name, start_time DESC, id
 -- state and user together (the common dashboard filter) without scanning every job of a state
 CREATE INDEX IF NOT EXISTS jobs_by_user_state ON jobs (user_name, state, start_time DESC, id);
 
+-- Jobs per state, kept by triggers in the same transaction as every change to jobs, so that a
+-- list filtered by state alone (or not at all) reads an exact total here instead of counting
+-- up to every row (100-200 ms at 1,000,000 jobs).
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS job_counts (
+    state TEXT    NOT NULL PRIMARY KEY,
+    jobs  INTEGER NOT NULL
+) WITHOUT ROWID;
+-- A database from before the counts is counted once, just before the triggers appear; the
+-- transaction keeps any other writer out in between. (The CROSS JOIN puts the gate outermost:
+-- a WHERE on the scan itself would still read every job at every start.)
+DELETE FROM job_counts WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'jobs_count_insert');
+INSERT INTO job_counts (state, jobs)
+    SELECT j.state, COUNT(*)
+    FROM (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'jobs_count_insert')) AS gate
+    CROSS JOIN jobs j
+    GROUP BY j.state;
+CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs BEGIN
+    INSERT INTO job_counts (state, jobs) VALUES (new.state, 1) ON CONFLICT (state) DO UPDATE SET jobs = jobs + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs BEGIN
+    UPDATE job_counts SET jobs = jobs - 1 WHERE state = old.state;
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_count_state AFTER UPDATE OF state ON jobs WHEN old.state IS NOT new.state BEGIN
+    UPDATE job_counts SET jobs = jobs - 1 WHERE state = old.state;
+    INSERT INTO job_counts (state, jobs) VALUES (new.state, 1) ON CONFLICT (state) DO UPDATE SET jobs = jobs + 1;
+END;
+COMMIT;
+
 -- Node membership, so that a node filter is an index lookup rather than a scan of JSON.
 CREATE TABLE IF NOT EXISTS job_nodes (
     node   TEXT NOT NULL,

@@ -160,6 +160,41 @@ public abstract partial class JobsContractTests<TBackend>
     }
 
     [SkippableFact]
+    public async Task ListJobs_TotalCountsEveryJobOfTheState_WhenOnlyStateOrNoFilterGiven()
+    {
+        // These totals are kept apart from the rows (job_counts); every kind of change must move them.
+        var before = await StateTotalsAsync();
+        var user = NewName("user");
+        var cancelled = await CreateJobInStateAsync("running", user);
+        await CreateJobInStateAsync("pending", user);
+        await CreateJobInStateAsync("completed", user);
+        var deleted = await CreateJobInStateAsync("failed", user);
+        await PostSampleAsync(cancelled, """{"cpu_usage":10,"memory_usage_mb":10}""");
+        await ExpectJsonAsync(await Client.PatchJsonAsync(JobPath(cancelled), """{"state":"cancelled"}"""), HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync(JobPath(deleted))).StatusCode);
+
+        var after = await StateTotalsAsync();
+
+        Assert.Equal(
+            new Dictionary<string, long> { ["running"] = 0, ["pending"] = 1, ["completed"] = 1, ["failed"] = 0, ["cancelled"] = 1, [""] = 3 },
+            after.ToDictionary(t => t.Key, t => t.Value - before[t.Key]));
+        Assert.Equal(after[""], after.Where(t => t.Key != "").Sum(t => t.Value));
+    }
+
+    /// <summary>The total of a state-only list for every state, and of the unfiltered list under "".</summary>
+    private async Task<Dictionary<string, long>> StateTotalsAsync()
+    {
+        var totals = new Dictionary<string, long>();
+        foreach (var state in new[] { "running", "pending", "completed", "failed", "cancelled", "" })
+        {
+            var list = await ListAsync(state == "" ? "limit=1" : $"state={state}&limit=1");
+            totals[state] = list.GetProperty("total").GetInt64();
+        }
+
+        return totals;
+    }
+
+    [SkippableFact]
     public async Task ListJobs_OrdersByStartTimeDescendingThenId_AndPagesWithoutGapsOrDuplicates()
     {
         var user = NewName("user");

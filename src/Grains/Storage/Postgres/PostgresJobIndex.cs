@@ -138,21 +138,25 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         }
 
         var filter = from + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty);
-        long total;
-        await using (var count = new NpgsqlCommand("SELECT COUNT(*)" + filter, connection))
-        {
-            count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
-            total = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
 
-        await using var select = new NpgsqlCommand(
-            $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT ${parameters.Count + 1} OFFSET ${parameters.Count + 2}",
-            connection);
+        // A state-only or unfiltered total is kept by triggers (see 010_service.sql); count and page go in one round trip.
+        await using var batch = new NpgsqlBatch(connection);
+        var count = new NpgsqlBatchCommand(query.Node is null && query.User is null
+            ? "SELECT COALESCE(SUM(jobs), 0)::bigint FROM job_counts" + (query.State is null ? string.Empty : " WHERE state = $1")
+            : "SELECT COUNT(*)" + filter);
+        count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+        batch.BatchCommands.Add(count);
+        var select = new NpgsqlBatchCommand(
+            $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT ${parameters.Count + 1} OFFSET ${parameters.Count + 2}");
         select.Parameters.AddRange(parameters.ToArray());
         select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
         select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.Offset });
+        batch.BatchCommands.Add(select);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var total = reader.GetInt64(0);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         var jobs = new List<JobView>(Math.Min(query.Limit, 128));
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             jobs.Add(new JobView(

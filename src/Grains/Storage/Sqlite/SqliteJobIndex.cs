@@ -73,7 +73,11 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
     public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken)
     {
         await using var connection = database.OpenReader();
+
+        // One read transaction: the total and the page come from the same snapshot.
+        await using var transaction = connection.BeginTransaction(deferred: true);
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         var from = new StringBuilder(" FROM ");
         var where = new List<string>();
         if (query.Node is not null)
@@ -100,7 +104,9 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         }
 
         var filter = from + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty);
-        command.CommandText = "SELECT COUNT(*)" + filter;
+        command.CommandText = query.Node is null && query.User is null
+            ? "SELECT COALESCE(SUM(jobs), 0) FROM job_counts" + (query.State is null ? string.Empty : " WHERE state = $state")
+            : "SELECT COUNT(*)" + filter;
         var total = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
 
         command.CommandText = $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT $limit OFFSET $offset";
