@@ -22,30 +22,41 @@ public static class RequestBody
             return (null, TooLarge(maxBytes));
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 512, maxBytes) + 1);
-        var stream = request.Body;
-        while (true)
+        var buffer = new PooledBuffer((int)Math.Min(request.ContentLength ?? 512, maxBytes) + 1);
+        try
         {
-            var memory = buffer.GetMemory(4096);
-            var read = await stream.ReadAsync(memory, request.HttpContext.RequestAborted).ConfigureAwait(false);
-            if (read == 0)
+            var stream = request.Body;
+            while (true)
             {
-                break;
+                var read = await stream.ReadAsync(buffer.FreeSpace(4096), request.HttpContext.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                buffer.Advance(read);
+                if (buffer.Length > maxBytes)
+                {
+                    return (null, TooLarge(maxBytes));
+                }
             }
 
-            buffer.Advance(read);
-            if (buffer.WrittenCount > maxBytes)
-            {
-                return (null, TooLarge(maxBytes));
-            }
+            return Parse(buffer.Written);
         }
+        finally
+        {
+            buffer.Dispose();
+        }
+    }
 
-        if (buffer.WrittenCount == 0)
+    private static (JsonDocument? Document, RequestError? Error) Parse(ArraySegment<byte> body)
+    {
+        if (body.Count == 0)
         {
             return (null, RequestError.InvalidRequest("the request needs a JSON body"));
         }
 
-        if (!System.Text.Unicode.Utf8.IsValid(buffer.WrittenSpan))
+        if (!System.Text.Unicode.Utf8.IsValid(body))
         {
             return (null, RequestError.InvalidRequest("the body is not valid UTF-8"));
         }
@@ -53,7 +64,8 @@ public static class RequestBody
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions);
+            // The document keeps its own (pooled) copy, so the read buffer can go back to the pool.
+            document = JsonDocument.Parse(new MemoryStream(body.Array!, body.Offset, body.Count, writable: false), DocumentOptions);
         }
         catch (JsonException e)
         {
@@ -61,8 +73,9 @@ public static class RequestBody
         }
 
         // The parser leaves escapes inside strings unchecked; an unpaired surrogate ("\ud800")
-        // would only fail later, when a field is read. Check every name and string once, here.
-        if (!StringsAreValid(document.RootElement))
+        // would only fail later, when a field is read. Valid UTF-8 holds no surrogate, so only a
+        // body with a \u escape can hide one: check every name and string of such a body, here.
+        if (body.AsSpan().IndexOf("\\u"u8) >= 0 && !StringsAreValid(document.RootElement))
         {
             document.Dispose();
             return (null, RequestError.InvalidRequest("a string holds an unpaired UTF-16 surrogate escape"));
@@ -119,4 +132,31 @@ public static class RequestBody
         && media.MediaType.HasValue
         && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || media.MediaType.Value!.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The request body in an array from the shared pool, grown by doubling.</summary>
+    private sealed class PooledBuffer(int initialSize) : IDisposable
+    {
+        private byte[] _array = ArrayPool<byte>.Shared.Rent(initialSize);
+
+        public int Length { get; private set; }
+
+        public ArraySegment<byte> Written => new(_array, 0, Length);
+
+        public Memory<byte> FreeSpace(int atLeast)
+        {
+            if (_array.Length - Length < atLeast)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_array.Length * 2, Length + atLeast));
+                _array.AsSpan(0, Length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_array);
+                _array = larger;
+            }
+
+            return _array.AsMemory(Length);
+        }
+
+        public void Advance(int count) => Length += count;
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(_array);
+    }
 }

@@ -50,6 +50,7 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
         // The writer's page cache holds the hot index pages (64 MiB instead of SQLite's 2 MiB default),
         // so inserts into the (job_id, ts) index do not re-read pages from the OS on every commit.
         Execute(writerConnection, "PRAGMA cache_size = -65536;");
+        Execute(writerConnection, "PRAGMA wal_autocheckpoint = 8192;");
         ApplySchema(writerConnection);
         _writerThread = new Thread(() => RunWriter(writerConnection))
         {
