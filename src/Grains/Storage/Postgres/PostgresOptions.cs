@@ -11,6 +11,12 @@ public sealed class PostgresOptions
     /// </summary>
     public int MaxPoolSize { get; set; } = 20;
 
-    /// <summary>Most samples one COPY commits.</summary>
+    /// <summary>
+    /// Sample writers, each with its own connection and ordered queue; a job always uses the same one.
+    /// More than one lets a commit's round trips overlap with the next batch's preparation.
+    /// </summary>
+    public int SampleWriters { get; set; } = 4;
+
+    /// <summary>Most appends (one job's samples each) one writer's COPY commits.</summary>
     public int MaxBatchSize { get; set; } = 5_000;
 }
