@@ -424,6 +424,55 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
         Assert.True(windows[^1] == 0, $"5 scrapes started database operations in every window: {string.Join(", ", windows)}");
     }
 
+    [SkippableFact]
+    public async Task StorageMetrics_CountCommitsAndRetention_AsHistogramsAndCounterWithUnitsInTheirNames()
+    {
+        var before = await ScrapeAsync();
+        Assert.Equal("histogram", before.Types.GetValueOrDefault("hpc_storage_commit_duration_seconds"));
+        Assert.Equal("histogram", before.Types.GetValueOrDefault("hpc_storage_commit_batch_size"));
+        Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_retention_deleted_samples_total"));
+        Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_storage_operations_total"));
+
+        // A sample older than the 7-day window; a retention pass (ours below, or the service's own) deletes it.
+        var id = NewName("job");
+        await CreateJobAsync(id, NewName("user"), [NewName("node")]);
+        using (var old = await Client.PostAsync(JobPath(id) + "/metrics",
+            Json(new { cpu_usage = 1, memory_usage_mb = 2, timestamp = Wire(DateTimeOffset.UtcNow.AddDays(-30)) })))
+        {
+            Assert.Equal(HttpStatusCode.Created, old.StatusCode);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await PostSampleAsync(id, cpu: i, memoryMb: i);
+        }
+
+        var sampleLog = service.Services.GetRequiredService<ISampleLog>();
+        await sampleLog.DeleteOlderThanAsync(DateTimeOffset.UtcNow.AddDays(-7), 5000, CancellationToken.None);
+
+        var after = await ScrapeAsync();
+        foreach (var histogram in new[] { "hpc_storage_commit_duration_seconds", "hpc_storage_commit_batch_size" })
+        {
+            var count = after.Single(histogram + "_count") ?? 0;
+            Assert.True(count >= (before.Single(histogram + "_count") ?? 0) + 4, $"{histogram}_count went from {before.Single(histogram + "_count")} to {count} over 4 commits at least");
+            var buckets = after.Named(histogram + "_bucket").ToDictionary(b => b.Label("le"), b => b.Value, StringComparer.Ordinal);
+            Assert.Equal(count, buckets["+Inf"]);
+            Assert.True(after.Single(histogram + "_sum") > 0, $"{histogram}_sum is not positive");
+        }
+
+        // Buckets resolve commits from 0.1 ms to 10 s and batches from 1 to 100,000 writes.
+        var durationBounds = after.Named("hpc_storage_commit_duration_seconds_bucket").Select(b => b.Label("le")).ToList();
+        Assert.Contains("0.0001", durationBounds);
+        Assert.Contains("10", durationBounds);
+        var batchBounds = after.Named("hpc_storage_commit_batch_size_bucket").Select(b => b.Label("le")).ToList();
+        Assert.Contains("1", batchBounds);
+        Assert.Contains("100000", batchBounds);
+
+        var deleted = after.Single("hpc_retention_deleted_samples_total") ?? 0;
+        Assert.True(deleted >= (before.Single("hpc_retention_deleted_samples_total") ?? 0) + 1, $"hpc_retention_deleted_samples_total went from {before.Single("hpc_retention_deleted_samples_total")} to {deleted}");
+        Assert.True(after.Single("hpc_storage_operations_total") > 0, "hpc_storage_operations_total is 0 after writes");
+    }
+
     private static string NewName(string kind) => kind + "-" + Guid.NewGuid().ToString("N");
 
     private static string JobPath(string id) => "/v1/jobs/" + Uri.EscapeDataString(id);

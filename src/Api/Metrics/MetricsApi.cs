@@ -21,14 +21,15 @@ public static class MetricsApi
         services.AddSingleton<IJobObserverPart>(sp => sp.GetRequiredService<JobExporter>());
         services.AddSingleton<JobCounts>();
 
-        // Republish only the .NET meters an operator reads; Orleans' own meters would add hundreds of series.
+        // Republish only the .NET meter an operator reads; Orleans' own meters would add hundreds of series.
+        // The service's own operating metrics (IngestMetrics, WriterMetrics) are native prometheus-net metrics.
         Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
         {
             SuppressEventCounters = true,
             SuppressDebugMetrics = true,
         });
         Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate =
-            instrument => instrument.Meter.Name is WriterMetrics.MeterName or "Microsoft.AspNetCore.Hosting");
+            instrument => instrument.Meter.Name == "Microsoft.AspNetCore.Hosting");
         return services;
     }
 

@@ -1,43 +1,56 @@
-using System.Diagnostics.Metrics;
+using Prometheus;
 
 namespace HpcJobs.Grains.Storage;
 
-/// <summary>The write path's operating metrics, published as a .NET meter and exported by the API.</summary>
-public sealed class WriterMetrics : IDisposable
+/// <summary>The write path's operating metrics, exported on <c>/metrics</c> as prometheus-net metrics.</summary>
+/// <remarks>
+/// Native metrics, not a .NET meter republished through prometheus-net's meter adapter. The adapter
+/// starts listening at the first scrape (commits before it are lost), removes a series not updated for
+/// 5 minutes (an idle writer's histograms, and the retention counter between its 10-minute passes,
+/// vanish and come back from zero), exports counters as gauges, and gives every histogram the same
+/// 10 ms–2 days buckets: sub-10 ms commits all land in the first bucket.
+/// The series belong to the process; several silos hosted in one test process share them.
+/// </remarks>
+public sealed class WriterMetrics
 {
-    public const string MeterName = "HpcJobs.Storage";
+    private static readonly Histogram BatchSize = Prometheus.Metrics.CreateHistogram(
+        "hpc_storage_commit_batch_size", "Writes committed together in one group-commit transaction.",
+        new HistogramConfiguration
+        {
+            Buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000],
+        });
 
-    private readonly Meter _meter;
-    private readonly Histogram<int> _batchSize;
-    private readonly Histogram<double> _commitSeconds;
-    private readonly Counter<long> _retentionDeleted;
+    private static readonly Histogram CommitSeconds = Prometheus.Metrics.CreateHistogram(
+        "hpc_storage_commit_duration_seconds", "Time to commit one group-commit transaction, in seconds.",
+        new HistogramConfiguration
+        {
+            Buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        });
+
+    private static readonly Counter RetentionDeleted = Prometheus.Metrics.CreateCounter(
+        "hpc_retention_deleted_samples_total", "Samples deleted by retention.");
+
+    private static readonly Counter OperationsStarted = Prometheus.Metrics.CreateCounter(
+        "hpc_storage_operations_total", "Database reads and writes started by this silo.");
+
     private long _operations;
-
-    public WriterMetrics(IMeterFactory meterFactory)
-    {
-        _meter = meterFactory.Create(MeterName);
-        _batchSize = _meter.CreateHistogram<int>(
-            "hpc_storage_commit_batch_size", "{write}", "Writes committed together in one group-commit transaction.");
-        _commitSeconds = _meter.CreateHistogram<double>(
-            "hpc_storage_commit_duration", "s", "Time to commit one group-commit transaction.");
-        _retentionDeleted = _meter.CreateCounter<long>(
-            "hpc_retention_deleted_samples", "{sample}", "Samples deleted by retention.");
-        _meter.CreateObservableCounter(
-            "hpc_storage_operations", () => Operations, "{operation}", "Database reads and writes started by this silo.");
-    }
 
     /// <summary>Database operations (reads and queued writes) started by this silo; tests use it to prove a path stays off the database.</summary>
     public long Operations => Interlocked.Read(ref _operations);
 
-    public void CountOperation() => Interlocked.Increment(ref _operations);
+    public void CountOperation()
+    {
+        Interlocked.Increment(ref _operations);
+        OperationsStarted.Inc();
+    }
 
     public void RecordCommit(int writes, TimeSpan elapsed)
     {
-        _batchSize.Record(writes);
-        _commitSeconds.Record(elapsed.TotalSeconds);
+        BatchSize.Observe(writes);
+        CommitSeconds.Observe(elapsed.TotalSeconds);
     }
 
-    public void RecordRetention(long deleted) => _retentionDeleted.Add(deleted);
+    public void RecordRetention(long deleted) => RetentionDeleted.Inc(deleted);
 
     /// <summary>When a write last failed; the health route reports "degraded" for a while after.</summary>
     public DateTimeOffset? LastWriteFailure { get; private set; }
@@ -46,6 +59,4 @@ public sealed class WriterMetrics : IDisposable
 
     public bool WriteFailedWithin(TimeSpan window, DateTimeOffset now) =>
         LastWriteFailure is { } failed && now - failed < window;
-
-    public void Dispose() => _meter.Dispose();
 }
