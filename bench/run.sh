@@ -49,6 +49,15 @@ start_service() { # name port db-type db-url [extra env...]
   done
 }
 
+wait_activation() { # port timeout-s -> "jobs seconds" of the start-up re-activation of active jobs, once it has finished
+  local deadline=$((SECONDS + $2)) text
+  until text=$(curl -fs "http://127.0.0.1:$1/metrics") && [ "$(awk '$1 == "hpc_silo_job_activation_completed_total" {print $2}' <<<"$text")" -ge 1 ] 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "activation not finished after $2 s" >&2; echo "unfinished"; return; }
+    sleep 2
+  done
+  awk '$1 == "hpc_silo_job_activation_last_jobs" {j = $2} $1 == "hpc_silo_job_activation_last_duration_seconds" {s = $2} END {printf "%d %.1f\n", j, s}' <<<"$text"
+}
+
 stop_service() { kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; }
 
 database_url() { # backend name -> url (fresh database)
@@ -108,6 +117,7 @@ for backend in $BACKENDS; do
     url=$(database_url "$backend" "list_$tag")
     if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$tag" 1000000; fi
     start_service list 18730 "$backend" "$url"
+    record "$backend activation" "$(wait_activation 18730 900)"
     record "$backend list" "$($BENCH list http://127.0.0.1:18730 500 | grep RESULT)"
     stop_service
 

@@ -37,6 +37,9 @@ CREATE INDEX IF NOT EXISTS jobs_start_time_idx
 -- state and user together (the common dashboard filter) without scanning every job of a state
 CREATE INDEX IF NOT EXISTS jobs_user_name_state_start_time_idx
     ON jobs (user_name, state, start_time DESC, id);
+-- keyset pages of the active jobs re-activated at cluster start or after a silo leaves (holds only active rows)
+CREATE INDEX IF NOT EXISTS jobs_active_id_idx
+    ON jobs (id) WHERE state IN ('pending', 'running');
 
 -- Jobs per state, kept by triggers in the same transaction as every change to jobs, so that a
 -- list filtered by state alone (or not at all) reads an exact total here instead of counting

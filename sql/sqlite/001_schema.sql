@@ -29,6 +29,8 @@ CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, start_time DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_by_user  ON jobs (user_name, start_time DESC, id);
 -- state and user together (the common dashboard filter) without scanning every job of a state
 CREATE INDEX IF NOT EXISTS jobs_by_user_state ON jobs (user_name, state, start_time DESC, id);
+-- keyset pages of the active jobs re-activated at cluster start or after a silo leaves (holds only active rows)
+CREATE INDEX IF NOT EXISTS jobs_active_by_id ON jobs (id) WHERE state IN ('pending', 'running');
 
 -- Jobs per state, kept by triggers in the same transaction as every change to jobs, so that a
 -- list filtered by state alone (or not at all) reads an exact total here instead of counting

@@ -37,7 +37,8 @@ public sealed record ServiceSettings(
     IReadOnlyList<string> ReadTokens,
     bool MetricsNeedToken,
     bool SeedDemo,
-    bool DemoCollector)
+    bool DemoCollector,
+    int ActivationPageSize)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -101,7 +102,8 @@ public sealed record ServiceSettings(
                 "1" or "true" => true,
                 "0" or "false" => false,
                 var other => throw new SettingsException("DEMO_COLLECTOR", other, "must be 1 or 0"),
-            } || args.Contains("--demo-collector", StringComparer.Ordinal));
+            } || args.Contains("--demo-collector", StringComparer.Ordinal),
+            Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

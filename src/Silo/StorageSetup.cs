@@ -15,6 +15,7 @@ public static class StorageSetup
     public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder, ServiceSettings settings)
     {
         builder.Services.AddJobGrains(retention => retention.Days = settings.RetentionDays);
+        builder.Services.Configure<ActivationOptions>(activation => activation.PageSize = settings.ActivationPageSize);
         switch (settings.DatabaseType)
         {
             case DatabaseType.Sqlite:

@@ -139,16 +139,33 @@ public sealed class PrometheusTests(ITestOutputHelper output)
         }
     }
 
-    [SkippableFact]
-    public async Task Restart_ActiveJobSeriesAndCounts_ExportedWithoutTheJobsBeingTouched()
+    /// <summary>Active jobs besides restart-running and restart-pending, spread over several re-activation pages.</summary>
+    private static readonly string[] _restartPaged = ["restart-page-0", "restart-page-1", "restart-page-2", "restart-page-3", "restart-page-4"];
+
+    /// <summary>
+    /// After a restart, every pending and running job is re-activated (so exported) without a client
+    /// touching it: 7 active jobs in pages of 2 (ACTIVATION_PAGE_SIZE), with an ended and a deleted job
+    /// between them in id order that must not come back.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Restart_ActiveJobSeriesAndCounts_ExportedWithoutTheJobsBeingTouched(string backendName)
     {
-        await using var backend = new SqliteBackend();
-        var settings = await backend.CreateDatabaseAsync();
+        await using IBackend backend = backendName == "sqlite" ? new SqliteBackend() : new PostgresBackend();
+        var settings = new Dictionary<string, string>(await backend.CreateDatabaseAsync()) { ["ACTIVATION_PAGE_SIZE"] = "2" };
         await using (var first = await ServiceProcess.StartAsync(settings))
         {
             await CreateJobAsync(first.Client, "restart-running", "u", ["rn1", "rn2"]);
             await PostSampleAsync(first.Client, "restart-running", 55, 1024, 7);
             await CreateJobAsync(first.Client, "restart-pending", "u", ["rn3"], "pending");
+            for (var i = 0; i < _restartPaged.Length; i++)
+            {
+                await CreateJobAsync(first.Client, _restartPaged[i], "u", ["rn5"], i % 2 == 0 ? "running" : "pending");
+            }
+
+            await CreateJobAsync(first.Client, "restart-page-1a", "u", ["rn6"]);
+            await PatchAsync(first.Client, "restart-page-1a", new { state = "completed" });
             await CreateJobAsync(first.Client, "restart-deleted", "u", ["rn4"]);
             using var deleted = await first.Client.DeleteAsync("/v1/jobs/restart-deleted");
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
@@ -189,15 +206,36 @@ public sealed class PrometheusTests(ITestOutputHelper output)
             problems.Add($"pending job: expected one series with state pending, got [{string.Join("; ", pending)}]");
         }
 
-        var counts = scrape.ByState("hpc_job_state_total");
-        if (!_states.All(s => counts.TryGetValue(s, out var v) && v == s switch { "running" or "pending" => 1, _ => 0 }))
+        var missing = _restartPaged.Where(id => scrape.ForJob("hpc_job_cpu_usage_percent", id).Count != 1).ToList();
+        if (missing.Count > 0)
         {
-            problems.Add($"hpc_job_state_total: expected pending=1 running=1 others 0, got {string.Join(" ", counts.Select(c => $"{c.Key}={c.Value}"))}");
+            problems.Add($"active jobs on later pages not exported: {string.Join(", ", missing)}");
         }
 
-        if (scrape.Single("hpc_job_total") != 3)
+        foreach (var gone in new[] { "restart-page-1a", "restart-deleted" })
         {
-            problems.Add($"hpc_job_total: expected 3 (a counter across restarts), got {scrape.Single("hpc_job_total")}");
+            if (scrape.ForJob("hpc_job_cpu_usage_percent", gone).Count != 0)
+            {
+                problems.Add($"{gone} (not active) was re-activated: {string.Join("; ", scrape.ForJob("hpc_job_cpu_usage_percent", gone))}");
+            }
+        }
+
+        var counts = scrape.ByState("hpc_job_state_total");
+        if (!_states.All(s => counts.TryGetValue(s, out var v) && v == s switch { "running" => 4, "pending" => 3, "completed" => 1, _ => 0 }))
+        {
+            problems.Add($"hpc_job_state_total: expected pending=3 running=4 completed=1 others 0, got {string.Join(" ", counts.Select(c => $"{c.Key}={c.Value}"))}");
+        }
+
+        if (scrape.Single("hpc_job_total") != 9)
+        {
+            problems.Add($"hpc_job_total: expected 9 (a counter across restarts), got {scrape.Single("hpc_job_total")}");
+        }
+
+        if (scrape.Single("hpc_silo_job_activation_completed_total") != 1 || scrape.Single("hpc_silo_job_activation_last_jobs") != 7)
+        {
+            problems.Add(
+                $"activation: expected one finished pass of 7 jobs, got {scrape.Single("hpc_silo_job_activation_completed_total")} " +
+                $"passes, last of {scrape.Single("hpc_silo_job_activation_last_jobs")} jobs");
         }
 
         return problems;

@@ -39,7 +39,7 @@ public static class MetricsApi
         return app;
     }
 
-    public static async Task WriteAsync(HttpContext context, JobExporter exporter, JobCounts counts)
+    public static async Task WriteAsync(HttpContext context, JobExporter exporter, JobCounts counts, ActiveJobActivator activator)
     {
         var stats = await counts.GetAsync(context.RequestAborted);
         var text = new StringBuilder();
@@ -52,6 +52,7 @@ public static class MetricsApi
         exporter.Write(text);
         exposition.Family("hpc_silo_exported_jobs", "gauge", "Jobs whose per-job series this silo exports (its active and recently ended job grains).");
         exposition.Line("hpc_silo_exported_jobs", string.Empty, exporter.Count);
+        WriteActivation(exposition, activator);
 
         context.Response.ContentType = ContentType;
 
@@ -65,6 +66,22 @@ public static class MetricsApi
         }
 
         await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    private static void WriteActivation(Exposition exposition, ActiveJobActivator activator)
+    {
+        exposition.Family("hpc_silo_job_activation_running", "gauge",
+            "1 while this silo re-activates the stored pending and running jobs (after the cluster starts or a silo leaves), so that their series are exported.");
+        exposition.Line("hpc_silo_job_activation_running", string.Empty, activator.Running > 0 ? 1 : 0);
+        exposition.Family("hpc_silo_job_activation_completed_total", "counter", "Re-activation passes over every active job that this silo finished.");
+        exposition.Line("hpc_silo_job_activation_completed_total", string.Empty, activator.CompletedRuns);
+        if (activator.LastCompleted is { } last)
+        {
+            exposition.Family("hpc_silo_job_activation_last_jobs", "gauge", "Jobs re-activated by this silo's last finished pass.");
+            exposition.Line("hpc_silo_job_activation_last_jobs", string.Empty, last.Jobs);
+            exposition.Family("hpc_silo_job_activation_last_duration_seconds", "gauge", "Duration of this silo's last finished re-activation pass.");
+            exposition.Line("hpc_silo_job_activation_last_duration_seconds", string.Empty, last.Duration.TotalSeconds);
+        }
     }
 
     private static void WriteCounts(Exposition exposition, JobStats stats)

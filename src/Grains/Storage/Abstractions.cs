@@ -40,6 +40,12 @@ public interface IJobIndex
 
     Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Ids of pending and running jobs greater than <paramref name="afterId"/> in byte order, at most
+    /// <paramref name="limit"/>, ascending: keyset pages whose cost does not grow with how far they are.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken);
+
     /// <summary>Jobs stored, by state: what the metrics grain rebuilds its counts from.</summary>
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken);
 }

@@ -179,6 +179,24 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         return new JobPage(jobs, total);
     });
 
+    public Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken) =>
+        database.GuardAsync<IReadOnlyList<string>>(async () =>
+        {
+            // The states are literals so that the planner can prove the partial index jobs_active_id_idx applies.
+            await using var command = database.DataSource.CreateCommand(
+                "SELECT id FROM jobs WHERE state IN ('pending', 'running') AND id > $1 ORDER BY id LIMIT $2");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = afterId });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            var ids = new List<string>(Math.Min(limit, 1024));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        });
+
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken) =>
         database.GuardAsync<IReadOnlyDictionary<JobState, long>>(async () =>
         {

@@ -122,6 +122,26 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         return new JobPage(jobs, total);
     }
 
+    public async Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = database.OpenReader();
+        await using var command = connection.CreateCommand();
+
+        // Without statistics SQLite prefers jobs_by_state and sorts every active job for each page.
+        command.CommandText =
+            "SELECT id FROM jobs INDEXED BY jobs_active_by_id WHERE state IN ('pending', 'running') AND id > $after ORDER BY id LIMIT $limit";
+        command.Parameters.AddWithValue("$after", afterId);
+        command.Parameters.AddWithValue("$limit", limit);
+        var ids = new List<string>(Math.Min(limit, 1024));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
     public async Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken)
     {
         await using var connection = database.OpenReader();
