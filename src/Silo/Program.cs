@@ -6,6 +6,7 @@ using HpcJobs.Silo;
 using HpcJobs.Silo.Demo;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddLoggingDefaults();
 
 ServiceSettings settings;
 try
