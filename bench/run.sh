@@ -32,7 +32,7 @@ results="$work/results.txt"
 record() { echo "$1 $2" | tee -a "$results"; }
 
 wrk_ingest() { # url -> "req_per_s p50 p99"
-  JOBS=1000 wrk -t2 -c64 -d5s -s bench/ingest.lua "$1" >/dev/null
+  JOBS=1000 wrk -t2 -c64 -d10s -s bench/ingest.lua "$1" >/dev/null  # warm-up: activations, tiered JIT
   JOBS=1000 wrk -t2 -c64 -d"$DURATION" --latency -s bench/ingest.lua "$1" | grep RESULT
 }
 
@@ -55,10 +55,21 @@ wait_activation() { # port timeout-s -> "jobs seconds" of the start-up re-activa
     [ "$SECONDS" -lt "$deadline" ] || { echo "activation not finished after $2 s" >&2; echo "unfinished"; return; }
     sleep 2
   done
-  awk '$1 == "hpc_silo_job_activation_last_jobs" {j = $2} $1 == "hpc_silo_job_activation_last_duration_seconds" {s = $2} END {printf "%d %.1f\n", j, s}' <<<"$text"
+  awk '$1 == "hpc_silo_job_activation_last_jobs" {j = $2} $1 == "hpc_silo_job_activation_last_duration_seconds" {s = $2} END {printf "jobs=%d seconds=%.1f\n", j, s}' <<<"$text"
 }
 
-stop_service() { kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; }
+# Orleans warnings and errors in a service log (long turns, slow calls, stalls, ...). Orleans 10.4's
+# watchdog logs one "Participant check thread has not completed for <host uptime>" at start-up (its
+# timestamp starts at zero); a stall of an hour or more cannot happen in these runs, so that one is
+# not counted.
+orleans_warnings() {
+  awk '/^(warn|fail): Orleans/ { getline msg; if (msg ~ /Participant check thread has not completed for/ && msg !~ /for 00:/) next; n++ } END { print n + 0 }' "$1"
+}
+
+stop_service() { # label
+  kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true
+  record "$1" "orleans_warnings=$(orleans_warnings "$work/$2.log")"
+}
 
 database_url() { # backend name -> url (fresh database)
   if [ "$1" = sqlite ]; then echo "$work/$2.db"; return; fi
@@ -101,32 +112,52 @@ for backend in $BACKENDS; do
     start_service ingest 18700 "$backend" "$(database_url "$backend" "ingest_$tag")" "${sync_env[@]}"
     $BENCH create http://127.0.0.1:18700 1000 bench- >/dev/null
     record "$backend single" "$(wrk_ingest http://127.0.0.1:18700)"
-    stop_service
+    stop_service "$backend single-log" ingest
 
     # 2. batch ingest
     start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}"
     record "$backend batch" "$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)"
-    stop_service
+    stop_service "$backend batch-log" batch
 
     # 3. scrape at 10,000 running with 100,000 stored
     start_service scrape 18720 "$backend" "$(database_url "$backend" "scrape_$tag")" METRICS_ENDED_JOB_GRACE_SECONDS=0 SQLITE_SYNCHRONOUS=normal
     record "$backend scrape" "$($BENCH scrape http://127.0.0.1:18720 100000 10000 20 | grep RESULT)"
-    stop_service
+    stop_service "$backend scrape-log" scrape
 
     # 4. GET /v1/jobs with 1,000,000 jobs stored
-    url=$(database_url "$backend" "list_$tag")
-    if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$tag" 1000000; fi
+    # (seeded once per backend; the runs only read it)
+    if [ "$run" = 1 ]; then
+      list_url=$(database_url "$backend" "list_$backend")
+      if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$list_url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$backend" 1000000; fi
+    fi
+    url=$list_url
     start_service list 18730 "$backend" "$url"
     record "$backend activation" "$(wait_activation 18730 900)"
     record "$backend list" "$($BENCH list http://127.0.0.1:18730 500 | grep RESULT)"
-    stop_service
+    stop_service "$backend list-log" list
 
     # 5. resident memory per active job with 100,000 active jobs
     start_service memory 18740 "$backend" "$(database_url "$backend" "memory_$tag")" SQLITE_SYNCHRONOUS=normal
     record "$backend memory" "$($BENCH memory http://127.0.0.1:18740 "$svc_pid" 100000 | grep RESULT)"
-    stop_service
+    stop_service "$backend memory-log" memory
   done
 done
+
+if [ "$RUNS" -gt 1 ]; then
+  echo
+  echo "medians of $RUNS runs:"
+  python3 - "$results" <<'PY'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    words = line.split()
+    label = " ".join(w for w in words if "=" not in w and w != "RESULT")
+    for key, value in re.findall(r"(\w+)=([-0-9.]+)", line):
+        runs.setdefault((label, key), []).append(float(value))
+for (label, key), values in runs.items():
+    print(f"{label} {key}={statistics.median(values):g} (runs: {', '.join(f'{v:g}' for v in values)})")
+PY
+fi
 
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); load generator on the same machine"

@@ -11,12 +11,6 @@ public sealed class PostgresOptions
     /// </summary>
     public int MaxPoolSize { get; set; } = 20;
 
-    /// <summary>
-    /// Sample writers, each with its own connection and ordered queue; a job always uses the same one.
-    /// More than one lets a commit's round trips overlap with the next batch's preparation.
-    /// </summary>
-    public int SampleWriters { get; set; } = 4;
-
-    /// <summary>Most appends (one job's samples each) one writer's COPY commits.</summary>
+    /// <summary>Most samples one COPY commits.</summary>
     public int MaxBatchSize { get; set; } = 5_000;
 }
