@@ -52,7 +52,7 @@ internal static class Seed
             var state = States[i % States.Length];
             var start = origin + (i * 5_000_000L);
             parameters[0].Value = "seed-" + i;
-            parameters[1].Value = "user" + (i % 200);
+            parameters[1].Value = "user" + (i / States.Length % 200); // every user has jobs of every state
             parameters[2].Value = state;
             parameters[3].Value = start;
             parameters[4].Value = state is "running" or "pending" ? DBNull.Value : start + 3_600_000_000L;
@@ -79,7 +79,7 @@ internal static class Seed
         await using var insert = new NpgsqlCommand(
             """
             INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, cpu_usage, memory_usage_mb)
-            SELECT 'seed-' || g, 'user' || (g % 200), s.state, now() - interval '60 days' + g * interval '5 seconds',
+            SELECT 'seed-' || g, 'user' || ((g / 8) % 200), s.state, now() - interval '60 days' + g * interval '5 seconds',
                    CASE WHEN s.state IN ('running', 'pending') THEN NULL ELSE now() - interval '60 days' + g * interval '5 seconds' + interval '1 hour' END,
                    ARRAY['node-' || lpad((g % 500)::text, 3, '0')], 50, 4096
             FROM generate_series(0, @count - 1) AS g
