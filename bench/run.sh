@@ -4,6 +4,7 @@
 #   bench/run.sh                 # SQLite, then PostgreSQL when initdb/pg_ctl exist
 #   BACKENDS=sqlite bench/run.sh
 #   RUNS=3 bench/run.sh          # repeat each measurement (report medians)
+#   STEPS="batch memory" bench/run.sh   # only some of: single batch scrape list memory
 #
 # Builds Release; runs everything on loopback; starts and stops every process by PID.
 # Needs wrk. Takes ~10 minutes per backend and run.
@@ -13,6 +14,8 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-1}
 DURATION=${DURATION:-15s}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
+STEPS=${STEPS:-"single batch scrape list memory"}
+step() { [[ " $STEPS " == *" $1 "* ]]; }
 work=$(mktemp -d /tmp/hpc-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -69,6 +72,7 @@ orleans_warnings() {
 stop_service() { # label
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true
   record "$1" "orleans_warnings=$(orleans_warnings "$work/$2.log")"
+  grep -A1 -E '^(warn|fail): Orleans' "$work/$2.log" | grep -v -- '^--$' | sed "s/^/  [$1] /" >>"$work/warnings.txt" || true
 }
 
 database_url() { # backend name -> url (fresh database)
@@ -95,6 +99,7 @@ fi
 
 # Baseline: bare Kestrel, same JSON parser, no storage.
 for run in $(seq "$RUNS"); do
+  step single || break
   PORT=18680 dotnet bench/Baseline/bin/Release/net10.0/HpcJobs.Bench.Baseline.dll >/dev/null 2>&1 &
   base_pid=$!; pids+=("$base_pid")
   until curl -fs -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"cpu_usage":1,"memory_usage_mb":1}' http://127.0.0.1:18680/v1/jobs/x/metrics; do sleep 0.1; done
@@ -109,37 +114,47 @@ for backend in $BACKENDS; do
     [ "$backend" = sqlite ] && sync_env=(SQLITE_SYNCHRONOUS="${SQLITE_SYNCHRONOUS:-full}")
 
     # 1. single-sample ingest over 1,000 active jobs at 64 connections
-    start_service ingest 18700 "$backend" "$(database_url "$backend" "ingest_$tag")" "${sync_env[@]}"
-    $BENCH create http://127.0.0.1:18700 1000 bench- >/dev/null
-    record "$backend single" "$(wrk_ingest http://127.0.0.1:18700)"
-    stop_service "$backend single-log" ingest
+    if step single; then
+      start_service ingest 18700 "$backend" "$(database_url "$backend" "ingest_$tag")" "${sync_env[@]}"
+      $BENCH create http://127.0.0.1:18700 1000 bench- >/dev/null
+      record "$backend single" "$(wrk_ingest http://127.0.0.1:18700)"
+      stop_service "$backend single-log" ingest
+    fi
 
     # 2. batch ingest
-    start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}"
-    record "$backend batch" "$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)"
-    stop_service "$backend batch-log" batch
+    if step batch; then
+      start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}"
+      record "$backend batch" "$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)"
+      stop_service "$backend batch-log" batch
+    fi
 
     # 3. scrape at 10,000 running with 100,000 stored
-    start_service scrape 18720 "$backend" "$(database_url "$backend" "scrape_$tag")" METRICS_ENDED_JOB_GRACE_SECONDS=0 SQLITE_SYNCHRONOUS=normal
-    record "$backend scrape" "$($BENCH scrape http://127.0.0.1:18720 100000 10000 20 | grep RESULT)"
-    stop_service "$backend scrape-log" scrape
+    if step scrape; then
+      start_service scrape 18720 "$backend" "$(database_url "$backend" "scrape_$tag")" METRICS_ENDED_JOB_GRACE_SECONDS=0 SQLITE_SYNCHRONOUS=normal
+      record "$backend scrape" "$($BENCH scrape http://127.0.0.1:18720 100000 10000 20 | grep RESULT)"
+      stop_service "$backend scrape-log" scrape
+    fi
 
     # 4. GET /v1/jobs with 1,000,000 jobs stored
-    # (seeded once per backend; the runs only read it)
-    if [ "$run" = 1 ]; then
-      list_url=$(database_url "$backend" "list_$backend")
-      if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$list_url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$backend" 1000000; fi
+    if step list; then
+      # (seeded once per backend; the runs only read it)
+      if [ "$run" = 1 ]; then
+        list_url=$(database_url "$backend" "list_$backend")
+        if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$list_url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$backend" 1000000; fi
+      fi
+      url=$list_url
+      start_service list 18730 "$backend" "$url"
+      record "$backend activation" "$(wait_activation 18730 900)"
+      record "$backend list" "$($BENCH list http://127.0.0.1:18730 500 | grep RESULT)"
+      stop_service "$backend list-log" list
     fi
-    url=$list_url
-    start_service list 18730 "$backend" "$url"
-    record "$backend activation" "$(wait_activation 18730 900)"
-    record "$backend list" "$($BENCH list http://127.0.0.1:18730 500 | grep RESULT)"
-    stop_service "$backend list-log" list
 
     # 5. resident memory per active job with 100,000 active jobs
-    start_service memory 18740 "$backend" "$(database_url "$backend" "memory_$tag")" SQLITE_SYNCHRONOUS=normal
-    record "$backend memory" "$($BENCH memory http://127.0.0.1:18740 "$svc_pid" 100000 | grep RESULT)"
-    stop_service "$backend memory-log" memory
+    if step memory; then
+      start_service memory 18740 "$backend" "$(database_url "$backend" "memory_$tag")" SQLITE_SYNCHRONOUS=normal
+      record "$backend memory" "$($BENCH memory http://127.0.0.1:18740 "$svc_pid" 100000 | grep RESULT)"
+      stop_service "$backend memory-log" memory
+    fi
   done
 done
 
@@ -157,6 +172,12 @@ for line in open(sys.argv[1]):
 for (label, key), values in runs.items():
     print(f"{label} {key}={statistics.median(values):g} (runs: {', '.join(f'{v:g}' for v in values)})")
 PY
+fi
+
+if [ -s "$work/warnings.txt" ]; then
+  echo
+  echo "Orleans warnings in the service logs (the start-up watchdog line is not counted above):"
+  cat "$work/warnings.txt"
 fi
 
 echo
