@@ -18,6 +18,23 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.False(string.IsNullOrWhiteSpace(health.GetProperty("version").GetString()));
     }
 
+    [SkippableFact]
+    public async Task RequestBody_SkipsAUtf8ByteOrderMark_AndStillRejectsOtherEncodings()
+    {
+        byte[] bom = [0xEF, 0xBB, 0xBF];
+        var job = System.Text.Encoding.UTF8.GetBytes("""{"id":"bom-job","user":"alice","nodes":["n1"]}""");
+        using var withBom = new ByteArrayContent([.. bom, .. job]);
+        withBom.Headers.ContentType = new("application/json");
+        var utf16 = System.Text.Encoding.Unicode.GetBytes("""{"cpu_usage":1,"memory_usage_mb":2}""");
+        using var wideContent = new ByteArrayContent([0xFF, 0xFE, .. utf16]);
+        wideContent.Headers.ContentType = new("application/json");
+
+        await ExpectJsonAsync(await Client.PostAsync("/v1/jobs", withBom), HttpStatusCode.Created);
+        var wide = await Client.PostAsync("/v1/jobs/bom-job/metrics", wideContent);
+
+        await ExpectErrorAsync(wide, HttpStatusCode.BadRequest, "invalid_request");
+    }
+
     [SkippableTheory]
     [InlineData("/v1/nope")]
     [InlineData("/v2/jobs")]
