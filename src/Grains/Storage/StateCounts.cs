@@ -10,6 +10,14 @@ internal static class StateCounts
 {
     public const string Sql = "SELECT state, jobs FROM job_counts";
 
+    /// <summary>
+    /// The query for a list's <c>total</c> when <c>job_counts</c> answers it exactly (a state-only or
+    /// unfiltered list), or null when the filter needs a count over the index.
+    /// </summary>
+    public static string? TotalSql(JobQuery query, string stateParameter) =>
+        query.Node is not null || query.User is not null ? null
+        : "SELECT CAST(COALESCE(SUM(jobs), 0) AS BIGINT) FROM job_counts" + (query.State is null ? string.Empty : $" WHERE state = {stateParameter}");
+
     public static async Task<IReadOnlyDictionary<JobState, long>> ReadAsync(DbDataReader reader, CancellationToken cancellationToken)
     {
         var counts = JobStateMachine.All.ToDictionary(s => s, _ => 0L);

@@ -141,9 +141,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
 
         // A state-only or unfiltered total is kept by triggers (see 010_service.sql); count and page go in one round trip.
         await using var batch = new NpgsqlBatch(connection);
-        var count = new NpgsqlBatchCommand(query.Node is null && query.User is null
-            ? "SELECT COALESCE(SUM(jobs), 0)::bigint FROM job_counts" + (query.State is null ? string.Empty : " WHERE state = $1")
-            : "SELECT COUNT(*)" + filter);
+        var count = new NpgsqlBatchCommand(StateCounts.TotalSql(query, "$1") ?? "SELECT COUNT(*)" + filter);
         count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
         batch.BatchCommands.Add(count);
         var select = new NpgsqlBatchCommand(

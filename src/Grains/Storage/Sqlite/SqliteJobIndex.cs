@@ -104,9 +104,7 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         }
 
         var filter = from + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty);
-        command.CommandText = query.Node is null && query.User is null
-            ? "SELECT COALESCE(SUM(jobs), 0) FROM job_counts" + (query.State is null ? string.Empty : " WHERE state = $state")
-            : "SELECT COUNT(*)" + filter;
+        command.CommandText = StateCounts.TotalSql(query, "$state") ?? "SELECT COUNT(*)" + filter;
         var total = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
 
         command.CommandText = $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT $limit OFFSET $offset";
