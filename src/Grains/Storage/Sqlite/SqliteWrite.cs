@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
@@ -67,7 +68,8 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     public void AddSample(string jobId, byte[] jobIdUtf8, UsageSample sample)
     {
         _samples.Add(jobIdUtf8, sample);
-        _latestByJob[jobId] = LatestUsage.Merge(_latestByJob.GetValueOrDefault(jobId), sample);
+        ref var latest = ref CollectionsMarshal.GetValueRefOrAddDefault(_latestByJob, jobId, out _);
+        latest = LatestUsage.Merge(latest, sample);
     }
 
     /// <summary>Inserts the queued samples; any other write calls this first, so writes apply in queue order.</summary>
