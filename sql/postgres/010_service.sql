@@ -52,19 +52,11 @@ CREATE TABLE IF NOT EXISTS job_counts
     jobs  bigint NOT NULL
 );
 
-CREATE OR REPLACE FUNCTION job_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+-- Inserted (sign 1) or deleted (sign -1) rows, as the statement's transition table "changed".
+CREATE OR REPLACE FUNCTION job_counts_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     INSERT INTO job_counts AS c (state, jobs)
-    SELECT state, COUNT(*) FROM added GROUP BY state ORDER BY state
-    ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE OR REPLACE FUNCTION job_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    INSERT INTO job_counts AS c (state, jobs)
-    SELECT state, -COUNT(*) FROM removed GROUP BY state ORDER BY state
+    SELECT state, TG_ARGV[0]::int * COUNT(*) FROM changed GROUP BY state ORDER BY state
     ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
     RETURN NULL;
 END
@@ -85,9 +77,9 @@ DO $counts$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'jobs'::regclass AND tgname = 'jobs_count_insert') THEN
         CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs
-            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION job_counts_insert();
+            REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION job_counts_add('1');
         CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs
-            REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION job_counts_delete();
+            REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION job_counts_add('-1');
         CREATE TRIGGER jobs_count_state AFTER UPDATE OF state ON jobs
             FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION job_counts_move();
         DELETE FROM job_counts;
