@@ -43,15 +43,8 @@ public abstract class JobCountsUpgradeTests<TBackend>
             }
         }
 
-        var settings = new Dictionary<string, string>(database)
-        {
-            ["SILO_PORT"] = FreePort.Next().ToString(),
-            ["GATEWAY_PORT"] = FreePort.Next().ToString(),
-            ["ADVERTISED_IP"] = "127.0.0.1",
-            ["CLUSTER_ID"] = "test-" + Guid.NewGuid().ToString("N")[..8],
-        };
-        await using var service = new ServiceFactory(settings);
-        using var client = service.CreateClient();
+        await using var service = InProcessService.Start(database, "test");
+        var client = service.Client;
         using (var created = await client.PostJsonAsync("/v1/jobs", """{"id":"u-5","user":"new","nodes":["n1"]}"""))
         {
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);

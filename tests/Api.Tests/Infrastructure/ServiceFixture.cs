@@ -7,8 +7,7 @@ namespace HpcJobs.Api.Tests.Infrastructure;
 public class ServiceFixture<TBackend> : IAsyncLifetime
     where TBackend : IBackend, new()
 {
-    private ServiceFactory? _factory;
-    private HttpClient? _client;
+    private InProcessService? _service;
     private string? _skipReason;
 
     public TBackend Backend { get; } = new();
@@ -19,13 +18,13 @@ public class ServiceFixture<TBackend> : IAsyncLifetime
         get
         {
             Skip.If(_skipReason is not null, _skipReason);
-            return _client!;
+            return _service!.Client;
         }
     }
 
-    public IServiceProvider Services => _factory!.Services;
+    public IServiceProvider Services => _service!.Services;
 
-    public IReadOnlyDictionary<string, string> Settings { get; private set; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Settings => _service?.Settings ?? new Dictionary<string, string>();
 
     /// <summary>Settings a derived fixture adds (tokens, limits...).</summary>
     protected virtual IReadOnlyDictionary<string, string> ExtraSettings { get; } = new Dictionary<string, string>();
@@ -43,29 +42,14 @@ public class ServiceFixture<TBackend> : IAsyncLifetime
             return;
         }
 
-        var settings = new Dictionary<string, string>(database)
-        {
-            ["SILO_PORT"] = FreePort.Next().ToString(),
-            ["GATEWAY_PORT"] = FreePort.Next().ToString(),
-            ["ADVERTISED_IP"] = "127.0.0.1",
-            ["CLUSTER_ID"] = "test-" + Guid.NewGuid().ToString("N")[..8],
-        };
-        foreach (var (key, value) in ExtraSettings)
-        {
-            settings[key] = value;
-        }
-
-        Settings = settings;
-        _factory = new ServiceFactory(settings);
-        _client = _factory.CreateClient();
+        _service = InProcessService.Start(database, "test", ExtraSettings);
     }
 
     public async Task DisposeAsync()
     {
-        _client?.Dispose();
-        if (_factory is not null)
+        if (_service is not null)
         {
-            await _factory.DisposeAsync();
+            await _service.DisposeAsync();
         }
 
         await Backend.DisposeAsync();
