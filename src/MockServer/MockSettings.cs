@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using HpcJobs.Api;
 
 namespace HpcJobs.MockServer;
 
@@ -54,14 +55,7 @@ public sealed record MockSettings(IPAddress Host, int Port, string SpecPath)
     private static IPAddress Address(IConfiguration configuration, string name, string fallback)
     {
         var text = configuration[name] is { Length: > 0 } given ? given : fallback;
-        if (text.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return IPAddress.Loopback;
-        }
-
-        return IPAddress.TryParse(text, out var address)
-            ? address
-            : throw new MockSettingsException(name, text, "must be an IP address such as 0.0.0.0 or 127.0.0.1");
+        return ListenAddress.TryParse(text, out var address) ? address : throw new MockSettingsException(name, text, ListenAddress.Problem);
     }
 }
 

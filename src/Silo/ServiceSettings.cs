@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using HpcJobs.Api;
 using HpcJobs.Grains.Storage.Sqlite;
 using Microsoft.Extensions.Configuration;
 
@@ -148,14 +149,7 @@ public sealed record ServiceSettings(
     private static IPAddress Address(IConfiguration configuration, string name, string fallback)
     {
         var text = Text(configuration, name, fallback);
-        if (text.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return IPAddress.Loopback;
-        }
-
-        return IPAddress.TryParse(text, out var address)
-            ? address
-            : throw new SettingsException(name, text, "must be an IP address such as 0.0.0.0 or 127.0.0.1");
+        return ListenAddress.TryParse(text, out var address) ? address : throw new SettingsException(name, text, ListenAddress.Problem);
     }
 
     private static string Identifier(IConfiguration configuration, string name, string fallback)
