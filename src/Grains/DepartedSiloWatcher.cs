@@ -14,6 +14,8 @@ public sealed partial class DepartedSiloWatcher(
     ActiveJobActivator activator,
     ILogger<DepartedSiloWatcher> logger) : BackgroundService
 {
+    private static readonly TimeSpan SettleDelay = TimeSpan.FromSeconds(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var known = new HashSet<SiloAddress>();
@@ -33,6 +35,13 @@ public sealed partial class DepartedSiloWatcher(
                 if (departed.Count > 0)
                 {
                     LogDeparted(logger, string.Join(", ", departed));
+                    await activator.RunAsync(stoppingToken).ConfigureAwait(false);
+
+                    // Orleans also drops some of this silo's own activations while it recovers the
+                    // departed silo's share of the grain directory (seen in a test run: 2 of 17 active
+                    // jobs gone after the pass). A second pass once that has settled brings them back;
+                    // for jobs still activated it is one cheap call each.
+                    await Task.Delay(SettleDelay, stoppingToken).ConfigureAwait(false);
                     await activator.RunAsync(stoppingToken).ConfigureAwait(false);
                 }
             }
