@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS jobs
     last_sample_time timestamptz      NULL,
     updated_at       timestamptz      NOT NULL DEFAULT now()
 );
+-- The job grain's storage ETag (PostgresJobRowStorage); rows of earlier releases start at 1.
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1;
 
 -- Listing queries: newest first, keyset-paginated on (start_time, id).
 CREATE INDEX IF NOT EXISTS jobs_state_start_time_idx
@@ -99,7 +101,8 @@ CREATE TABLE IF NOT EXISTS job_nodes
 CREATE INDEX IF NOT EXISTS job_nodes_job_id_idx
     ON job_nodes (job_id);
 
--- Time series of resource usage samples per job.
+-- Time series of resource usage samples per job. node is '' for a sample that stands for the
+-- whole job (node names are never empty), so that (job_id, ts, node) identifies a sample.
 CREATE TABLE IF NOT EXISTS samples
 (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -109,11 +112,29 @@ CREATE TABLE IF NOT EXISTS samples
     memory_usage_mb bigint           NOT NULL,
     gpu_usage       double precision NULL
 );
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS node text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS gpu_memory_mb bigint NULL;
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS memory_peak_mb bigint NULL;
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS oom_kills bigint NULL;
 
-CREATE INDEX IF NOT EXISTS samples_job_id_ts_idx
-    ON samples (job_id, ts);
 CREATE INDEX IF NOT EXISTS samples_ts_idx
     ON samples (ts);
+
+-- Sample identity: the unique key (job_id, ts, node) makes a replayed sample a no-op and serves
+-- history reads by job and time, replacing samples_job_id_ts_idx. A database from before it may
+-- hold duplicates: the first stored copy of each is kept, in this transaction (which holds the
+-- advisory lock above), before the key is built.
+DO $identity$
+BEGIN
+    IF to_regclass('samples_identity_idx') IS NULL THEN
+        LOCK TABLE samples IN SHARE ROW EXCLUSIVE MODE;
+        DELETE FROM samples a USING samples b
+        WHERE a.job_id = b.job_id AND a.ts = b.ts AND a.node = b.node AND a.id > b.id;
+        CREATE UNIQUE INDEX samples_identity_idx ON samples (job_id, ts, node);
+        DROP INDEX IF EXISTS samples_job_id_ts_idx;
+    END IF;
+END
+$identity$;
 
 -- Monotonic counters (e.g. jobs ever created); bump with
 --   INSERT INTO service_counters (name, value) VALUES ($1, 1)

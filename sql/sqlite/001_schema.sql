@@ -1,7 +1,8 @@
 -- The service's SQLite schema. Applied at every start; every statement is idempotent.
 -- Times are INTEGER microseconds since the Unix epoch (UTC).
 
--- Orleans grain state (the project's own IGrainStorage; see docs/architecture.md).
+-- Orleans grain state of earlier releases. Job state now lives in the jobs row itself
+-- (JobRowStorage); the table is kept so that an older file opens, and is no longer read.
 CREATE TABLE IF NOT EXISTS grain_state (
     state_name TEXT    NOT NULL,
     grain_id   TEXT    NOT NULL,
@@ -22,7 +23,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     cpu_usage        REAL    NOT NULL DEFAULT 0,
     memory_usage_mb  INTEGER NOT NULL DEFAULT 0,
     gpu_usage        REAL,
-    last_sample_time INTEGER
+    last_sample_time INTEGER,
+    version          INTEGER NOT NULL DEFAULT 1  -- the grain storage's ETag (JobRowStorage)
 );
 CREATE INDEX IF NOT EXISTS jobs_by_start ON jobs (start_time DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, start_time DESC, id);
@@ -69,15 +71,20 @@ CREATE TABLE IF NOT EXISTS job_nodes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS job_nodes_by_job ON job_nodes (job_id);
 
--- The append-only sample log.
+-- The append-only sample log. node is '' for a sample that stands for the whole job (a node name
+-- is never empty), so that (job_id, ts, node) identifies a sample: see 002_sample_identity.sql.
+-- Columns added after the first release are added to older files by SqliteMigrations.
 CREATE TABLE IF NOT EXISTS samples (
     job_id          TEXT    NOT NULL,
     ts              INTEGER NOT NULL,
     cpu_usage       REAL    NOT NULL,
     memory_usage_mb INTEGER NOT NULL,
-    gpu_usage       REAL
+    gpu_usage       REAL,
+    node            TEXT    NOT NULL DEFAULT '',
+    gpu_memory_mb   INTEGER,
+    memory_peak_mb  INTEGER,
+    oom_kills       INTEGER
 );
-CREATE INDEX IF NOT EXISTS samples_by_job_time ON samples (job_id, ts);
 CREATE INDEX IF NOT EXISTS samples_by_time ON samples (ts);
 
 -- Monotonic counters that must survive restarts (e.g. jobs ever created).
@@ -85,3 +92,8 @@ CREATE TABLE IF NOT EXISTS service_counters (
     name  TEXT    NOT NULL PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Sample identity (job, timestamp, node): the unique index samples_identity (job_id, ts, node)
+-- serves history reads by job and time too, and makes a replayed sample a no-op. It is created by
+-- SqliteMigrations, which first removes the duplicates an older file may hold (keeping the first
+-- stored) and then drops the older samples_by_job_time index it replaces.

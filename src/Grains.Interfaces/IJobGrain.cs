@@ -7,24 +7,25 @@ namespace HpcJobs.Grains;
 public interface IJobGrain : IGrainWithStringKey
 {
     [Alias("Create")]
-    Task<JobOutcome> CreateAsync(CreateJob command);
+    Task<JobOutcome> CreateAsync(CreateJob command, WriteContext context);
 
     [Alias("Get"), ReadOnly]
     Task<JobOutcome> GetAsync();
 
     [Alias("Update")]
-    Task<JobOutcome> UpdateAsync(UpdateJob command);
+    Task<JobOutcome> UpdateAsync(UpdateJob command, WriteContext context);
 
     [Alias("Delete")]
-    Task<OutcomeKind> DeleteAsync();
+    Task<OutcomeKind> DeleteAsync(WriteContext context);
 
-    /// <summary>Appends a sample; completes only after the sample has been committed to the database.</summary>
-    [Alias("RecordSample"), AlwaysInterleave]
-    Task<SampleOutcome> RecordSampleAsync(UsageSample sample);
-
-    /// <summary>Appends samples in order, all or none; completes after they have been committed.</summary>
+    /// <summary>
+    /// Appends samples in order; completes after they have been committed. Each sample is stored,
+    /// found already stored (a duplicate: same node and timestamp), or refused (outside the time
+    /// window, a node the job does not have, or not the caller's node); <see cref="SampleOutcome.Sample"/>
+    /// is the stored copy of the last sample that was not refused.
+    /// </summary>
     [Alias("RecordSamples"), AlwaysInterleave]
-    Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples);
+    Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples, WriteContext context);
 
     /// <summary>The most recent samples held in memory, oldest first.</summary>
     [Alias("GetRecentSamples"), ReadOnly]

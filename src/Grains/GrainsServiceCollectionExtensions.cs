@@ -5,11 +5,13 @@ namespace HpcJobs.Grains;
 
 public static class GrainsServiceCollectionExtensions
 {
-    /// <summary>What the grains need besides storage: the clock, retention settings and the job observers.</summary>
-    public static IServiceCollection AddJobGrains(this IServiceCollection services, Action<RetentionOptions> retention)
+    /// <summary>What the grains need besides storage: the clock, retention and sample settings, and the job observers.</summary>
+    public static IServiceCollection AddJobGrains(
+        this IServiceCollection services, Action<RetentionOptions> retention, Action<SampleOptions>? samples = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.Configure(retention);
+        services.Configure(samples ?? (_ => { }));
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
         services.AddSingleton<IJobObserverPart, JobCountForwarder>();
         services.AddSingleton<ActiveJobActivator>();

@@ -1,13 +1,14 @@
 using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace HpcJobs.Grains;
 
 /// <summary>
 /// One job. The only writer of the job: it enforces the state machine, persists the lifecycle
-/// through grain storage, keeps the jobs row current, and appends samples through the silo's
-/// group-commit writer. Samples interleave with each other (they only append), so a busy job is
-/// not limited to one commit per sample.
+/// through grain storage (the jobs row itself, one transaction per change), and appends samples
+/// through the silo's group-commit writer. Samples interleave with each other (they only append),
+/// so a busy job is not limited to one commit per sample.
 /// </summary>
 [GrainType("job")]
 public sealed partial class JobGrain(
@@ -15,33 +16,39 @@ public sealed partial class JobGrain(
     IJobIndex index,
     ISampleLog samples,
     IJobObserver observer,
+    IOptions<SampleOptions> sampleOptions,
+    IOptions<RetentionOptions> retentionOptions,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     internal const int RecentSampleCount = 16;
 
     private readonly SampleRing _recent = new(RecentSampleCount);
-    private UsageSample? _latest;
+    private readonly SampleOptions _sampleOptions = sampleOptions.Value;
+    private readonly TimeSpan _retention = TimeSpan.FromDays(retentionOptions.Value.Days);
+    private JobUsage? _usage;
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
-    private bool _rowStale;
+    private UsageSample? _latestSeen;
 
     private string Id => JobKey.FromGrainKey(this.GetPrimaryKeyString());
 
     private bool Exists => record.RecordExists && !_deleting;
 
+    private JobUsage Usage => _usage ??= new JobUsage(Id, _sampleOptions.NodeWindow);
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (record.RecordExists)
         {
-            // The row may lag the state if the process died between the two writes.
-            await index.EnsureAsync(ToRow()).ConfigureAwait(true);
-            _latest = await index.ReadLatestAsync(Id).ConfigureAwait(true);
-            foreach (var sample in await samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true))
+            var latest = await index.ReadLatestAsync(Id).ConfigureAwait(true);
+            var recent = await samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true);
+            foreach (var sample in recent)
             {
                 _recent.Add(sample);
             }
 
+            Usage.Load(recent, latest);
             observer.OnChanged(View());
             KeepActiveJobsActivated();
         }
@@ -53,42 +60,38 @@ public sealed partial class JobGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<JobOutcome> CreateAsync(CreateJob command)
+    public async Task<JobOutcome> CreateAsync(CreateJob command, WriteContext context)
     {
         if (record.RecordExists)
         {
-            // A retried create whose first attempt stored the state but not the row completes the row.
-            await RepairRowAsync().ConfigureAwait(true);
             return JobOutcome.Conflict($"job '{Id}' already exists");
         }
 
         var now = MicrosecondTime.Truncate(time.GetUtcNow());
-        record.State = new JobRecord
+        await WriteLifecycleAsync(new JobRecord
         {
             User = command.User,
             Nodes = [.. command.Nodes],
             State = command.State,
             StartTime = command.StartTime is { } start ? MicrosecondTime.Truncate(start) : now,
             SchedulerJson = command.SchedulerJson,
-        };
-        await WriteLifecycleAsync(created: true).ConfigureAwait(true);
+        }).ConfigureAwait(true);
         observer.OnCreated(View());
         KeepActiveJobsActivated();
-        LogCreated(logger, Id, command.State);
+        LogCreated(logger, Id, command.State, context.ChangedBy, context.Source);
         return new JobOutcome(OutcomeKind.Created, View(), null);
     }
 
     public Task<JobOutcome> GetAsync() =>
         Task.FromResult(Exists ? new JobOutcome(OutcomeKind.Ok, View(), null) : JobOutcome.NotFound(Id));
 
-    public async Task<JobOutcome> UpdateAsync(UpdateJob command)
+    public async Task<JobOutcome> UpdateAsync(UpdateJob command, WriteContext context)
     {
         if (!Exists)
         {
             return JobOutcome.NotFound(Id);
         }
 
-        await RepairRowAsync().ConfigureAwait(true);
         var current = record.State.State;
         if (command.State is { } target && !JobStateMachine.CanMove(current, target))
         {
@@ -102,17 +105,18 @@ public sealed partial class JobGrain(
                 return JobOutcome.Conflict($"job '{Id}' is {current.ToWire()} and takes no more samples");
             }
 
+            var latest = Usage.Latest;
             await AppendAsync([new UsageSample(
                 MicrosecondTime.Truncate(time.GetUtcNow()),
-                command.CpuUsage ?? _latest?.CpuUsage ?? 0,
-                command.MemoryUsageMb ?? _latest?.MemoryUsageMb ?? 0,
+                command.CpuUsage ?? latest?.CpuUsage ?? 0,
+                command.MemoryUsageMb ?? latest?.MemoryUsageMb ?? 0,
                 command.GpuUsage)]).ConfigureAwait(true);
         }
 
         if (command.State is { } next && next != current)
         {
             var previous = record.State;
-            record.State = new JobRecord
+            await WriteLifecycleAsync(new JobRecord
             {
                 User = previous.User,
                 Nodes = previous.Nodes,
@@ -120,26 +124,16 @@ public sealed partial class JobGrain(
                 StartTime = previous.StartTime,
                 EndTime = next.IsTerminal() ? Max(previous.StartTime, MicrosecondTime.Truncate(time.GetUtcNow())) : null,
                 SchedulerJson = previous.SchedulerJson,
-            };
-            try
-            {
-                await WriteLifecycleAsync().ConfigureAwait(true);
-            }
-            catch
-            {
-                record.State = previous;
-                throw;
-            }
-
+            }).ConfigureAwait(true);
             observer.OnTransition(View(), current);
             KeepActiveJobsActivated();
-            LogTransition(logger, Id, current, next);
+            LogTransition(logger, Id, current, next, context.ChangedBy, context.Source);
         }
 
         return new JobOutcome(OutcomeKind.Ok, View(), null);
     }
 
-    public async Task<OutcomeKind> DeleteAsync()
+    public async Task<OutcomeKind> DeleteAsync(WriteContext context)
     {
         if (!Exists)
         {
@@ -152,15 +146,13 @@ public sealed partial class JobGrain(
             // Samples already queued must land before their rows are removed, or they would outlive the job.
             await _lastAppend.ContinueWith(static _ => { }, TaskScheduler.Current).ConfigureAwait(true);
 
-            // Row first, state second: a crash in between leaves the state, and the next activation
-            // restores the row, so the job is never half-deleted from a client's point of view.
-            await index.DeleteAsync(Id).ConfigureAwait(true);
+            // The row, its node entries and its samples go in one transaction (JobRowStorage).
             var removed = View();
             await record.ClearStateAsync().ConfigureAwait(true);
             _recent.Clear();
-            _latest = null;
+            _usage = null;
             observer.OnDeleted(removed);
-            LogDeleted(logger, Id);
+            LogDeleted(logger, Id, context.ChangedBy, context.Source);
         }
         finally
         {
@@ -171,45 +163,131 @@ public sealed partial class JobGrain(
         return OutcomeKind.Ok;
     }
 
-    public Task<SampleOutcome> RecordSampleAsync(UsageSample sample) => RecordSamplesAsync([sample]);
-
-    public async Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples)
+    public async Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> batch, WriteContext context)
     {
         if (!Exists)
         {
             return new SampleOutcome(OutcomeKind.NotFound, null, $"job '{Id}' not found");
         }
 
-        if (record.State.State.IsTerminal())
+        var job = record.State;
+        if (job.State.IsTerminal())
         {
-            return new SampleOutcome(
-                OutcomeKind.Conflict, null, $"job '{Id}' is {record.State.State.ToWire()} and takes no more samples");
+            return new SampleOutcome(OutcomeKind.Conflict, null, $"job '{Id}' is {job.State.ToWire()} and takes no more samples");
         }
 
-        await AppendAsync(samples).ConfigureAwait(true);
-        return new SampleOutcome(OutcomeKind.Created, samples[^1], null);
+        if (context.ScopedNode is { } scoped && !job.Nodes.Contains(scoped))
+        {
+            return new SampleOutcome(OutcomeKind.Forbidden, null, $"job '{Id}' does not run on node '{scoped}', which this token is for");
+        }
+
+        var (valid, rejected) = Admit(batch, job, context.ScopedNode);
+        if (valid.Count == 0)
+        {
+            return new SampleOutcome(OutcomeKind.Created, null, null, 0, 0, rejected);
+        }
+
+        var result = await AppendAsync(valid).ConfigureAwait(true);
+        var last = valid.Count - 1;
+        return new SampleOutcome(
+            OutcomeKind.Created,
+            result.StoredDuplicate(last) ?? valid[last],
+            null,
+            valid.Count - result.Duplicates,
+            result.Duplicates,
+            rejected);
     }
 
     public Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync() => Task.FromResult(_recent.ToList());
 
-    private async Task AppendAsync(IReadOnlyList<UsageSample> batch)
+    /// <summary>
+    /// The samples that may be stored, in order, and the refused ones with their positions in
+    /// <paramref name="batch"/>. A node token's sample without <c>node</c> is its node's.
+    /// </summary>
+    private (IReadOnlyList<UsageSample> Valid, List<SampleRejection>? Rejected) Admit(
+        IReadOnlyList<UsageSample> batch, JobRecord job, string? scopedNode)
     {
-        // The append is queued before the first await, so samples of one job commit in call order.
-        var append = samples.AppendAsync(Id, batch);
-        _lastAppend = append;
-        await append.ConfigureAwait(true);
-        var latest = _latest;
-        foreach (var sample in batch)
+        var now = time.GetUtcNow();
+        List<UsageSample>? valid = null;
+        List<SampleRejection>? rejected = null;
+        for (var i = 0; i < batch.Count; i++)
         {
-            _recent.Add(sample);
-            latest = LatestUsage.Merge(latest, sample);
+            var sample = batch[i];
+            if (scopedNode is not null && sample.Node is null)
+            {
+                sample = sample with { Node = scopedNode };
+            }
+
+            var problem = Problem(sample, job, scopedNode, now);
+            if (problem is null && valid is null && rejected is null && ReferenceEquals(sample, batch[i]))
+            {
+                continue; // every sample so far is valid as given: no copy yet
+            }
+
+            if (valid is null)
+            {
+                valid = new List<UsageSample>(batch.Count);
+                for (var j = 0; j < i; j++)
+                {
+                    valid.Add(batch[j]);
+                }
+            }
+
+            if (problem is { } refused)
+            {
+                (rejected ??= []).Add(new SampleRejection(i, refused.Problem, refused.Message));
+            }
+            else
+            {
+                valid.Add(sample);
+            }
         }
 
-        if (!ReferenceEquals(latest, _latest))
+        return valid is null ? (batch, null) : (valid, rejected);
+    }
+
+    private (SampleProblem Problem, string Message)? Problem(UsageSample sample, JobRecord job, string? scopedNode, DateTimeOffset now)
+    {
+        if (sample.Node is { } node)
         {
-            _latest = latest;
+            if (scopedNode is not null && node != scopedNode)
+            {
+                return (SampleProblem.Forbidden, $"this token may post samples only for node '{scopedNode}', not '{node}'");
+            }
+
+            if (!job.Nodes.Contains(node))
+            {
+                return (SampleProblem.Node, $"'{node}' is not one of the job's nodes");
+            }
+        }
+
+        return SampleWindow.Problem(sample.Timestamp, now, job.StartTime, _sampleOptions.MaxClockSkew, _retention) is { } message
+            ? (SampleProblem.Timestamp, message)
+            : null;
+    }
+
+    private async Task<AppendResult> AppendAsync(IReadOnlyList<UsageSample> batch)
+    {
+        // The append is queued before the first await, so samples of one job commit in call order.
+        var append = samples.AppendAsync(Id, batch, Usage);
+        _lastAppend = append;
+        var result = await append.ConfigureAwait(true);
+        var before = _latestSeen;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (!result.IsDuplicate(i))
+            {
+                _recent.Add(batch[i]);
+            }
+        }
+
+        _latestSeen = Usage.Latest;
+        if (!ReferenceEquals(before, _latestSeen))
+        {
             observer.OnChanged(View());
         }
+
+        return result;
     }
 
     /// <summary>
@@ -219,45 +297,39 @@ public sealed partial class JobGrain(
     private void KeepActiveJobsActivated() =>
         DelayDeactivation(record.State.State.IsTerminal() ? TimeSpan.FromTicks(-1) : TimeSpan.MaxValue);
 
-    private async Task WriteLifecycleAsync(bool created = false)
+    /// <summary>
+    /// Stores <paramref name="next"/> as the job's lifecycle. The write is one transaction, so when it
+    /// fails nothing was stored and memory goes back to what is stored: the caller's 503 means "no change".
+    /// </summary>
+    private async Task WriteLifecycleAsync(JobRecord next)
     {
-        // State first, row second: see DeleteAsync for why a crash in between is repaired on activation.
-        await record.WriteStateAsync().ConfigureAwait(true);
-        _rowStale = true;
-        await index.UpsertAsync(ToRow(), created).ConfigureAwait(true);
-        _rowStale = false;
-    }
-
-    /// <summary>Rewrites the row if the last lifecycle write stored the state but failed on the row.</summary>
-    private async Task RepairRowAsync()
-    {
-        if (_rowStale)
+        var previous = record.State;
+        record.State = next;
+        try
         {
-            await index.EnsureAsync(ToRow()).ConfigureAwait(true);
-            _rowStale = false;
+            await record.WriteStateAsync().ConfigureAwait(true);
         }
-    }
-
-    private JobRow ToRow()
-    {
-        var r = record.State;
-        return new JobRow(Id, r.User, r.Nodes, r.State, r.StartTime, r.EndTime, r.SchedulerJson);
+        catch
+        {
+            record.State = previous;
+            throw;
+        }
     }
 
     private JobView View()
     {
         var r = record.State;
-        return new JobView(Id, r.User, r.Nodes, r.State, r.StartTime, r.EndTime, r.SchedulerJson, _latest);
+        return new JobView(Id, r.User, r.Nodes, r.State, r.StartTime, r.EndTime, r.SchedulerJson, _usage?.Latest);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} created in state {State}")]
-    private static partial void LogCreated(ILogger logger, string jobId, JobState state);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} created in state {State} by {ChangedBy} ({Source})")]
+    private static partial void LogCreated(ILogger logger, string jobId, JobState state, string changedBy, string source);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} moved from {From} to {To}")]
-    private static partial void LogTransition(ILogger logger, string jobId, JobState from, JobState to);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} moved from {From} to {To} by {ChangedBy} ({Source})")]
+    private static partial void LogTransition(ILogger logger, string jobId, JobState from, JobState to, string changedBy, string source);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} deleted")]
-    private static partial void LogDeleted(ILogger logger, string jobId);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} deleted by {ChangedBy} ({Source})")]
+    private static partial void LogDeleted(ILogger logger, string jobId, string changedBy, string source);
 }

@@ -39,7 +39,9 @@ public sealed record ServiceSettings(
     bool MetricsNeedToken,
     bool SeedDemo,
     bool DemoCollector,
-    int ActivationPageSize)
+    int ActivationPageSize,
+    TimeSpan MaxClockSkew,
+    TimeSpan SampleInterval)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -104,7 +106,9 @@ public sealed record ServiceSettings(
                 "0" or "false" => false,
                 var other => throw new SettingsException("DEMO_COLLECTOR", other, "must be 1 or 0"),
             } || args.Contains("--demo-collector", StringComparer.Ordinal),
-            Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000));
+            Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000),
+            TimeSpan.FromSeconds(Integer(configuration, "MAX_CLOCK_SKEW_SECONDS", 300, 1, 86_400)),
+            TimeSpan.FromSeconds(Integer(configuration, "SAMPLE_INTERVAL_SECONDS", 30, 1, 3600)));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

@@ -14,7 +14,13 @@ public static class StorageSetup
 
     public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder, ServiceSettings settings)
     {
-        builder.Services.AddJobGrains(retention => retention.Days = settings.RetentionDays);
+        builder.Services.AddJobGrains(
+            retention => retention.Days = settings.RetentionDays,
+            samples =>
+            {
+                samples.MaxClockSkew = settings.MaxClockSkew;
+                samples.Interval = settings.SampleInterval;
+            });
         builder.Services.Configure<ActivationOptions>(activation => activation.PageSize = settings.ActivationPageSize);
         switch (settings.DatabaseType)
         {
@@ -81,17 +87,11 @@ public static class StorageSetup
             membership.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
         });
 
-        // Orleans' ADO.NET providers share the service's pooled data source: one pool per silo.
+        // Orleans' ADO.NET providers share the service's pooled data source: one pool per silo. Job grain
+        // state is the jobs row itself (PostgresJobRowStorage, registered with the storage).
         silo.UseAdoNetClustering(options => options.Invariant = Invariant);
-        silo.AddAdoNetGrainStorage(StorageNames.JobState, options =>
-        {
-            options.Invariant = Invariant;
-            options.DeleteStateOnClear = true;
-        });
         silo.UseAdoNetReminderService(options => options.Invariant = Invariant);
         silo.Services.AddOptions<AdoNetClusteringSiloOptions>()
-            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
-        silo.Services.AddOptions<AdoNetGrainStorageOptions>(StorageNames.JobState)
             .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
         silo.Services.AddOptions<AdoNetReminderTableOptions>()
             .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);

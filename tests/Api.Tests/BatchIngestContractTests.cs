@@ -28,11 +28,13 @@ public abstract class BatchIngestContractTests<TBackend>(ServiceFixture<TBackend
         {
         }
 
+        var first = DateTimeOffset.UtcNow.AddSeconds(-30).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var second = DateTimeOffset.UtcNow.AddSeconds(-29).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         using var response = await Client.PostJsonAsync("/v1/metrics", $$"""
             {"samples": [
-              {"job_id": "{{a}}", "cpu_usage": 10, "memory_usage_mb": 100, "timestamp": "2026-01-01T00:00:01Z"},
+              {"job_id": "{{a}}", "cpu_usage": 10, "memory_usage_mb": 100, "timestamp": "{{first}}"},
               {"jobId": "{{b}}", "cpuUsage": 20, "memoryUsageMb": 200, "gpuUsage": 50},
-              {"job_id": "{{a}}", "cpu_usage": 11, "memory_usage_mb": 101, "timestamp": "2026-01-01T00:00:02Z"},
+              {"job_id": "{{a}}", "cpu_usage": 11, "memory_usage_mb": 101, "timestamp": "{{second}}"},
               {"job_id": "{{ended}}", "cpu_usage": 1, "memory_usage_mb": 1},
               {"job_id": "missing-{{a}}", "cpu_usage": 1, "memory_usage_mb": 1},
               {"job_id": "{{a}}", "cpu_usage": 101, "memory_usage_mb": 1},
@@ -75,7 +77,7 @@ public abstract class BatchIngestContractTests<TBackend>(ServiceFixture<TBackend
     public async Task Batch_AcceptsTenThousandSamples_AcrossManyJobs()
     {
         var jobs = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => CreateAsync()));
-        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        var start = DateTimeOffset.UtcNow.AddSeconds(-60);
         var items = new StringBuilder();
         for (var i = 0; i < 10_000; i++)
         {

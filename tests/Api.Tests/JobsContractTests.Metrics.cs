@@ -8,6 +8,9 @@ namespace HpcJobs.Api.Tests;
 /// <summary>POST and GET /v1/jobs/{id}/metrics: storing samples and reading history.</summary>
 public abstract partial class JobsContractTests<TBackend>
 {
+    /// <summary>A start time before the samples these tests stamp an hour ago (a sample may not predate its job).</summary>
+    private static DateTimeOffset StartedTwoHoursAgo() => AnHourAgo().AddHours(-1);
+
     protected async Task<JsonElement> HistoryAsync(string id, string query = "") =>
         await ExpectJsonAsync(await Client.GetAsync(JobPath(id) + "/metrics" + (query.Length > 0 ? "?" + query : string.Empty)), HttpStatusCode.OK);
 
@@ -17,7 +20,7 @@ public abstract partial class JobsContractTests<TBackend>
     /// <summary>A running job with one sample a minute at base+0..base+4 minutes, posted out of order; cpu = minute × 10.</summary>
     private async Task<(string Id, DateTimeOffset[] Times)> CreateJobWithFiveSamplesAsync()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var first = AnHourAgo().AddTicks(1230);
         var times = Enumerable.Range(0, 5).Select(m => first.AddMinutes(m)).ToArray();
         foreach (var minute in new[] { 3, 0, 4, 1, 2 })
@@ -31,7 +34,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_Returns201WithTheStoredSample_WhenBodyValid()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var before = DateTimeOffset.UtcNow.AddSeconds(-1);
 
         var sample = await PostSampleAsync(id, """{"cpu_usage":45.5,"memory_usage_mb":2048,"gpu_usage":80.25}""");
@@ -46,7 +49,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_OmitsGpuUsage_WhenNotReported()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var sample = await PostSampleAsync(id, """{"cpu_usage":1,"memory_usage_mb":2}""");
 
@@ -58,7 +61,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_AcceptsCamelCaseFields_AsTheReadmeSends()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var timestamp = Wire(AnHourAgo());
 
         var sample = await PostSampleAsync(id, $$"""{"cpuUsage":12.5,"memoryUsageMb":256,"gpuUsage":99.5,"timestamp":"{{timestamp}}"}""");
@@ -72,7 +75,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_KeepsTheGivenTimestampToTheMicrosecond_WhenTimestampGiven()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var timestamp = Wire(AnHourAgo()).Replace(".000000Z", ".123456Z", StringComparison.Ordinal);
         Assert.EndsWith(".123456Z", timestamp);
 
@@ -86,7 +89,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_StoresTimestampInUtcWithZ_WhenGivenWithOffset()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var utc = AnHourAgo();
         var local = utc.ToOffset(TimeSpan.FromHours(-5)).ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'-05:00'", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -101,7 +104,7 @@ public abstract partial class JobsContractTests<TBackend>
     public async Task RecordSample_UpdatesTheJobsLatestUsage_InGetAndList()
     {
         var user = NewName("user");
-        var id = (await CreateJobAsync(user: user)).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(user: user, startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         await PostSampleAsync(id, """{"cpu_usage":10,"memory_usage_mb":100,"gpu_usage":5}""");
         await PostSampleAsync(id, """{"cpu_usage":20.5,"memory_usage_mb":200,"gpu_usage":6.5}""");
@@ -118,7 +121,7 @@ public abstract partial class JobsContractTests<TBackend>
     public async Task RecordSample_LeavesLatestUsageAlone_WhenAnOlderSampleArrivesLate()
     {
         var user = NewName("user");
-        var id = (await CreateJobAsync(user: user)).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(user: user, startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var newer = AnHourAgo().AddMinutes(10);
 
         await PostSampleAsync(id, $$"""{"cpu_usage":60,"memory_usage_mb":600,"timestamp":"{{Wire(newer)}}"}""");
@@ -135,7 +138,7 @@ public abstract partial class JobsContractTests<TBackend>
     public async Task RecordSample_KeepsTheLastReportedGpu_WhenALaterSampleHasNoGpu()
     {
         var user = NewName("user");
-        var id = (await CreateJobAsync(user: user)).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(user: user, startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         await PostSampleAsync(id, """{"cpu_usage":10,"memory_usage_mb":100,"gpu_usage":40}""");
         await PostSampleAsync(id, """{"cpu_usage":30,"memory_usage_mb":300}""");
@@ -151,7 +154,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_StoresEverySample_WhenPostedConcurrently()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var first = AnHourAgo();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
@@ -169,7 +172,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_AcceptsBoundaryValues_WhenAtTheEdgesOfTheRanges()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var low = await PostSampleAsync(id, """{"cpu_usage":0,"memory_usage_mb":0,"gpu_usage":0}""");
         var high = await PostSampleAsync(id, """{"cpu_usage":100,"memory_usage_mb":1048576,"gpu_usage":100}""");
@@ -237,7 +240,7 @@ public abstract partial class JobsContractTests<TBackend>
     [InlineData("memory_usage_mb and memoryUsageMb", """{"cpu_usage":1,"memory_usage_mb":1,"memoryUsageMb":1}""")]
     public async Task RecordSample_Returns400ValidationErrorAndStoresNothing_WhenBodyBreaksTheContract(string reason, string body)
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var response = await Client.PostJsonAsync(JobPath(id) + "/metrics", body);
 
@@ -252,7 +255,7 @@ public abstract partial class JobsContractTests<TBackend>
     [InlineData("NaN literal", """{"cpu_usage":NaN,"memory_usage_mb":1}""")]
     public async Task RecordSample_Returns400InvalidRequest_WhenBodyIsNotJson(string reason, string body)
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var response = await Client.PostJsonAsync(JobPath(id) + "/metrics", body);
 
@@ -262,7 +265,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_Returns400_WhenBodyIsAnArray()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var response = await Client.PostJsonAsync(JobPath(id) + "/metrics", """[{"cpu_usage":1,"memory_usage_mb":1}]""");
 
@@ -272,7 +275,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_Returns415UnsupportedMediaType_WhenContentTypeIsTextPlain()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var response = await Client.PostAsync(
             JobPath(id) + "/metrics", new StringContent("""{"cpu_usage":1,"memory_usage_mb":1}""", Encoding.UTF8, "text/plain"));
@@ -284,7 +287,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task RecordSample_Returns413PayloadTooLarge_WhenBodyExceedsOneMebibyte()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var body = """{"cpu_usage":1,"memory_usage_mb":1,"pad":"@"}""".Replace("@", new string('p', (1024 * 1024) + 16), StringComparison.Ordinal);
 
         var response = await Client.PostJsonAsync(JobPath(id) + "/metrics", body);
@@ -315,7 +318,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task GetSamples_ReturnsAnEmptyHistory_WhenJobHasNoSamples()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var history = await HistoryAsync(id);
 
@@ -371,7 +374,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task GetSamples_ReturnsTheNewest1000OldestFirst_WhenNoLimitGiven()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
         var first = AnHourAgo();
         var times = Enumerable.Range(0, 1001).Select(i => first.AddMilliseconds(i)).ToArray();
         foreach (var chunk in times.Chunk(100))
@@ -437,7 +440,7 @@ public abstract partial class JobsContractTests<TBackend>
     [InlineData("end_time=noon")]
     public async Task GetSamples_Returns400InvalidRequest_WhenQueryParameterIsBad(string query)
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var response = await Client.GetAsync(JobPath(id) + "/metrics?" + query);
 
@@ -447,7 +450,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableFact]
     public async Task GetSamples_Returns400_WhenStartTimeIsAfterEndTime()
     {
-        var id = (await CreateJobAsync()).GetProperty("id").GetString()!;
+        var id = (await CreateJobAsync(startTime: Wire(StartedTwoHoursAgo()))).GetProperty("id").GetString()!;
 
         var response = await Client.GetAsync(JobPath(id) + "/metrics?start_time=2026-01-15T11:00:00Z&end_time=2026-01-15T10:00:00Z");
 

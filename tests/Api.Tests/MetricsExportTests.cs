@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using HpcJobs.Api.Tests.Infrastructure;
+using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -433,21 +434,21 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
         Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_retention_deleted_samples_total"));
         Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_storage_operations_total"));
 
-        // A sample older than the 7-day window; a retention pass (ours below, or the service's own) deletes it.
+        // A sample older than the 7-day window (written to the log directly: the API refuses it);
+        // a retention pass (ours below, or the service's own) deletes it.
         var id = NewName("job");
         await CreateJobAsync(id, NewName("user"), [NewName("node")]);
-        using (var old = await Client.PostAsync(JobPath(id) + "/metrics",
-            Json(new { cpu_usage = 1, memory_usage_mb = 2, timestamp = Wire(DateTimeOffset.UtcNow.AddDays(-30)) })))
-        {
-            Assert.Equal(HttpStatusCode.Created, old.StatusCode);
-        }
+        var sampleLog = service.Services.GetRequiredService<ISampleLog>();
+        await sampleLog.AppendAsync(
+            id,
+            [new UsageSample(MicrosecondTime.Truncate(DateTimeOffset.UtcNow.AddDays(-30)), 1, 2, null)],
+            new JobUsage(id, TimeSpan.FromMinutes(1)));
 
         for (var i = 0; i < 3; i++)
         {
             await PostSampleAsync(id, cpu: i, memoryMb: i);
         }
 
-        var sampleLog = service.Services.GetRequiredService<ISampleLog>();
         await sampleLog.DeleteOlderThanAsync(DateTimeOffset.UtcNow.AddDays(-7), 5000, CancellationToken.None);
 
         var after = await ScrapeAsync();

@@ -19,7 +19,7 @@ public abstract class StressTests<TBackend>(ServiceFixture<TBackend> service) : 
         var jobs = StressSettings.Count(40, 400);
         var perJob = StressSettings.Count(30, 300);
         var prefix = "stress-" + Guid.NewGuid().ToString("N")[..8] + "-";
-        var origin = DateTimeOffset.UtcNow.AddHours(-2);
+        var origin = DateTimeOffset.UtcNow.AddSeconds(-60); // after the jobs' start minus the clock-skew allowance
         await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (j, _) =>
         {
             using var created = await client.PostJsonAsync("/v1/jobs", $$"""{"id":"{{prefix}}{{j}}","user":"stress","nodes":["s{{j % 7}}"]}""");
@@ -35,7 +35,7 @@ public abstract class StressTests<TBackend>(ServiceFixture<TBackend> service) : 
             var (j, k) = item;
             using var response = await client.PostJsonAsync(
                 $"/v1/jobs/{prefix}{j}/metrics",
-                $$"""{"cpu_usage":{{k % 100}},"memory_usage_mb":{{k}},"timestamp":"{{Time(origin.AddSeconds(k))}}"}""");
+                $$"""{"cpu_usage":{{k % 100}},"memory_usage_mb":{{k}},"timestamp":"{{Time(origin.AddMilliseconds(k * 10))}}"}""");
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         });
         var batchLoad = Parallel.ForEachAsync(Enumerable.Range(perJob / 2, perJob - (perJob / 2)), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (k, _) =>
@@ -43,7 +43,7 @@ public abstract class StressTests<TBackend>(ServiceFixture<TBackend> service) : 
             var body = new StringBuilder("{\"samples\":[");
             for (var j = 0; j < jobs; j++)
             {
-                body.Append(j == 0 ? "" : ",").Append($$"""{"job_id":"{{prefix}}{{j}}","cpu_usage":{{k % 100}},"memory_usage_mb":{{k}},"timestamp":"{{Time(origin.AddSeconds(k))}}"}""");
+                body.Append(j == 0 ? "" : ",").Append($$"""{"job_id":"{{prefix}}{{j}}","cpu_usage":{{k % 100}},"memory_usage_mb":{{k}},"timestamp":"{{Time(origin.AddMilliseconds(k * 10))}}"}""");
             }
 
             using var response = await client.PostJsonAsync("/v1/metrics", body.Append("]}").ToString());

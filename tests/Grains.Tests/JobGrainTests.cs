@@ -136,7 +136,7 @@ public sealed class JobGrainTests(ClusterFixture fixture)
     {
         var job = NewJob();
         await job.CreateAsync(Running());
-        var start = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var start = DateTimeOffset.UtcNow.AddSeconds(-100);
         for (var i = 0; i < 20; i++)
         {
             await job.RecordSampleAsync(Sample(i, at: start.AddSeconds(i)));

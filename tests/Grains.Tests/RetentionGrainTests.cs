@@ -9,17 +9,18 @@ public sealed class RetentionGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task RunOnce_DeletesOnlySamplesOlderThanRetention()
     {
-        var job = fixture.Cluster.GrainFactory.GetGrain<IJobGrain>("r-" + Guid.NewGuid().ToString("N"));
-        await job.CreateAsync(new CreateJob("alice", ["n1"], JobState.Running, null, null));
+        var id = "r-" + Guid.NewGuid().ToString("N");
+        var job = fixture.Cluster.GrainFactory.GetGrain<IJobGrain>(id);
         var now = DateTimeOffset.UtcNow;
-        foreach (var daysAgo in new[] { 30, 8, 7.01, 6.9, 1, 0 })
-        {
-            await job.RecordSampleAsync(new UsageSample(MicrosecondTime.Truncate(now.AddDays(-daysAgo)), daysAgo, 1, null));
-        }
+        await job.CreateAsync(new CreateJob("alice", ["n1"], JobState.Running, now.AddDays(-31), null));
+
+        // Written to the log directly: the API refuses samples already beyond retention.
+        var log = fixture.SiloService<ISampleLog>();
+        var old = new[] { 30, 8, 7.01, 6.9, 1, 0 }.Select(daysAgo => new UsageSample(MicrosecondTime.Truncate(now.AddDays(-daysAgo)), daysAgo, 1, null)).ToList();
+        await log.AppendAsync(id, old, new JobUsage(id, TimeSpan.FromMinutes(1)));
 
         var deleted = await fixture.Cluster.GrainFactory.GetGrain<IRetentionGrain>(0).RunOnceAsync();
 
-        var log = fixture.SiloService<ISampleLog>();
         var left = await log.ReadRecentAsync(job.GetPrimaryKeyString(), 100);
         Assert.True(deleted >= 3);
         Assert.Equal([6.9, 1, 0], left.Select(s => s.CpuUsage));

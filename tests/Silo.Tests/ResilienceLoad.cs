@@ -13,7 +13,7 @@ namespace HpcJobs.Silo.Tests;
 /// </summary>
 public sealed class ResilienceLoad
 {
-    private readonly DateTimeOffset _base = DateTimeOffset.UtcNow.AddHours(-1);
+    private readonly DateTimeOffset _base = DateTimeOffset.UtcNow.AddSeconds(-60); // within the clock skew of the jobs' start
     private long _sequence;
 
     /// <summary>Started when the load object is made: every <see cref="Answer"/> time is on this clock.</summary>

@@ -9,7 +9,7 @@ public sealed record BatchItem(int Index, string JobId, UsageSample Sample);
 /// <summary><c>POST /v1/metrics</c>: each sample is checked on its own; the batch fails only when its shape is wrong.</summary>
 public static class BatchSampleRequest
 {
-    private static readonly FieldNames ItemNames = new("job_id", "cpu_usage", "memory_usage_mb", "gpu_usage", "timestamp");
+    private static readonly FieldNames ItemNames = new(["job_id", .. SampleRequest.FieldList]);
 
     public static (List<BatchItem> Valid, List<BatchRejection> Rejected)? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
     {

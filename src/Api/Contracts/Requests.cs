@@ -107,7 +107,14 @@ public static class SampleRequest
     /// <summary>1 EiB in MB: far above any node, far below where a byte count overflows.</summary>
     public const long MaxMemoryMb = 1L << 40;
 
-    private static readonly FieldNames Names = new("cpu_usage", "memory_usage_mb", "gpu_usage", "timestamp");
+    /// <summary>The largest count a sample may carry (e.g. <c>oom_kills</c>).</summary>
+    public const long MaxCount = int.MaxValue;
+
+    /// <summary>Every field of a sample, shared with the batch items (which add <c>job_id</c>).</summary>
+    internal static readonly string[] FieldList =
+        ["cpu_usage", "memory_usage_mb", "gpu_usage", "timestamp", "node", "gpu_memory_mb", "memory_peak_mb", "oom_kills"];
+
+    private static readonly FieldNames Names = new(FieldList);
 
     public static UsageSample? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
     {
@@ -129,7 +136,13 @@ public static class SampleRequest
         var memory = fields.Integer("memory_usage_mb", required: true, 0, MaxMemoryMb);
         var gpu = fields.Number("gpu_usage", required: false, 0, 100);
         var timestamp = fields.Time("timestamp") ?? Grains.Storage.MicrosecondTime.Truncate(now);
-        return fields.HasErrors ? null : new UsageSample(timestamp, cpu!.Value, memory!.Value, gpu);
+        var node = fields.Text("node", required: false);
+        var gpuMemory = fields.Integer("gpu_memory_mb", required: false, 0, MaxMemoryMb);
+        var memoryPeak = fields.Integer("memory_peak_mb", required: false, 0, MaxMemoryMb);
+        var oomKills = fields.Integer("oom_kills", required: false, 0, MaxCount);
+        return fields.HasErrors
+            ? null
+            : new UsageSample(timestamp, cpu!.Value, memory!.Value, gpu, node, gpuMemory, memoryPeak, oomKills);
     }
 }
 

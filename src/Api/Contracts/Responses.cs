@@ -37,10 +37,20 @@ public sealed record JobResponse(
 
 public sealed record JobListResponse(IReadOnlyList<JobResponse> Jobs, long Total, int Limit, long Offset);
 
-public sealed record SampleResponse(string JobId, DateTimeOffset Timestamp, double CpuUsage, long MemoryUsageMb, double? GpuUsage)
+public sealed record SampleResponse(
+    string JobId,
+    DateTimeOffset Timestamp,
+    double CpuUsage,
+    long MemoryUsageMb,
+    double? GpuUsage,
+    string? Node,
+    long? GpuMemoryMb,
+    long? MemoryPeakMb,
+    long? OomKills)
 {
     public static SampleResponse From(string jobId, UsageSample sample) =>
-        new(jobId, sample.Timestamp, sample.CpuUsage, sample.MemoryUsageMb, sample.GpuUsage);
+        new(jobId, sample.Timestamp, sample.CpuUsage, sample.MemoryUsageMb, sample.GpuUsage,
+            sample.Node, sample.GpuMemoryMb, sample.MemoryPeakMb, sample.OomKills);
 }
 
 public sealed record SampleHistoryResponse(string JobId, IReadOnlyList<SampleResponse> Samples, int Total);
@@ -49,6 +59,10 @@ public sealed record HealthResponse(string Status, DateTimeOffset Timestamp, str
 
 public sealed record ErrorResponse(string Error, string Message, IReadOnlyDictionary<string, string>? Details);
 
-public sealed record BatchRejection(int Index, string Error, string Message);
+public sealed record BatchRejection(int Index, string Error, string Message, IReadOnlyDictionary<string, string>? Details = null);
 
-public sealed record BatchIngestResponse(long Accepted, IReadOnlyList<BatchRejection> Rejected);
+/// <summary>
+/// <c>POST /v1/metrics</c>: samples stored now, samples found already stored (a replay: same job,
+/// node and timestamp; not stored again), and the refused ones by index.
+/// </summary>
+public sealed record BatchIngestResponse(long Accepted, long Duplicates, IReadOnlyList<BatchRejection> Rejected);

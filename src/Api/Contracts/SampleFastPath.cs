@@ -18,6 +18,10 @@ internal static class SampleFastPath
     private const int MemoryField = 1 << 2;
     private const int GpuField = 1 << 3;
     private const int TimestampField = 1 << 4;
+    private const int NodeField = 1 << 5;
+    private const int GpuMemoryField = 1 << 6;
+    private const int MemoryPeakField = 1 << 7;
+    private const int OomKillsField = 1 << 8;
 
     public static bool TryRead(JsonElement item, bool withJobId, DateTimeOffset now, out string? jobId, out UsageSample? sample)
     {
@@ -33,6 +37,8 @@ internal static class SampleFastPath
         long memory = 0;
         double? gpu = null;
         DateTimeOffset? timestamp = null;
+        string? node = null;
+        long? gpuMemory = null, memoryPeak = null, oomKills = null;
         foreach (var property in item.EnumerateObject())
         {
             var value = property.Value;
@@ -80,6 +86,45 @@ internal static class SampleFastPath
                     timestamp = time;
                 }
             }
+            else if (property.NameEquals("node"))
+            {
+                field = NodeField;
+                if (value.ValueKind != JsonValueKind.Null)
+                {
+                    if (value.ValueKind != JsonValueKind.String
+                        || value.GetString() is not { Length: > 0 and <= Limits.MaxTextLength } name
+                        || name.Contains('\0', StringComparison.Ordinal))
+                    {
+                        return false;
+                    }
+
+                    node = name;
+                }
+            }
+            else if (property.NameEquals("gpu_memory_mb") || property.NameEquals("gpuMemoryMb"))
+            {
+                field = GpuMemoryField;
+                if (!TryOptionalCount(value, SampleRequest.MaxMemoryMb, out gpuMemory))
+                {
+                    return false;
+                }
+            }
+            else if (property.NameEquals("memory_peak_mb") || property.NameEquals("memoryPeakMb"))
+            {
+                field = MemoryPeakField;
+                if (!TryOptionalCount(value, SampleRequest.MaxMemoryMb, out memoryPeak))
+                {
+                    return false;
+                }
+            }
+            else if (property.NameEquals("oom_kills") || property.NameEquals("oomKills"))
+            {
+                field = OomKillsField;
+                if (!TryOptionalCount(value, SampleRequest.MaxCount, out oomKills))
+                {
+                    return false;
+                }
+            }
             else if (withJobId && (property.NameEquals("job_id") || property.NameEquals("jobId")))
             {
                 field = JobIdField;
@@ -107,7 +152,25 @@ internal static class SampleFastPath
             return false;
         }
 
-        sample = new UsageSample(timestamp ?? Grains.Storage.MicrosecondTime.Truncate(now), cpu, memory, gpu);
+        sample = new UsageSample(
+            timestamp ?? Grains.Storage.MicrosecondTime.Truncate(now), cpu, memory, gpu, node, gpuMemory, memoryPeak, oomKills);
+        return true;
+    }
+
+    private static bool TryOptionalCount(JsonElement value, long max, out long? count)
+    {
+        count = null;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number) || number < 0 || number > max)
+        {
+            return false;
+        }
+
+        count = number;
         return true;
     }
 

@@ -63,10 +63,12 @@ public static partial class ErrorHandling
         {
             switch (e)
             {
-                // A database driver's error that escaped the storage layer (e.g. from Orleans' own
-                // ADO.NET providers while activating a grain) is still the database being down.
-                case StorageUnavailableException or TimeoutException or Orleans.Runtime.SiloUnavailableException
-                    or System.Data.Common.DbException or System.Net.Sockets.SocketException:
+                // A database driver's transient error that escaped the storage layer (e.g. from
+                // Orleans' own ADO.NET providers) is still the database being down; a constraint
+                // violation or a missing table is a bug and stays a 500 with its stack logged.
+                case Orleans.Runtime.SiloUnavailableException:
+                    return Outcome.Unavailable;
+                case var _ when StorageErrors.IsTransient(e):
                     return Outcome.Unavailable;
                 case BadHttpRequestException:
                     return Outcome.BadRequest;

@@ -25,32 +25,44 @@ public static class BatchIngestApi
     }
 
     public static async Task<Results<Ok<BatchIngestResponse>, JsonHttpResult<ErrorResponse>>> IngestBatch(
-        HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
+        HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
     {
-        var (document, error) = await RequestBody.ReadAsync(request, options.Value.MaxBatchBodyBytes);
-        using var body = document;
-        if (body is null || BatchSampleRequest.Parse(body.RootElement, time.GetUtcNow(), out error) is not { } batch)
+        if (WriteHeaders.Read(http, out var error) is not { } context)
         {
             return ApiErrors.From(error!);
+        }
+
+        var (document, bodyError) = await RequestBody.ReadAsync(http.Request, options.Value.MaxBatchBodyBytes);
+        using var body = document;
+        if (body is null || BatchSampleRequest.Parse(body.RootElement, time.GetUtcNow(), out bodyError) is not { } batch)
+        {
+            return ApiErrors.From(bodyError!);
         }
 
         var groups = GroupByJob(batch.Valid);
         var outcomes = new Task<SampleOutcome>[groups.Count];
         for (var i = 0; i < groups.Count; i++)
         {
-            outcomes[i] = AppendAsync(grains, groups[i]);
+            outcomes[i] = AppendAsync(grains, groups[i], context);
         }
 
         await Task.WhenAll(outcomes);
 
+        var now = time.GetUtcNow();
         var rejected = batch.Rejected;
-        long accepted = 0;
+        long accepted = 0, duplicates = 0;
         for (var i = 0; i < groups.Count; i++)
         {
             var (group, outcome) = (groups[i], outcomes[i].Result);
             if (outcome.Kind == OutcomeKind.Created)
             {
-                accepted += group.Samples.Count;
+                accepted += outcome.Accepted;
+                duplicates += outcome.Duplicates;
+                foreach (var refused in outcome.Rejected ?? [])
+                {
+                    rejected.Add(SampleRejections.ToBatch(group.Indexes[refused.Index], refused, now));
+                }
+
                 continue;
             }
 
@@ -58,6 +70,7 @@ public static class BatchIngestApi
             {
                 OutcomeKind.NotFound => ErrorCodes.NotFound,
                 OutcomeKind.Conflict => ErrorCodes.Conflict,
+                OutcomeKind.Forbidden => ErrorCodes.Forbidden,
                 OutcomeKind.Unavailable => ErrorCodes.Unavailable,
                 _ => throw new InvalidOperationException($"unexpected outcome {outcome.Kind} from RecordSamplesAsync"),
             };
@@ -66,12 +79,13 @@ public static class BatchIngestApi
 
         rejected.Sort(static (a, b) => a.Index.CompareTo(b.Index));
         IngestMetrics.RecordAccepted(accepted);
+        IngestMetrics.RecordDuplicates(duplicates);
         foreach (var rejection in rejected)
         {
             IngestMetrics.RecordRejected(rejection.Error);
         }
 
-        return TypedResults.Ok(new BatchIngestResponse(accepted, rejected));
+        return TypedResults.Ok(new BatchIngestResponse(accepted, duplicates, rejected));
     }
 
     /// <summary>Each job's samples in request order, the jobs in order of first appearance.</summary>
@@ -95,15 +109,16 @@ public static class BatchIngestApi
         return groups;
     }
 
-    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, JobGroup group)
+    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, JobGroup group, WriteContext context)
     {
         try
         {
-            return await grains.GetJob(group.JobId).RecordSamplesAsync(group.Samples);
+            return await grains.GetJob(group.JobId).RecordSamplesAsync(group.Samples, context);
         }
-        catch (StorageUnavailableException e)
+        catch (Exception e) when (StorageErrors.IsTransient(e) || e is SiloUnavailableException or OrleansMessageRejectionException)
         {
-            // This job's samples were not stored; the others' may have been. Say which, and let the agent retry them.
+            // This job's samples were not stored (a storage outage, or the grain call timed out); the
+            // others' may have been. Say which, and let the agent retry them: replays are harmless.
             return new SampleOutcome(OutcomeKind.Unavailable, null, $"storage unavailable: {e.Message}");
         }
     }

@@ -42,16 +42,21 @@ public static class JobsApi
     }
 
     public static async Task<Results<Created<JobResponse>, JsonHttpResult<ErrorResponse>>> CreateJob(
-        HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
+        HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
     {
-        var (document, error) = await RequestBody.ReadAsync(request, options.Value.MaxBodyBytes);
-        using var body = document;
-        if (body is null || CreateJobRequest.Parse(body.RootElement, out error) is not { } parsed)
+        if (WriteHeaders.Read(http, out var error) is not { } context)
         {
             return ApiErrors.From(error!);
         }
 
-        var outcome = await grains.GetJob(parsed.Id).CreateAsync(parsed.Command);
+        var (document, bodyError) = await RequestBody.ReadAsync(http.Request, options.Value.MaxBodyBytes);
+        using var body = document;
+        if (body is null || CreateJobRequest.Parse(body.RootElement, out bodyError) is not { } parsed)
+        {
+            return ApiErrors.From(bodyError!);
+        }
+
+        var outcome = await grains.GetJob(parsed.Id).CreateAsync(parsed.Command, context);
         return outcome.Kind == OutcomeKind.Created
             ? TypedResults.Created(JobLocation(parsed.Id), JobResponse.From(outcome.Job!, time.GetUtcNow()))
             : ApiErrors.Conflict(outcome.Message!);
@@ -70,61 +75,89 @@ public static class JobsApi
     }
 
     public static async Task<Results<Ok<JobResponse>, JsonHttpResult<ErrorResponse>>> UpdateJob(
-        string id, HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
+        string id, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
     {
         if (JobId.Problem(id) is { } problem)
         {
             return ApiErrors.From(RequestError.Validation("id", problem));
         }
 
-        var (document, error) = await RequestBody.ReadAsync(request, options.Value.MaxBodyBytes);
-        using var body = document;
-        if (body is null || UpdateJobRequest.Parse(body.RootElement, out error) is not { } update)
+        if (WriteHeaders.Read(http, out var error) is not { } context)
         {
             return ApiErrors.From(error!);
         }
 
-        var outcome = await grains.GetJob(id).UpdateAsync(update);
+        var (document, bodyError) = await RequestBody.ReadAsync(http.Request, options.Value.MaxBodyBytes);
+        using var body = document;
+        if (body is null || UpdateJobRequest.Parse(body.RootElement, out bodyError) is not { } update)
+        {
+            return ApiErrors.From(bodyError!);
+        }
+
+        var outcome = await grains.GetJob(id).UpdateAsync(update, context);
         return ToResult(outcome, time);
     }
 
-    public static async Task<Results<NoContent, JsonHttpResult<ErrorResponse>>> DeleteJob(string id, IGrainFactory grains)
+    public static async Task<Results<NoContent, JsonHttpResult<ErrorResponse>>> DeleteJob(
+        string id, HttpContext http, IGrainFactory grains)
     {
         if (JobId.Problem(id) is { } problem)
         {
             return ApiErrors.From(RequestError.Validation("id", problem));
         }
 
-        return await grains.GetJob(id).DeleteAsync() == OutcomeKind.Ok
+        if (WriteHeaders.Read(http, out var error) is not { } context)
+        {
+            return ApiErrors.From(error!);
+        }
+
+        return await grains.GetJob(id).DeleteAsync(context) == OutcomeKind.Ok
             ? TypedResults.NoContent()
             : ApiErrors.NotFound($"job '{id}' not found");
     }
 
+    /// <summary>
+    /// One sample. A replay of a stored sample (same node and timestamp) answers 201 with the stored
+    /// copy, so an agent that retries after a timeout gets the answer it missed.
+    /// </summary>
     public static async Task<Results<Created<SampleResponse>, JsonHttpResult<ErrorResponse>>> RecordSample(
-        string id, HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
+        string id, HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
     {
         if (JobId.Problem(id) is { } problem)
         {
             return ApiErrors.From(RequestError.Validation("id", problem));
         }
 
-        var (document, error) = await RequestBody.ReadAsync(request, options.Value.MaxBodyBytes);
-        using var body = document;
-        if (body is null || SampleRequest.Parse(body.RootElement, time.GetUtcNow(), out error) is not { } sample)
+        if (WriteHeaders.Read(http, out var error) is not { } context)
         {
-            IngestMetrics.RecordRejected(error!.Code);
-            return ApiErrors.From(error);
+            return ApiErrors.From(error!);
         }
 
-        var outcome = await grains.GetJob(id).RecordSampleAsync(sample);
+        var (document, bodyError) = await RequestBody.ReadAsync(http.Request, options.Value.MaxBodyBytes);
+        using var body = document;
+        if (body is null || SampleRequest.Parse(body.RootElement, time.GetUtcNow(), out bodyError) is not { } sample)
+        {
+            IngestMetrics.RecordRejected(bodyError!.Code);
+            return ApiErrors.From(bodyError);
+        }
+
+        var outcome = await grains.GetJob(id).RecordSamplesAsync([sample], context);
         switch (outcome.Kind)
         {
+            case OutcomeKind.Created when outcome.Rejected is [var rejection, ..]:
+                var refused = SampleRejections.ToError(rejection, time.GetUtcNow());
+                IngestMetrics.RecordRejected(refused.Code);
+                return ApiErrors.From(refused);
             case OutcomeKind.Created:
-                IngestMetrics.RecordAccepted();
+                IngestMetrics.RecordAccepted(outcome.Accepted);
+                IngestMetrics.RecordDuplicates(outcome.Duplicates);
                 return TypedResults.Created(JobLocation(id) + "/metrics", SampleResponse.From(id, outcome.Sample!));
             case OutcomeKind.NotFound:
                 IngestMetrics.RecordRejected(ErrorCodes.NotFound);
                 return ApiErrors.NotFound(outcome.Message!);
+            case OutcomeKind.Forbidden:
+                IngestMetrics.RecordRejected(ErrorCodes.Forbidden);
+                return ApiErrors.Create(403, ErrorCodes.Forbidden, outcome.Message!);
             default:
                 IngestMetrics.RecordRejected(ErrorCodes.Conflict);
                 return ApiErrors.Conflict(outcome.Message!);

@@ -1,37 +1,19 @@
 namespace HpcJobs.Grains.Storage;
 
-/// <summary>The lifecycle columns of a job row, as its grain owns them.</summary>
-public sealed record JobRow(
-    string Id,
-    string User,
-    IReadOnlyList<string> Nodes,
-    JobState State,
-    DateTimeOffset StartTime,
-    DateTimeOffset? EndTime,
-    string? SchedulerJson);
-
 /// <summary>Filters and paging of <c>GET /v1/jobs</c>; already validated.</summary>
 public sealed record JobQuery(JobState? State, string? User, string? Node, int Limit, long Offset);
 
 public sealed record JobPage(IReadOnlyList<JobView> Jobs, long Total);
 
 /// <summary>
-/// The indexed jobs table that serves queries. Only a job's grain writes its row (lifecycle columns);
-/// the sample log keeps the latest-usage columns current in the same transaction as each sample.
+/// The indexed jobs table that serves queries. A job's lifecycle columns are its grain's storage
+/// (see JobRowStorage); the sample log keeps the latest-usage columns current in the same
+/// transaction as each sample. Nothing else writes a row.
 /// </summary>
 public interface IJobIndex
 {
-    /// <summary>Writes the row's lifecycle columns; <paramref name="created"/> also counts the job in "jobs ever created".</summary>
-    Task UpsertAsync(JobRow row, bool created = false);
-
     /// <summary>Jobs ever created (a monotonic counter that survives restarts and deletes).</summary>
     Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken);
-
-    /// <summary>Rewrites the row only if it is missing or differs: repairs a crash between state and index writes.</summary>
-    Task EnsureAsync(JobRow row);
-
-    /// <summary>Removes the job's row, its node entries and all its samples.</summary>
-    Task DeleteAsync(string jobId);
 
     /// <summary>The latest usage recorded in the row, or null when the job never reported.</summary>
     Task<UsageSample?> ReadLatestAsync(string jobId);
@@ -50,11 +32,45 @@ public interface IJobIndex
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Which samples of an append were already stored (same job, node and timestamp): those are not
+/// stored again, and the stored sample is reported instead. <see cref="AllStored"/> is the common answer.
+/// </summary>
+public sealed class AppendResult
+{
+    private UsageSample?[]? _stored;
+
+    public static AppendResult AllStored { get; } = new();
+
+    public int Duplicates { get; private set; }
+
+    public bool IsDuplicate(int index) => _stored?[index] is not null;
+
+    /// <summary>The stored sample a duplicate matched, or null when <paramref name="index"/> was stored by this append.</summary>
+    public UsageSample? StoredDuplicate(int index) => _stored?[index];
+
+    internal static AppendResult WithDuplicates(int count) => new() { _stored = new UsageSample?[count] };
+
+    internal void MarkDuplicate(int index, UsageSample stored)
+    {
+        if (_stored![index] is null)
+        {
+            Duplicates++;
+        }
+
+        _stored[index] = stored;
+    }
+}
+
 /// <summary>The append-only log of usage samples.</summary>
 public interface ISampleLog
 {
-    /// <summary>Appends samples of one job, in order; completes after the transaction holding them has committed.</summary>
-    Task AppendAsync(string jobId, IReadOnlyList<UsageSample> samples);
+    /// <summary>
+    /// Appends samples of one job, in order, skipping those already stored (same node and timestamp);
+    /// completes after the transaction holding them has committed. Each inserted sample is staged in
+    /// <paramref name="usage"/>, and the jobs row's latest usage is written from it in the same transaction.
+    /// </summary>
+    Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage);
 
     /// <summary>The newest <paramref name="count"/> samples of a job, oldest first.</summary>
     Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count);

@@ -4,4 +4,5 @@ namespace HpcJobs.Grains.Storage;
 
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(List<string>))]
 internal sealed partial class StorageJson : JsonSerializerContext;

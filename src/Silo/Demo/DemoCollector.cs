@@ -12,6 +12,8 @@ namespace HpcJobs.Silo.Demo;
 public sealed partial class DemoCollector(
     IGrainFactory grains, IJobIndex index, TimeProvider time, ILogger<DemoCollector> logger) : BackgroundService
 {
+    private static readonly WriteContext Source = new("demo-collector", "demo", null, null);
+
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private const int TargetRunning = 60;
 
@@ -44,12 +46,12 @@ public sealed partial class DemoCollector(
             var roll = _random.NextDouble();
             if (roll < 0.004)
             {
-                await grain.UpdateAsync(new UpdateJob(roll < 0.001 ? JobState.Failed : JobState.Completed, null, null, null));
+                await grain.UpdateAsync(new UpdateJob(roll < 0.001 ? JobState.Failed : JobState.Completed, null, null, null), Source);
                 continue;
             }
 
             var profile = DemoProfile.For(job.Id, job.Nodes[0].StartsWith("gpu-", StringComparison.Ordinal));
-            await grain.RecordSampleAsync(profile.At(job.StartTime, now, _random));
+            await grain.RecordSamplesAsync([profile.At(job.StartTime, now, _random)], Source);
         }
 
         if (mock.Count < TargetRunning && _random.NextDouble() < 0.3)
@@ -69,7 +71,7 @@ public sealed partial class DemoCollector(
             ["partition"] = gpu ? "gpu" : "cpu",
             ["account"] = "demo",
         });
-        await grains.GetJob(id).CreateAsync(new CreateJob("demo", [node], JobState.Running, now, scheduler));
+        await grains.GetJob(id).CreateAsync(new CreateJob("demo", [node], JobState.Running, now, scheduler), Source);
     }
 
     private static bool IsMock(JobView job)

@@ -10,6 +10,8 @@ namespace HpcJobs.Silo.Demo;
 /// </summary>
 public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, ILogger<DemoSeeder> logger)
 {
+    private static readonly WriteContext Source = new("demo-seed", "demo", null, null);
+
     public const int JobCount = 300;
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMinutes(5);
 
@@ -30,7 +32,7 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
         {
             var plan = Plan(i, random, now);
             var grain = grains.GetJob(plan.Id);
-            var outcome = await grain.CreateAsync(new CreateJob(plan.User, plan.Nodes, plan.InitialState, plan.Start, plan.Scheduler));
+            var outcome = await grain.CreateAsync(new CreateJob(plan.User, plan.Nodes, plan.InitialState, plan.Start, plan.Scheduler), Source);
             if (outcome.Kind == OutcomeKind.Conflict)
             {
                 existing++;
@@ -49,14 +51,14 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
 
                 if (history.Count > 0)
                 {
-                    await grain.RecordSamplesAsync(history);
+                    await grain.RecordSamplesAsync(history, Source);
                     samples += history.Count;
                 }
             }
 
             if (plan.FinalState != plan.InitialState)
             {
-                await grain.UpdateAsync(new UpdateJob(plan.FinalState, null, null, null));
+                await grain.UpdateAsync(new UpdateJob(plan.FinalState, null, null, null), Source);
             }
         }
 

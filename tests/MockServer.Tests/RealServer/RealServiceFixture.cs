@@ -9,7 +9,12 @@ public sealed class RealServiceFixture : IAsyncLifetime
     public HttpClient Client => _service!.Client;
 
     public async Task InitializeAsync() =>
-        _service = InProcessService.Start(await _backend.CreateDatabaseAsync(), "conformance");
+        // The document's examples carry fixed dates (January 2026); a retention window that reaches
+        // back to them lets the service accept those samples word for word.
+        _service = InProcessService.Start(
+            await _backend.CreateDatabaseAsync(),
+            "conformance",
+            new Dictionary<string, string> { ["METRICS_RETENTION_DAYS"] = "36500" });
 
     public async Task DisposeAsync()
     {

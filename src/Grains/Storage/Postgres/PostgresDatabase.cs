@@ -71,16 +71,11 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
         {
             return await call().ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (StorageErrors.IsTransient(e))
         {
             throw new StorageUnavailableException($"PostgreSQL is unavailable: {e.Message}", e);
         }
     }
-
-    internal static bool IsUnavailable(Exception e) =>
-        e is NpgsqlException { IsTransient: true } or TimeoutException
-        || e is NpgsqlException && e.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException
-        || e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "08006" or "08001" or "08003" or "08004" };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Script}")]
     private static partial void LogScriptApplied(ILogger logger, string script);

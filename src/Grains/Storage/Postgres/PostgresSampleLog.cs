@@ -7,9 +7,10 @@ using NpgsqlTypes;
 namespace HpcJobs.Grains.Storage.Postgres;
 
 /// <summary>
-/// The sample log on PostgreSQL. Appends queue up and one loop commits them together: a binary
-/// COPY of the batch plus one set-based update of the jobs rows' latest usage, in one transaction;
-/// then every waiter is released.
+/// The sample log on PostgreSQL. Appends queue up and one loop commits them together: one
+/// <c>INSERT ... ON CONFLICT DO NOTHING</c> from arrays (a sample already stored, by the unique key
+/// on job, timestamp and node, is skipped and reported with what was stored) plus one set-based
+/// update of the jobs rows' latest usage, in one transaction; then every waiter is released.
 /// </summary>
 public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
 {
@@ -33,9 +34,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    public async Task AppendAsync(string jobId, IReadOnlyList<UsageSample> samples)
+    public async Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
-        var pending = new PendingSample(jobId, samples);
+        var pending = new PendingSample(jobId, samples, usage);
         try
         {
             await _queue.Writer.WriteAsync(pending).ConfigureAwait(false);
@@ -45,7 +46,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             throw new StorageUnavailableException("the database is shutting down", e);
         }
 
-        await pending.Completion.Task.ConfigureAwait(false);
+        return await pending.Completion.Task.ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
@@ -57,7 +58,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         {
             await using var command = _database.DataSource.CreateCommand(
                 """
-                SELECT ts, cpu_usage, memory_usage_mb, gpu_usage FROM samples
+                SELECT ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills FROM samples
                 WHERE job_id = $1 AND ($2::timestamptz IS NULL OR ts >= $2) AND ($3::timestamptz IS NULL OR ts <= $3)
                 ORDER BY ts DESC, id DESC LIMIT $4
                 """);
@@ -73,7 +74,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
                     new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
                     reader.GetDouble(1),
                     reader.GetInt64(2),
-                    reader.IsDBNull(3) ? null : reader.GetDouble(3)));
+                    reader.IsDBNull(3) ? null : reader.GetDouble(3),
+                    reader.GetString(4) is { Length: > 0 } node ? node : null,
+                    reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                    reader.IsDBNull(6) ? null : reader.GetInt64(6),
+                    reader.IsDBNull(7) ? null : reader.GetInt64(7)));
             }
 
             samples.Reverse();
@@ -117,15 +122,20 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
                 _metrics.RecordCommit(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 foreach (var pending in batch)
                 {
-                    pending.Completion.TrySetResult();
+                    pending.Usage.Commit();
+                    pending.Completion.TrySetResult(pending.Result ?? AppendResult.AllStored);
                 }
             }
             catch (Exception error)
             {
                 ReportFailure(batch.Count, error);
-                var failure = new StorageUnavailableException($"PostgreSQL refused the samples: {error.Message}", error);
+                Exception failure = StorageErrors.IsTransient(error)
+                    ? new StorageUnavailableException($"PostgreSQL refused the samples: {error.Message}", error)
+                    : error;
                 foreach (var pending in batch)
                 {
+                    pending.Usage.Discard();
+                    pending.Result = null;
                     pending.Completion.TrySetException(failure);
                 }
             }
@@ -149,71 +159,146 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
     private async Task CommitAsync(List<PendingSample> batch)
     {
         _metrics.CountOperation();
+        var rows = Deduplicate(batch);
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-        await using (var copy = await connection.BeginBinaryImportAsync(
-                         "COPY samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage) FROM STDIN (FORMAT BINARY)").ConfigureAwait(false))
+        await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
         {
-            foreach (var (jobId, sample) in batch.SelectMany(p => p.Samples.Select(s => (p.JobId, s))))
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Owner.JobId)] });
+            insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. rows.Select(r => r.Sample.Timestamp)] });
+            insert.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. rows.Select(r => r.Sample.CpuUsage)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryUsageMb)] });
+            insert.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuUsage)] });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Sample.Node ?? string.Empty)] });
+            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuMemoryMb)] });
+            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryPeakMb)] });
+            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.OomKills)] });
+            await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                await copy.StartRowAsync().ConfigureAwait(false);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Text).ConfigureAwait(false);
-                await copy.WriteAsync(sample.Timestamp, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
-                await copy.WriteAsync(sample.CpuUsage, NpgsqlDbType.Double).ConfigureAwait(false);
-                await copy.WriteAsync(sample.MemoryUsageMb, NpgsqlDbType.Bigint).ConfigureAwait(false);
-                if (sample.GpuUsage is { } gpu)
-                {
-                    await copy.WriteAsync(gpu, NpgsqlDbType.Double).ConfigureAwait(false);
-                }
-                else
-                {
-                    await copy.WriteNullAsync().ConfigureAwait(false);
-                }
+                var row = rows[(int)reader.GetInt64(0) - 1];
+                var sample = row.Sample;
+                var stored = reader.IsDBNull(1)
+                    ? sample // stored by a transaction that committed after this one's snapshot
+                    : new UsageSample(
+                        sample.Timestamp,
+                        reader.GetDouble(1),
+                        reader.GetInt64(2),
+                        reader.IsDBNull(3) ? null : reader.GetDouble(3),
+                        sample.Node,
+                        reader.IsDBNull(4) ? null : reader.GetInt64(4),
+                        reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                        reader.IsDBNull(6) ? null : reader.GetInt64(6));
+                row.Owner.MarkDuplicate(row.Index, stored);
             }
-
-            await copy.CompleteAsync().ConfigureAwait(false);
         }
 
-        var latest = LatestPerJob(batch);
-        await using (var update = new NpgsqlCommand(
-                         """
-                         UPDATE jobs AS j
-                         SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = COALESCE(u.gpu, j.gpu_usage), last_sample_time = u.ts
-                         FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[]) AS u(id, ts, cpu, mem, gpu)
-                         WHERE j.id = u.id AND (j.last_sample_time IS NULL OR j.last_sample_time <= u.ts)
-                         """,
-                         connection,
-                         transaction))
+        var touched = new List<JobUsage>();
+        foreach (var row in rows)
         {
-            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. latest.Select(l => l.Key)] });
-            update.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. latest.Select(l => l.Value.Timestamp)] });
-            update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. latest.Select(l => l.Value.CpuUsage)] });
-            update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. latest.Select(l => l.Value.MemoryUsageMb)] });
-            update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. latest.Select(l => l.Value.GpuUsage)] });
+            if (!row.Owner.IsDuplicate(row.Index))
+            {
+                if (!row.Owner.Usage.IsStaged)
+                {
+                    touched.Add(row.Owner.Usage);
+                }
+
+                row.Owner.Usage.Stage(row.Sample);
+            }
+        }
+
+        if (touched.Count > 0)
+        {
+            await using var update = new NpgsqlCommand(
+                """
+                UPDATE jobs AS j
+                SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts
+                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[]) AS u(id, ts, cpu, mem, gpu)
+                WHERE j.id = u.id
+                """,
+                connection,
+                transaction);
+            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => u.JobId)] });
+            update.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.Timestamp)] });
+            update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.CpuUsage)] });
+            update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.MemoryUsageMb)] });
+            update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.GpuUsage)] });
             await update.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 
         await transaction.CommitAsync().ConfigureAwait(false);
     }
 
-    private static Dictionary<string, UsageSample> LatestPerJob(List<PendingSample> batch)
+    /// <summary>
+    /// The batch's samples in queue order, each identity once: a later copy within the batch is a
+    /// duplicate of the first (the unique key would only skip it, without saying which copy was stored).
+    /// </summary>
+    private static List<Row> Deduplicate(List<PendingSample> batch)
     {
-        var latest = new Dictionary<string, UsageSample>(StringComparer.Ordinal);
-        foreach (var (jobId, sample) in batch.SelectMany(p => p.Samples.Select(s => (p.JobId, s))))
+        var rows = new List<Row>(batch.Count);
+        var seen = new Dictionary<(string JobId, string Node, DateTimeOffset Ts), UsageSample>();
+        foreach (var pending in batch)
         {
-            latest[jobId] = LatestUsage.Merge(latest.GetValueOrDefault(jobId), sample);
+            pending.Result = null;
+            for (var i = 0; i < pending.Samples.Count; i++)
+            {
+                var sample = pending.Samples[i];
+                if (!seen.TryAdd((pending.JobId, sample.Node ?? string.Empty, sample.Timestamp), sample))
+                {
+                    pending.MarkDuplicate(i, seen[(pending.JobId, sample.Node ?? string.Empty, sample.Timestamp)]);
+                    continue;
+                }
+
+                rows.Add(new Row(pending, i, sample));
+            }
         }
 
-        return latest;
+        return rows;
     }
 
-    private sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples)
+    /// <summary>
+    /// Inserts from arrays, skipping samples already stored, and returns the 1-based position of each
+    /// skipped one with the stored values (read from the statement's snapshot, i.e. before the insert).
+    /// </summary>
+    private const string InsertSql =
+        """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[],
+                                 $6::text[], $7::int8[], $8::int8[], $9::int8[])
+                     WITH ORDINALITY AS u(job_id, ts, cpu, mem, gpu, node, gpu_mem, peak, oom, ord)
+        ), inserted AS (
+            INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills)
+            SELECT job_id, ts, cpu, mem, gpu, node, gpu_mem, peak, oom FROM input ORDER BY ord
+            ON CONFLICT DO NOTHING
+            RETURNING job_id, ts, node
+        )
+        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+        FROM input i
+        LEFT JOIN samples s ON s.job_id = i.job_id AND s.ts = i.ts AND s.node = i.node
+        WHERE NOT EXISTS (SELECT 1 FROM inserted n WHERE n.job_id = i.job_id AND n.ts = i.ts AND n.node = i.node)
+        """;
+
+    private readonly record struct Row(PendingSample Owner, int Index, UsageSample Sample);
+
+    private sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
         public string JobId { get; } = jobId;
 
         public IReadOnlyList<UsageSample> Samples { get; } = samples;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public JobUsage Usage { get; } = usage;
+
+        public AppendResult? Result { get; set; }
+
+        public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsDuplicate(int index) => Result?.IsDuplicate(index) ?? false;
+
+        public void MarkDuplicate(int index, UsageSample stored)
+        {
+            Result ??= AppendResult.WithDuplicates(Samples.Count);
+            Result.MarkDuplicate(index, stored);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PostgreSQL commit of {Count} samples failed: {Reason}; samples answer 503 until it recovers")]

@@ -1,14 +1,15 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Runtime.Hosting;
 
 namespace HpcJobs.Grains.Storage.Postgres;
 
 public static class PostgresServiceCollectionExtensions
 {
     /// <summary>
-    /// The PostgreSQL backend: job rows and the sample log. Register before Orleans so that the
-    /// schema (Orleans' tables included) exists before clustering starts. Job grain state, membership
-    /// and reminders use Orleans' ADO.NET providers on the same data source.
+    /// The PostgreSQL backend: job rows (which are also the job grains' storage) and the sample log.
+    /// Register before Orleans so that the schema (Orleans' tables included) exists before clustering
+    /// starts. Membership and reminders use Orleans' ADO.NET providers on the same data source.
     /// </summary>
     public static IServiceCollection AddPostgresStorage(this IServiceCollection services, Action<PostgresOptions> configure)
     {
@@ -19,6 +20,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<IJobIndex, PostgresJobIndex>();
         services.AddSingleton<PostgresSampleLog>();
         services.AddSingleton<ISampleLog>(sp => sp.GetRequiredService<PostgresSampleLog>());
+        services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<PostgresJobRowStorage>(sp));
         services.AddHostedService<PostgresSchemaService>();
         return services;
     }

@@ -137,6 +137,8 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
         {
             Execute(connection, text);
         }
+
+        SqliteMigrations.Apply(connection);
     }
 
     private void RunWriter(SqliteConnection connection)
@@ -236,6 +238,7 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
 
             context.FlushLatest();
             transaction.Commit();
+            context.CommitBatchState();
         }
         catch
         {
@@ -257,8 +260,9 @@ public sealed partial class SqliteDatabase : IDatabaseProbe, IDisposable
         }
     }
 
-    private static Exception Translate(Exception error) => error is SqliteException sqlite
-        ? new StorageUnavailableException($"SQLite refused the write: {sqlite.Message}", sqlite)
+    /// <summary>A disk that is full, read-only or failing is an outage (503); any other refusal is a bug (500).</summary>
+    private static Exception Translate(Exception error) => StorageErrors.IsTransient(error)
+        ? new StorageUnavailableException($"SQLite refused the write: {error.Message}", error)
         : error;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SQLite batch of {Count} writes failed (error {Code}: {Reason}); retrying each write alone")]

@@ -10,9 +10,6 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler, " +
         "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
 
-    public Task UpsertAsync(JobRow row, bool created = false) =>
-        database.WriteAsync(new DelegateWrite<int>(context => JobRowWrites.Upsert(context, row, created)));
-
     public async Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken)
     {
         await using var connection = database.OpenReader();
@@ -20,29 +17,6 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         command.CommandText = "SELECT value FROM service_counters WHERE name = 'jobs_created'";
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
     }
-
-    public async Task EnsureAsync(JobRow row)
-    {
-        await using (var connection = database.OpenReader())
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT state, end_time FROM jobs WHERE id = $id";
-            command.Parameters.AddWithValue("$id", row.Id);
-            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-            if (await reader.ReadAsync().ConfigureAwait(false)
-                && reader.GetString(0) == row.State.ToWire()
-                && (reader.IsDBNull(1) ? null : (long?)reader.GetInt64(1))
-                    == (row.EndTime is { } end ? MicrosecondTime.ToUnixMicroseconds(end) : null))
-            {
-                return;
-            }
-        }
-
-        await UpsertAsync(row).ConfigureAwait(false);
-    }
-
-    public Task DeleteAsync(string jobId) =>
-        database.WriteAsync(new DelegateWrite<int>(context => JobRowWrites.Delete(context, jobId)));
 
     public async Task<UsageSample?> ReadLatestAsync(string jobId)
     {

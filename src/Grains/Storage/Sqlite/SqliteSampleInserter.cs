@@ -6,31 +6,38 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
 /// The writer's sample hot path. Samples queued by a batch's writes are inserted with multi-row
-/// <c>INSERT</c> statements bound through SQLite's C API: one statement step stores
-/// <see cref="RowsPerStatement"/> samples, and no parameter object is boxed per value. Measured
-/// against one Microsoft.Data.Sqlite command per row in docs/benchmarks.md.
+/// <c>INSERT ... ON CONFLICT DO NOTHING</c> statements bound through SQLite's C API: one statement
+/// step stores <see cref="RowsPerStatement"/> samples, and no parameter object is boxed per value.
+/// A sample already stored (same job, timestamp and node) is skipped by the unique key; only when a
+/// statement inserted fewer rows than it holds are its rows looked up, to tell which were duplicates
+/// and what was stored for them (the rows one statement inserts get consecutive rowids ending at
+/// <c>last_insert_rowid</c>, as this connection is the file's only writer).
 /// </summary>
 internal sealed class SqliteSampleInserter : IDisposable
 {
-    /// <summary>Rows per multi-row statement: 5 parameters each stays far below SQLite's 32,766-parameter limit.</summary>
+    /// <summary>Rows per multi-row statement: 9 parameters each stays far below SQLite's 32,766-parameter limit.</summary>
     public const int RowsPerStatement = 64;
 
-    private const int ColumnsPerRow = 5;
+    private const int ColumnsPerRow = 9;
 
     private readonly SqliteConnection _connection;
-    private readonly List<(byte[] JobId, UsageSample Sample)> _pending = [];
+    private readonly List<PendingSample> _pending = [];
     private sqlite3_stmt? _many;
     private sqlite3_stmt? _one;
+    private sqlite3_stmt? _lookup;
 
     public SqliteSampleInserter(SqliteConnection connection) => _connection = connection;
 
     /// <summary>Samples queued in this transaction and not yet inserted.</summary>
     public int PendingCount => _pending.Count;
 
-    public void Add(byte[] jobIdUtf8, UsageSample sample) => _pending.Add((jobIdUtf8, sample));
+    public void Add(in PendingSample sample) => _pending.Add(sample);
 
-    /// <summary>Inserts every queued sample, in queue order, inside the writer's open transaction.</summary>
-    public void Flush()
+    /// <summary>
+    /// Inserts every queued sample, in queue order, inside the writer's open transaction, and calls
+    /// <paramref name="inserted"/> for each sample actually inserted, in order.
+    /// </summary>
+    public void Flush(Action<PendingSample> inserted)
     {
         var index = 0;
         if (_pending.Count >= RowsPerStatement)
@@ -44,6 +51,7 @@ internal sealed class SqliteSampleInserter : IDisposable
                 }
 
                 Step(_many);
+                Resolve(index, RowsPerStatement, inserted);
             }
         }
 
@@ -54,6 +62,7 @@ internal sealed class SqliteSampleInserter : IDisposable
             {
                 Bind(_one, 0, _pending[index]);
                 Step(_one);
+                Resolve(index, 1, inserted);
             }
         }
 
@@ -67,31 +76,119 @@ internal sealed class SqliteSampleInserter : IDisposable
     {
         _many?.Dispose();
         _one?.Dispose();
+        _lookup?.Dispose();
     }
+
+    private void Resolve(int first, int rows, Action<PendingSample> inserted)
+    {
+        var db = _connection.Handle;
+        var changes = raw.sqlite3_changes(db);
+        if (changes == rows)
+        {
+            for (var i = first; i < first + rows; i++)
+            {
+                inserted(_pending[i]);
+            }
+
+            return;
+        }
+
+        var firstNew = changes > 0 ? raw.sqlite3_last_insert_rowid(db) - changes + 1 : long.MaxValue;
+        for (var i = first; i < first + rows; i++)
+        {
+            var pending = _pending[i];
+            var (rowid, stored) = Lookup(pending);
+            if (rowid >= firstNew)
+            {
+                inserted(pending);
+            }
+            else
+            {
+                pending.Owner.MarkDuplicate(pending.Index, stored);
+            }
+        }
+    }
+
+    private (long RowId, UsageSample Stored) Lookup(in PendingSample pending)
+    {
+        _lookup ??= PrepareStatement(
+            "SELECT rowid, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills " +
+            "FROM samples WHERE job_id = ?1 AND ts = ?2 AND node = ?3");
+        var sample = pending.Sample;
+        Check(_lookup, raw.sqlite3_bind_text(_lookup, 1, pending.JobId));
+        Check(_lookup, raw.sqlite3_bind_int64(_lookup, 2, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp)));
+        Check(_lookup, BindNode(_lookup, 3, pending.Node));
+        try
+        {
+            if (raw.sqlite3_step(_lookup) != raw.SQLITE_ROW)
+            {
+                throw new SqliteException($"sample of a statement neither inserted nor stored: {raw.sqlite3_errmsg(_connection.Handle).utf8_to_string()}", raw.SQLITE_INTERNAL);
+            }
+
+            var stored = new UsageSample(
+                sample.Timestamp,
+                raw.sqlite3_column_double(_lookup, 1),
+                raw.sqlite3_column_int64(_lookup, 2),
+                NullableDouble(_lookup, 3),
+                sample.Node,
+                NullableInt64(_lookup, 4),
+                NullableInt64(_lookup, 5),
+                NullableInt64(_lookup, 6));
+            return (raw.sqlite3_column_int64(_lookup, 0), stored);
+        }
+        finally
+        {
+            raw.sqlite3_reset(_lookup);
+        }
+    }
+
+    private static double? NullableDouble(sqlite3_stmt statement, int column) =>
+        raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : raw.sqlite3_column_double(statement, column);
+
+    private static long? NullableInt64(sqlite3_stmt statement, int column) =>
+        raw.sqlite3_column_type(statement, column) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(statement, column);
 
     private sqlite3_stmt Prepare(int rows)
     {
-        var sql = new StringBuilder("INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage) VALUES ");
+        var sql = new StringBuilder(
+            "INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills) VALUES ");
         for (var row = 0; row < rows; row++)
         {
-            sql.Append(row == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)");
+            sql.Append(row == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)");
         }
 
-        Check(raw.sqlite3_prepare_v2(_connection.Handle, sql.ToString(), out var statement));
+        sql.Append(" ON CONFLICT DO NOTHING");
+        return PrepareStatement(sql.ToString());
+    }
+
+    private sqlite3_stmt PrepareStatement(string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(_connection.Handle, sql, out var statement));
         return statement;
     }
 
-    private static void Bind(sqlite3_stmt statement, int offset, (byte[] JobId, UsageSample Sample) item)
+    private static void Bind(sqlite3_stmt statement, int offset, in PendingSample item)
     {
-        var (jobId, sample) = item;
-        Check(statement, raw.sqlite3_bind_text(statement, offset + 1, jobId));
+        var sample = item.Sample;
+        Check(statement, raw.sqlite3_bind_text(statement, offset + 1, item.JobId));
         Check(statement, raw.sqlite3_bind_int64(statement, offset + 2, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp)));
         Check(statement, raw.sqlite3_bind_double(statement, offset + 3, sample.CpuUsage));
         Check(statement, raw.sqlite3_bind_int64(statement, offset + 4, sample.MemoryUsageMb));
         Check(statement, sample.GpuUsage is { } gpu
             ? raw.sqlite3_bind_double(statement, offset + 5, gpu)
             : raw.sqlite3_bind_null(statement, offset + 5));
+        Check(statement, BindNode(statement, offset + 6, item.Node));
+        BindNullable(statement, offset + 7, sample.GpuMemoryMb);
+        BindNullable(statement, offset + 8, sample.MemoryPeakMb);
+        BindNullable(statement, offset + 9, sample.OomKills);
     }
+
+    /// <summary>'' for a whole-job sample: bound as a string, since an empty span may bind as NULL.</summary>
+    private static int BindNode(sqlite3_stmt statement, int index, byte[] node) =>
+        node.Length == 0 ? raw.sqlite3_bind_text(statement, index, string.Empty) : raw.sqlite3_bind_text(statement, index, node);
+
+    private static void BindNullable(sqlite3_stmt statement, int index, long? value) =>
+        Check(statement, value is { } v ? raw.sqlite3_bind_int64(statement, index, v) : raw.sqlite3_bind_null(statement, index));
 
     private void Step(sqlite3_stmt statement)
     {
@@ -119,3 +216,6 @@ internal sealed class SqliteSampleInserter : IDisposable
         }
     }
 }
+
+/// <summary>A sample queued for insertion, with the write that queued it and its position there.</summary>
+internal readonly record struct PendingSample(SampleWrite Owner, int Index, byte[] JobId, byte[] Node, UsageSample Sample);

@@ -2,7 +2,8 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metrics) : ISampleLog
 {
-    public Task AppendAsync(string jobId, IReadOnlyList<UsageSample> samples) => database.WriteAsync(new SampleWrite(jobId, samples));
+    public Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage) =>
+        database.WriteAsync(new SampleWrite(jobId, samples, usage));
 
     public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
         ReadRangeAsync(jobId, null, null, count, CancellationToken.None);
@@ -14,7 +15,7 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
         await using var command = connection.CreateCommand();
         command.CommandText =
             """
-            SELECT ts, cpu_usage, memory_usage_mb, gpu_usage FROM samples
+            SELECT ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills FROM samples
             WHERE job_id = $id AND ts >= $from AND ts <= $to
             ORDER BY ts DESC, rowid DESC LIMIT $limit
             """;
@@ -30,7 +31,11 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
                 MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0)),
                 reader.GetDouble(1),
                 reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3)));
+                reader.IsDBNull(3) ? null : reader.GetDouble(3),
+                reader.GetString(4) is { Length: > 0 } node ? node : null,
+                reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                reader.IsDBNull(6) ? null : reader.GetInt64(6),
+                reader.IsDBNull(7) ? null : reader.GetInt64(7)));
         }
 
         samples.Reverse();

@@ -5,7 +5,7 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 public static class SqliteServiceCollectionExtensions
 {
-    /// <summary>The SQLite backend: job rows, the sample log, job grain state and the health probe, all in one file.</summary>
+    /// <summary>The SQLite backend: job rows, the sample log, job grain state (the jobs row) and the health probe, all in one file.</summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, Action<SqliteOptions> configure)
     {
         services.Configure(configure);
@@ -14,7 +14,7 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IDatabaseProbe>(sp => sp.GetRequiredService<SqliteDatabase>());
         services.AddSingleton<IJobIndex, SqliteJobIndex>();
         services.AddSingleton<ISampleLog, SqliteSampleLog>();
-        services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<SqliteGrainStorage>(sp));
+        services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<SqliteJobRowStorage>(sp));
         return services;
     }
 }

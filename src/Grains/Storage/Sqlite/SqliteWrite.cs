@@ -35,8 +35,13 @@ internal abstract class SqliteWrite<TResult> : SqliteWrite
 internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, UsageSample> _latestByJob = new(StringComparer.Ordinal);
+
+    // Samples queued in this transaction by identity, so a sample repeated within one batch is a
+    // duplicate of its first copy (the unique key alone would tell only that the statement skipped it).
+    private readonly Dictionary<(string JobId, string Node, long Ts), UsageSample> _queued = [];
+    private readonly List<JobUsage> _staged = [];
     private readonly SqliteSampleInserter _samples = new(connection);
+    private Action<PendingSample>? _stage;
 
     public SqliteConnection Connection { get; } = connection;
 
@@ -61,15 +66,18 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
         return command;
     }
 
-    /// <summary>
-    /// Queues a sample for the batch's multi-row insert and remembers the newest sample per job, so
-    /// the jobs row is updated once per batch.
-    /// </summary>
-    public void AddSample(string jobId, byte[] jobIdUtf8, UsageSample sample)
+    /// <summary>Queues a sample of <paramref name="owner"/> for the batch's multi-row insert, unless the batch already holds it.</summary>
+    public void AddSample(SampleWrite owner, int index, byte[] jobIdUtf8, byte[] nodeUtf8, UsageSample sample)
     {
-        _samples.Add(jobIdUtf8, sample);
-        ref var latest = ref CollectionsMarshal.GetValueRefOrAddDefault(_latestByJob, jobId, out _);
-        latest = LatestUsage.Merge(latest, sample);
+        var key = (owner.JobId, sample.Node ?? string.Empty, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp));
+        if (_queued.TryGetValue(key, out var first))
+        {
+            owner.MarkDuplicate(index, first);
+            return;
+        }
+
+        _queued.Add(key, sample);
+        _samples.Add(new PendingSample(owner, index, jobIdUtf8, nodeUtf8, sample));
     }
 
     /// <summary>Inserts the queued samples; any other write calls this first, so writes apply in queue order.</summary>
@@ -77,7 +85,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     {
         if (_samples.PendingCount > 0)
         {
-            _samples.Flush();
+            _samples.Flush(_stage ??= StageInserted);
         }
     }
 
@@ -85,35 +93,49 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     public void FlushLatest()
     {
         FlushSamples();
-        if (_latestByJob.Count == 0)
+        if (_staged.Count == 0)
         {
             return;
         }
 
         var update = Command(
             """
-            UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem,
-                            gpu_usage = COALESCE($gpu, gpu_usage), last_sample_time = $ts
-            WHERE id = $id AND (last_sample_time IS NULL OR last_sample_time <= $ts)
+            UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts
+            WHERE id = $id
             """,
             "$cpu", "$mem", "$gpu", "$ts", "$id");
-        foreach (var (jobId, sample) in _latestByJob)
+        foreach (var usage in _staged)
         {
-            update.Parameters[0].Value = sample.CpuUsage;
-            update.Parameters[1].Value = sample.MemoryUsageMb;
-            update.Parameters[2].Value = (object?)sample.GpuUsage ?? DBNull.Value;
-            update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(sample.Timestamp);
-            update.Parameters[4].Value = jobId;
+            var latest = usage.StagedLatest!;
+            update.Parameters[0].Value = latest.CpuUsage;
+            update.Parameters[1].Value = latest.MemoryUsageMb;
+            update.Parameters[2].Value = (object?)latest.GpuUsage ?? DBNull.Value;
+            update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(latest.Timestamp);
+            update.Parameters[4].Value = usage.JobId;
             update.ExecuteNonQuery();
         }
+    }
 
-        _latestByJob.Clear();
+    /// <summary>The transaction committed: the staged usage becomes the jobs' latest.</summary>
+    public void CommitBatchState()
+    {
+        foreach (var usage in _staged)
+        {
+            usage.Commit();
+        }
+
+        ClearBatchState();
     }
 
     public void DiscardBatchState()
     {
         _samples.Discard();
-        _latestByJob.Clear();
+        foreach (var usage in _staged)
+        {
+            usage.Discard();
+        }
+
+        ClearBatchState();
     }
 
     public void Dispose()
@@ -123,5 +145,22 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
         {
             command.Dispose();
         }
+    }
+
+    private void ClearBatchState()
+    {
+        _staged.Clear();
+        _queued.Clear();
+    }
+
+    private void StageInserted(PendingSample inserted)
+    {
+        var usage = inserted.Owner.Usage;
+        if (!usage.IsStaged)
+        {
+            _staged.Add(usage);
+        }
+
+        usage.Stage(inserted.Sample);
     }
 }

@@ -1,0 +1,135 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HpcJobs.Grains.Storage.Postgres;
+
+/// <summary>
+/// <see cref="JobRowStorage"/> on PostgreSQL: each write is one transaction on one connection, so the
+/// row, its node entries and the "jobs ever created" counter change together or not at all.
+/// </summary>
+public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowStorage
+{
+    protected override Task<(JobRecord? Record, long Version)> ReadAsync(string jobId) => database.GuardAsync(async () =>
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT user_name, nodes, state, start_time, end_time, scheduler::text, version FROM jobs WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        if (!await reader.ReadAsync().ConfigureAwait(false))
+        {
+            return ((JobRecord?)null, 0L);
+        }
+
+        var record = new JobRecord
+        {
+            User = reader.GetString(0),
+            Nodes = [.. reader.GetFieldValue<string[]>(1)],
+            State = JobStateMachine.TryParse(reader.GetString(2), out var state) ? state : JobState.Pending,
+            StartTime = new DateTimeOffset(reader.GetFieldValue<DateTime>(3), TimeSpan.Zero),
+            EndTime = reader.IsDBNull(4) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero),
+            SchedulerJson = reader.IsDBNull(5) ? null : reader.GetString(5),
+        };
+        return (record, reader.GetInt64(6));
+    });
+
+    protected override Task<bool> InsertAsync(string jobId, JobRecord record) => InTransactionAsync(async (connection, transaction) =>
+    {
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 1)
+            ON CONFLICT (id) DO NOTHING
+            """,
+            connection,
+            transaction);
+        AddLifecycle(insert.Parameters, jobId, record);
+        if (await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        await using var rest = new NpgsqlBatch(connection, transaction);
+        rest.BatchCommands.Add(new NpgsqlBatchCommand(
+            "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = service_counters.value + 1"));
+        rest.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
+        await rest.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return true;
+    });
+
+    protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) => InTransactionAsync(async (connection, transaction) =>
+    {
+        await using var update = new NpgsqlCommand(
+            """
+            UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
+                            version = version + 1, updated_at = now()
+            WHERE id = $1 AND version = $8
+            """,
+            connection,
+            transaction);
+        AddLifecycle(update.Parameters, jobId, record);
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+        if (await update.ExecuteNonQueryAsync().ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        await using var nodes = new NpgsqlBatch(connection, transaction);
+        nodes.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
+        await nodes.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return true;
+    });
+
+    protected override Task<bool> DeleteAsync(string jobId, long version) => InTransactionAsync(async (connection, transaction) =>
+    {
+        await using var delete = new NpgsqlCommand("DELETE FROM jobs WHERE id = $1 AND version = $2", connection, transaction);
+        delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        delete.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+        if (await delete.ExecuteNonQueryAsync().ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        // job_nodes go with the row (ON DELETE CASCADE); samples have no foreign key, for ingest speed.
+        await using var samples = new NpgsqlCommand("DELETE FROM samples WHERE job_id = $1", connection, transaction);
+        samples.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        await samples.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return true;
+    });
+
+    private Task<bool> InTransactionAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task<bool>> work) => database.GuardAsync(async () =>
+    {
+        await using var connection = await database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        if (!await work(connection, transaction).ConfigureAwait(false))
+        {
+            await transaction.RollbackAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        await transaction.CommitAsync().ConfigureAwait(false);
+        return true;
+    });
+
+    private static void AddLifecycle(NpgsqlParameterCollection parameters, string jobId, JobRecord record)
+    {
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = record.User });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = record.State.ToWire() });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = record.StartTime });
+        parameters.Add(new NpgsqlParameter { Value = (object?)record.EndTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. record.Nodes] });
+        parameters.Add(new NpgsqlParameter { Value = (object?)record.SchedulerJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+    }
+
+    private static NpgsqlBatchCommand NodesCommand(string jobId, IReadOnlyList<string> nodes)
+    {
+        var command = new NpgsqlBatchCommand(
+            """
+            WITH gone AS (DELETE FROM job_nodes WHERE job_id = $1 AND NOT (node = ANY($2)))
+            INSERT INTO job_nodes (node, job_id) SELECT DISTINCT n, $1 FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. nodes] });
+        return command;
+    }
+}

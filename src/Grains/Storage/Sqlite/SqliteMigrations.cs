@@ -1,0 +1,68 @@
+using Microsoft.Data.Sqlite;
+
+namespace HpcJobs.Grains.Storage.Sqlite;
+
+/// <summary>
+/// Brings a file made by an earlier release up to the current schema, after sql/sqlite/*.sql ran.
+/// SQLite has no <c>ADD COLUMN IF NOT EXISTS</c>, so the columns are checked here; each step is
+/// idempotent and runs at every start.
+/// </summary>
+internal static class SqliteMigrations
+{
+    public static void Apply(SqliteConnection connection)
+    {
+        AddColumn(connection, "jobs", "version", "INTEGER NOT NULL DEFAULT 1");
+        AddColumn(connection, "samples", "node", "TEXT NOT NULL DEFAULT ''");
+        AddColumn(connection, "samples", "gpu_memory_mb", "INTEGER");
+        AddColumn(connection, "samples", "memory_peak_mb", "INTEGER");
+        AddColumn(connection, "samples", "oom_kills", "INTEGER");
+        AddSampleIdentity(connection);
+    }
+
+    /// <summary>
+    /// The unique key on (job_id, ts, node). Samples stored before it may repeat; the first stored
+    /// copy of each is kept (the one clients were answered with first), in the same transaction as
+    /// the index, so no writer slips a new duplicate in between.
+    /// </summary>
+    private static void AddSampleIdentity(SqliteConnection connection)
+    {
+        if (Scalar(connection, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'samples_identity'") > 0)
+        {
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction,
+            "DELETE FROM samples WHERE rowid NOT IN (SELECT MIN(rowid) FROM samples GROUP BY job_id, ts, node)");
+        Execute(connection, transaction, "CREATE UNIQUE INDEX samples_identity ON samples (job_id, ts, node)");
+        Execute(connection, transaction, "DROP INDEX IF EXISTS samples_by_job_time");
+        transaction.Commit();
+    }
+
+    private static void AddColumn(SqliteConnection connection, string table, string column, string definition)
+    {
+        using var check = connection.CreateCommand();
+        check.CommandText = "SELECT COUNT(*) FROM pragma_table_info($table) WHERE name = $column";
+        check.Parameters.AddWithValue("$table", table);
+        check.Parameters.AddWithValue("$column", column);
+        if ((long)check.ExecuteScalar()! == 0)
+        {
+            Execute(connection, null, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
+        }
+    }
+
+    private static long Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
