@@ -20,6 +20,7 @@ public static class ErrorCodes
     public const string InvalidRequest = "invalid_request";
     public const string ValidationError = "validation_error";
     public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
     public const string NotFound = "not_found";
     public const string MethodNotAllowed = "method_not_allowed";
     public const string Conflict = "conflict";
