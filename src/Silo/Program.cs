@@ -38,6 +38,8 @@ builder.Services.AddTokenAccess(access =>
 {
     access.WriteTokens = settings.WriteTokens;
     access.ReadTokens = settings.ReadTokens;
+    access.NodeTokensFile = settings.NodeTokensFile;
+    access.NodeTokens = settings.NodeTokens;
     access.MetricsNeedToken = settings.MetricsNeedToken;
 });
 builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(8));

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using HpcJobs.Api;
+using HpcJobs.Api.Security;
 using HpcJobs.Grains.Storage.Sqlite;
 using Microsoft.Extensions.Configuration;
 
@@ -36,6 +37,8 @@ public sealed record ServiceSettings(
     long MaxBatchBodyBytes,
     IReadOnlyList<string> WriteTokens,
     IReadOnlyList<string> ReadTokens,
+    string? NodeTokensFile,
+    IReadOnlyList<NodeToken> NodeTokens,
     bool MetricsNeedToken,
     bool SeedDemo,
     bool DemoCollector,
@@ -93,6 +96,8 @@ public sealed record ServiceSettings(
             Integer(configuration, "MAX_BATCH_BODY_BYTES", 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
             Tokens(configuration, "API_WRITE_TOKENS"),
             Tokens(configuration, "API_READ_TOKENS"),
+            configuration["API_NODE_TOKENS_FILE"] is { Length: > 0 } nodeFile ? nodeFile.Trim() : null,
+            ReadNodeTokens(configuration),
             Text(configuration, "METRICS_AUTH", "read").ToLowerInvariant() switch
             {
                 "read" => true,
@@ -137,6 +142,30 @@ public sealed record ServiceSettings(
         return tokens.Any(t => t.Length < 16)
             ? throw new SettingsException(name, "(hidden)", "each token must be at least 16 characters")
             : tokens;
+    }
+
+    /// <summary>The <c>token node</c> lines of the file named by <c>API_NODE_TOKENS_FILE</c> (none when unset).</summary>
+    private static IReadOnlyList<NodeToken> ReadNodeTokens(IConfiguration configuration)
+    {
+        const string name = "API_NODE_TOKENS_FILE";
+        if (configuration[name] is not { Length: > 0 } file)
+        {
+            return [];
+        }
+
+        try
+        {
+            return NodeTokenFile.Read(file.Trim());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SettingsException(name, file, $"cannot be read: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            // The message names the line, never its text: the line holds a secret.
+            throw new SettingsException(name, file, e.Message);
+        }
     }
 
     private static string Text(IConfiguration configuration, string name, string fallback) =>

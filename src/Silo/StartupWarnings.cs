@@ -7,7 +7,7 @@ public static partial class StartupWarnings
     /// <summary>One clear line when anyone on the network can write: bound beyond loopback with no tokens.</summary>
     public static WebApplication WarnIfOpenToTheNetwork(this WebApplication app, ServiceSettings settings)
     {
-        if (!IPAddress.IsLoopback(settings.Host) && settings.WriteTokens.Count == 0 && settings.ReadTokens.Count == 0)
+        if (!IPAddress.IsLoopback(settings.Host) && settings.WriteTokens.Count == 0 && settings.ReadTokens.Count == 0 && settings.NodeTokensFile is null)
         {
             LogOpen(app.Logger, settings.Host.ToString(), settings.Port);
         }

@@ -9,14 +9,31 @@ public sealed class TokenServiceFixture : ServiceFixture<SqliteBackend>
     public const string WriteToken = "write-token-0123456789abcdef";
     public const string ReadToken = "read-token-0123456789abcdef";
 
-    protected override IReadOnlyDictionary<string, string> ExtraSettings { get; } = new Dictionary<string, string>
+    public const string NodeToken = "node-token-n-0123456789abcdef";
+    public const string OtherNodeToken = "node-token-other-0123456789abcdef";
+
+    private readonly string _nodeFile = NodeTokenFiles.Write($"# test nodes\n{NodeToken} n\n\n{OtherNodeToken} other-node\n");
+
+    protected override IReadOnlyDictionary<string, string> ExtraSettings => new Dictionary<string, string>
     {
         ["API_WRITE_TOKENS"] = $"other-write-token-0000000000, {WriteToken}",
         ["API_READ_TOKENS"] = ReadToken,
+        ["API_NODE_TOKENS_FILE"] = _nodeFile,
     };
 }
 
-public sealed class AccessControlTests(TokenServiceFixture service) : IClassFixture<TokenServiceFixture>
+/// <summary>Node token files in a directory of their own: the file watcher covers its directory recursively.</summary>
+public static class NodeTokenFiles
+{
+    public static string Write(string content)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("hpc-node-tokens-").FullName, "node-tokens");
+        File.WriteAllText(path, content);
+        return path;
+    }
+}
+
+public sealed partial class AccessControlTests(TokenServiceFixture service) : IClassFixture<TokenServiceFixture>
 {
     public static TheoryData<string, string, bool> Routes => new()
     {

@@ -55,6 +55,47 @@ public sealed class ServiceSettingsTests
     }
 
     [Fact]
+    public void Load_NamesTheNodeTokensFile_WhenALineIsMalformed()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "# nodes\nnode-token-0123456789abcdef gpu01\nnode-token-secret-value-0000 gpu02 extra\n");
+
+            var error = Assert.Throws<SettingsException>(() => Load(("API_NODE_TOKENS_FILE", file)));
+
+            Assert.Equal("API_NODE_TOKENS_FILE", error.Variable);
+            Assert.Contains("line 3", error.Message);
+            Assert.DoesNotContain("secret", error.Message);
+            Assert.DoesNotContain('\n', error.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Load_ReadsNodeTokens_FromTheFile()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "node-token-0123456789abcdef gpu01\n");
+
+            var settings = Load(("API_NODE_TOKENS_FILE", file));
+
+            Assert.Equal(file, settings.NodeTokensFile);
+            Assert.Equal("gpu01", Assert.Single(settings.NodeTokens).Node);
+            Assert.Equal("API_NODE_TOKENS_FILE", Assert.Throws<SettingsException>(() => Load(("API_NODE_TOKENS_FILE", file + ".missing"))).Variable);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Process_ExitsWithOneLine_WhenSettingIsInvalid()
     {
         var start = new System.Diagnostics.ProcessStartInfo("dotnet", $"\"{ServiceProcess.SiloAssembly()}\"")

@@ -13,6 +13,9 @@ public static class ApiErrors
 
     public static JsonHttpResult<ErrorResponse> NotFound(string message) => Create(404, ErrorCodes.NotFound, message);
 
+    /// <summary>403 <c>forbidden</c>: the caller is known but this token may not do this (a node token outside its node).</summary>
+    public static JsonHttpResult<ErrorResponse> Forbidden(string message) => Create(403, ErrorCodes.Forbidden, message);
+
     public static JsonHttpResult<ErrorResponse> Conflict(string message) => Create(409, ErrorCodes.Conflict, message);
 
     public static JsonHttpResult<ErrorResponse> Create(

@@ -1,6 +1,7 @@
 using HpcJobs.Api.Contracts;
 using HpcJobs.Api.Errors;
 using HpcJobs.Api.Metrics;
+using HpcJobs.Api.Security;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +21,7 @@ public static class BatchIngestApi
 {
     public static IEndpointRouteBuilder MapBatchIngestApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/metrics", IngestBatch);
+        app.MapPost("/v1/metrics", IngestBatch).RequireAuthorization(AccessPolicies.Ingest);
         return app;
     }
 

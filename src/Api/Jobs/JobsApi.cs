@@ -1,6 +1,7 @@
 using HpcJobs.Api.Contracts;
 using HpcJobs.Api.Errors;
 using HpcJobs.Api.Metrics;
+using HpcJobs.Api.Security;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -17,13 +18,13 @@ public static class JobsApi
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/v1/jobs");
-        jobs.MapGet("/", ListJobs);
-        jobs.MapPost("/", CreateJob);
-        jobs.MapGet("/{id}", GetJob);
-        jobs.MapPatch("/{id}", UpdateJob);
-        jobs.MapDelete("/{id}", DeleteJob);
-        jobs.MapPost("/{id}/metrics", RecordSample);
-        jobs.MapGet("/{id}/metrics", GetSamples);
+        jobs.MapGet("/", ListJobs).RequireAuthorization(AccessPolicies.Read);
+        jobs.MapPost("/", CreateJob).RequireAuthorization(AccessPolicies.Write);
+        jobs.MapGet("/{id}", GetJob).RequireAuthorization(AccessPolicies.Read);
+        jobs.MapPatch("/{id}", UpdateJob).RequireAuthorization(AccessPolicies.Write);
+        jobs.MapDelete("/{id}", DeleteJob).RequireAuthorization(AccessPolicies.Write);
+        jobs.MapPost("/{id}/metrics", RecordSample).RequireAuthorization(AccessPolicies.Ingest);
+        jobs.MapGet("/{id}/metrics", GetSamples).RequireAuthorization(AccessPolicies.Read);
         return app;
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using HpcJobs.Grains;
+using HpcJobs.Api.Security;
 using HpcJobs.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -35,7 +36,7 @@ public static class MetricsApi
 
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", WriteAsync);
+        app.MapGet("/metrics", WriteAsync).RequireAuthorization(AccessPolicies.Metrics);
         return app;
     }
 

@@ -14,8 +14,8 @@ namespace HpcJobs.MockServer.Tests.RealServer;
 /// </summary>
 public sealed class RealServerConformanceTests(RealServiceFixture service) : IClassFixture<RealServiceFixture>
 {
-    /// <summary>Statuses no request can provoke here: a bug (500), storage down (503), and tokens (401, off by default).</summary>
-    private static readonly HashSet<string> Unprovokable = ["500", "503", "401"];
+    /// <summary>Statuses no request can provoke here: a bug (500), storage down (503), and tokens (401, 403: off by default).</summary>
+    private static readonly HashSet<string> Unprovokable = ["500", "503", "401", "403"];
 
     private readonly SpecConformance _conformance = new(Spec);
     private readonly List<string> _problems = [];
