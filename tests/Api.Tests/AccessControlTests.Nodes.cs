@@ -50,6 +50,64 @@ public sealed partial class AccessControlTests
         Assert.Contains("\"state\":\"running\"", await job.Content.ReadAsStringAsync());
     }
 
+    [SkippableFact]
+    public async Task NodeToken_RecordsItsNodeOnTheSample_WhenNodeIsAbsent()
+    {
+        var id = await CreateAsync(["other-node", "n"]);
+        using var single = await SendWithAsync(HttpMethod.Post, $"/v1/jobs/{id}/metrics", """{"cpu_usage":1,"memory_usage_mb":1}""", TokenServiceFixture.NodeToken);
+        using var history = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{id}/metrics", null, TokenServiceFixture.ReadToken);
+
+        Assert.Equal(HttpStatusCode.Created, single.StatusCode);
+        Assert.Contains("\"node\":\"n\"", await single.Content.ReadAsStringAsync());
+        Assert.Contains("\"node\":\"n\"", await history.Content.ReadAsStringAsync());
+    }
+
+    [SkippableFact]
+    public async Task NodeToken_Answers403AndStoresNothing_ForAJobNotOnItsNodeOrASampleOfAnotherNode()
+    {
+        var foreign = await CreateAsync(["other-node"]);
+        var own = await CreateAsync(["n", "other-node"]);
+        using var foreignJob = await SendWithAsync(HttpMethod.Post, $"/v1/jobs/{foreign}/metrics", """{"cpu_usage":1,"memory_usage_mb":1}""", TokenServiceFixture.NodeToken);
+        using var otherNode = await SendWithAsync(HttpMethod.Post, $"/v1/jobs/{own}/metrics", """{"cpu_usage":1,"memory_usage_mb":1,"node":"other-node"}""", TokenServiceFixture.NodeToken);
+        using var foreignHistory = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{foreign}/metrics", null, TokenServiceFixture.ReadToken);
+        using var ownHistory = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{own}/metrics", null, TokenServiceFixture.ReadToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, foreignJob.StatusCode);
+        Assert.Contains("\"error\":\"forbidden\"", await foreignJob.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, otherNode.StatusCode);
+        Assert.Contains("\"error\":\"forbidden\"", await otherNode.Content.ReadAsStringAsync());
+        Assert.Contains("\"total\":0", await foreignHistory.Content.ReadAsStringAsync());
+        Assert.Contains("\"total\":0", await ownHistory.Content.ReadAsStringAsync());
+    }
+
+    [SkippableFact]
+    public async Task NodeToken_StoresItsOwnJobsAndRejectsTheRestByIndex_InAMixedBatch()
+    {
+        var own = await CreateAsync(["n"]);
+        var foreign = await CreateAsync(["other-node"]);
+        var now = DateTimeOffset.UtcNow;
+        string At(int seconds) => now.AddSeconds(-seconds).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        using var batch = await SendWithAsync(HttpMethod.Post, "/v1/metrics", $$"""
+            {"samples":[
+              {"job_id":"{{own}}","cpu_usage":1,"memory_usage_mb":1,"timestamp":"{{At(3)}}"},
+              {"job_id":"{{foreign}}","cpu_usage":2,"memory_usage_mb":2,"timestamp":"{{At(3)}}"},
+              {"job_id":"{{own}}","cpu_usage":3,"memory_usage_mb":3,"timestamp":"{{At(2)}}","node":"n"},
+              {"job_id":"{{own}}","cpu_usage":4,"memory_usage_mb":4,"timestamp":"{{At(1)}}","node":"other-node"}
+            ]}
+            """, TokenServiceFixture.NodeToken);
+        var body = System.Text.Json.JsonDocument.Parse(await batch.Content.ReadAsStringAsync()).RootElement;
+        using var ownHistory = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{own}/metrics", null, TokenServiceFixture.ReadToken);
+        using var foreignHistory = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{foreign}/metrics", null, TokenServiceFixture.ReadToken);
+
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        Assert.Equal(2, body.GetProperty("accepted").GetInt64());
+        Assert.Equal(
+            [(1, "forbidden"), (3, "forbidden")],
+            body.GetProperty("rejected").EnumerateArray().Select(r => (r.GetProperty("index").GetInt32(), r.GetProperty("error").GetString())));
+        Assert.Contains("\"total\":2", await ownHistory.Content.ReadAsStringAsync());
+        Assert.Contains("\"total\":0", await foreignHistory.Content.ReadAsStringAsync());
+    }
+
     private async Task<HttpResponseMessage> SendWithAsync(HttpMethod method, string path, string? json, string? token)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -47,12 +47,13 @@ public sealed partial class AccessControlTests(TokenServiceFixture service) : IC
         { "DELETE", "/v1/jobs/{id}", true },
     };
 
-    private async Task<string> CreateAsync()
+    private async Task<string> CreateAsync(string[]? nodes = null)
     {
         var id = "acl-" + Guid.NewGuid().ToString("N");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs")
         {
-            Content = new StringContent($$"""{"id":"{{id}}","user":"u","nodes":["n"]}""", System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent(
+                $$"""{"id":"{{id}}","user":"u","nodes":{{System.Text.Json.JsonSerializer.Serialize(nodes ?? ["n"])}}}""", System.Text.Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TokenServiceFixture.WriteToken);
         using var response = await service.Client.SendAsync(request);

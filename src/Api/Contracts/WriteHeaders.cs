@@ -1,3 +1,4 @@
+using HpcJobs.Api.Security;
 using HpcJobs.Grains;
 using Microsoft.AspNetCore.Http;
 
@@ -32,10 +33,10 @@ public static class WriteHeaders
 
         error = null;
         return new WriteContext(
-            changedBy ?? CallerIdentity.AuditName(context),
+            changedBy ?? context.AuditName(),
             source ?? "api",
             correlation,
-            CallerIdentity.ScopedNode(context));
+            context.ScopedNode());
     }
 
     private static string? Header(IHeaderDictionary headers, string name, Dictionary<string, string> problems)

@@ -158,7 +158,7 @@ public static class JobsApi
                 return ApiErrors.NotFound(outcome.Message!);
             case OutcomeKind.Forbidden:
                 IngestMetrics.RecordRejected(ErrorCodes.Forbidden);
-                return ApiErrors.Create(403, ErrorCodes.Forbidden, outcome.Message!);
+                return ApiErrors.Forbidden(outcome.Message!);
             default:
                 IngestMetrics.RecordRejected(ErrorCodes.Conflict);
                 return ApiErrors.Conflict(outcome.Message!);
