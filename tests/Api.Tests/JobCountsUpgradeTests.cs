@@ -21,21 +21,21 @@ public abstract class JobCountsUpgradeTests<TBackend>
     {
         await using var backend = new TBackend();
         var database = await backend.CreateDatabaseAsync();
-        await using (var connection = Open(database))
+        await using (var connection = DirectDatabase.Open(database))
         {
             foreach (var (_, script) in SqlScripts.For(database["DATABASE_TYPE"]))
             {
-                await ExecuteAsync(connection, script);
+                await DirectDatabase.ExecuteAsync(connection, script);
             }
 
             // As a previous version left it: jobs, and no counts.
-            await ExecuteAsync(connection, "DROP TRIGGER jobs_count_insert" + OnJobs(database));
-            await ExecuteAsync(connection, "DROP TRIGGER jobs_count_delete" + OnJobs(database));
-            await ExecuteAsync(connection, "DROP TRIGGER jobs_count_state" + OnJobs(database));
-            await ExecuteAsync(connection, "DROP TABLE job_counts");
+            await DirectDatabase.ExecuteAsync(connection, "DROP TRIGGER jobs_count_insert" + OnJobs(database));
+            await DirectDatabase.ExecuteAsync(connection, "DROP TRIGGER jobs_count_delete" + OnJobs(database));
+            await DirectDatabase.ExecuteAsync(connection, "DROP TRIGGER jobs_count_state" + OnJobs(database));
+            await DirectDatabase.ExecuteAsync(connection, "DROP TABLE job_counts");
             foreach (var (id, state) in new[] { ("u-1", "running"), ("u-2", "running"), ("u-3", "completed"), ("u-4", "pending") })
             {
-                await ExecuteAsync(
+                await DirectDatabase.ExecuteAsync(
                     connection,
                     database["DATABASE_TYPE"] == "sqlite"
                         ? $"INSERT INTO jobs (id, user_name, state, start_time, nodes) VALUES ('{id}', 'old', '{state}', 1000000, '[\"n1\"]')"
@@ -62,22 +62,6 @@ public abstract class JobCountsUpgradeTests<TBackend>
 
     private static string OnJobs(IReadOnlyDictionary<string, string> database) =>
         database["DATABASE_TYPE"] == "sqlite" ? string.Empty : " ON jobs";
-
-    private static DbConnection Open(IReadOnlyDictionary<string, string> database)
-    {
-        DbConnection connection = database["DATABASE_TYPE"] == "sqlite"
-            ? new SqliteConnection($"Data Source={database["DATABASE_URL"]};Pooling=False")
-            : new NpgsqlConnection(PostgresConnectionString.Parse(database["DATABASE_URL"]).ConnectionString + ";Pooling=false");
-        connection.Open();
-        return connection;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
 }
 
 public sealed class SqliteJobCountsUpgradeTests : JobCountsUpgradeTests<SqliteBackend>;
