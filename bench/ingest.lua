@@ -1,18 +1,30 @@
 -- wrk script: single-sample ingest spread over JOBS jobs (bench-0 .. bench-(JOBS-1)).
 local jobs = tonumber(os.getenv("JOBS") or "1000")
 local counter = 0
+-- Samples are identified by (job, node, timestamp): each request carries a timestamp of its own
+-- (thread id + counter as microseconds after a start a minute ago), so no sample is a replay.
+local t0 = os.time() - 60
+local threads = 0
+local id = 0
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
 function setup(thread)
   thread:set("offset", math.random(0, jobs - 1))
+  thread:set("id", threads)
+  threads = threads + 1
+end
+
+local function timestamp(n)
+  return os.date("!%Y-%m-%dT%H:%M:%S", t0 + math.floor(n / 1000000)) .. string.format(".%06dZ", n % 1000000)
 end
 
 request = function()
   counter = counter + 1
   local job = (counter + offset) % jobs
-  local body = string.format('{"cpu_usage":%d.5,"memory_usage_mb":%d,"gpu_usage":%d}', counter % 100, 1024 + counter % 4096, counter % 97)
+  local body = string.format('{"cpu_usage":%d.5,"memory_usage_mb":%d,"gpu_usage":%d,"timestamp":"%s"}',
+    counter % 100, 1024 + counter % 4096, counter % 97, timestamp(counter * 64 + id))
   return wrk.format(nil, "/v1/jobs/bench-" .. job .. "/metrics", nil, body)
 end
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using HpcJobs.Bench;
@@ -115,17 +116,23 @@ namespace HpcJobs.Bench
         public static async Task BatchAsync(HttpClient client, int jobs, TimeSpan duration, int batchSize)
         {
             await CreateJobsAsync(client, jobs, "batch-", completeAll: false, sample: false);
-            var bodies = Enumerable.Range(0, 16).Select(b =>
+            // Samples are identified by (job, node, timestamp): every batch is built when it is
+            // posted, its samples a microsecond apart from every other of the run, so that no
+            // posted sample is a replay of an earlier one (which would be counted as a duplicate).
+            var origin = DateTimeOffset.UtcNow.AddSeconds(-60);
+            byte[] Body(long b)
             {
                 var text = new StringBuilder("{\"samples\":[");
                 for (var i = 0; i < batchSize; i++)
                 {
-                    text.Append(i == 0 ? "" : ",").Append($$"""{"job_id":"batch-{{((b * batchSize) + i) % jobs}}","cpu_usage":{{i % 100}}.5,"memory_usage_mb":{{2048 + i}},"gpu_usage":{{i % 90}}}""");
+                    var at = origin.AddTicks(((b * batchSize) + i) * 10).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+                    text.Append(i == 0 ? "" : ",").Append($$"""{"job_id":"batch-{{((b * batchSize) + i) % jobs}}","cpu_usage":{{i % 100}}.5,"memory_usage_mb":{{2048 + i}},"gpu_usage":{{i % 90}},"timestamp":"{{at}}"}""");
                 }
 
                 return Encoding.UTF8.GetBytes(text.Append("]}").ToString());
-            }).ToArray();
+            }
 
+            var bodies = new BatchBodies(Body);
             // Warm up (activations, tiered JIT) for 5 s, then measure.
             await PostBatchesAsync(client, bodies, TimeSpan.FromSeconds(5));
             var watch = Stopwatch.StartNew();
@@ -133,16 +140,22 @@ namespace HpcJobs.Bench
             Console.WriteLine($"RESULT batch samples_per_s={accepted / watch.Elapsed.TotalSeconds:F0} accepted={accepted} batch_size={batchSize} jobs={jobs} seconds={watch.Elapsed.TotalSeconds:F1}");
         }
 
-        private static async Task<long> PostBatchesAsync(HttpClient client, byte[][] bodies, TimeSpan duration)
+        private sealed class BatchBodies(Func<long, byte[]> build)
+        {
+            private long _next = -1;
+
+            public byte[] Next() => build(Interlocked.Increment(ref _next));
+        }
+
+        private static async Task<long> PostBatchesAsync(HttpClient client, BatchBodies bodies, TimeSpan duration)
         {
             long accepted = 0;
             var stop = DateTime.UtcNow + duration;
             await Task.WhenAll(Enumerable.Range(0, 8).Select(async worker =>
             {
-                var n = worker;
                 while (DateTime.UtcNow < stop)
                 {
-                    var content = new ByteArrayContent(bodies[n++ % bodies.Length]);
+                    var content = new ByteArrayContent(bodies.Next());
                     content.Headers.ContentType = new("application/json");
                     using var response = await client.PostAsync("/v1/metrics", content);
                     Expect(response, HttpStatusCode.OK);
