@@ -39,7 +39,8 @@ public sealed record ServiceSettings(
     bool MetricsNeedToken,
     bool SeedDemo,
     bool DemoCollector,
-    int ActivationPageSize)
+    int ActivationPageSize,
+    int IngestMaxSamplesInFlight)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -104,7 +105,8 @@ public sealed record ServiceSettings(
                 "0" or "false" => false,
                 var other => throw new SettingsException("DEMO_COLLECTOR", other, "must be 1 or 0"),
             } || args.Contains("--demo-collector", StringComparer.Ordinal),
-            Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000));
+            Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000),
+            Integer(configuration, "INGEST_MAX_SAMPLES_IN_FLIGHT", Api.Ingest.IngestAdmissionOptions.DefaultMaxSamplesInFlight, 1, 10_000_000));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

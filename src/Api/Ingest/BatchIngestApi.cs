@@ -20,7 +20,7 @@ public static class BatchIngestApi
 {
     public static IEndpointRouteBuilder MapBatchIngestApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/metrics", IngestBatch);
+        app.MapPost("/v1/metrics", IngestBatch).RequireIngestAdmission(IngestRoute.Batch);
         return app;
     }
 

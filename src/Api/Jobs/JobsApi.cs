@@ -1,5 +1,6 @@
 using HpcJobs.Api.Contracts;
 using HpcJobs.Api.Errors;
+using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Metrics;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
@@ -22,7 +23,7 @@ public static class JobsApi
         jobs.MapGet("/{id}", GetJob);
         jobs.MapPatch("/{id}", UpdateJob);
         jobs.MapDelete("/{id}", DeleteJob);
-        jobs.MapPost("/{id}/metrics", RecordSample);
+        jobs.MapPost("/{id}/metrics", RecordSample).RequireIngestAdmission(IngestRoute.Single);
         jobs.MapGet("/{id}/metrics", GetSamples);
         return app;
     }
