@@ -45,12 +45,20 @@ internal static class Overload
         var measuring = false;
         async Task WorkerAsync(DateTime stop)
         {
+            // A refused batch is sent again as it was, as an agent resends its spooled batch.
+            byte[]? pending = null;
             while (DateTime.UtcNow < stop)
             {
-                var content = new ByteArrayContent(NextBody());
+                pending ??= NextBody();
+                var content = new ByteArrayContent(pending);
                 content.Headers.ContentType = new("application/json");
                 using var response = await client.PostAsync("/v1/metrics", content);
                 var body = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
+                {
+                    pending = null;
+                }
+
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
                     var at = body.IndexOf("\"accepted\":", StringComparison.Ordinal) + 11;
