@@ -23,7 +23,7 @@ catch (SettingsException error)
 
 if (args.Contains(HealthCheckCommand.Flag))
 {
-    return await HealthCheckCommand.RunAsync(settings);
+    return await HealthCheckCommand.RunAsync(settings, args);
 }
 
 builder.UseHttpEndpoint(settings);
