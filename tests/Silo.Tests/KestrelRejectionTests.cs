@@ -3,8 +3,8 @@ using System.Text;
 
 namespace HpcJobs.Silo.Tests;
 
-/// <summary>One real service process (Kestrel, not the test server) for the raw-socket tests below.</summary>
-public sealed class KestrelServiceFixture : IAsyncLifetime
+/// <summary>One real service process (Kestrel, not the test server) on SQLite, shared by a test class.</summary>
+public sealed class ServiceProcessFixture : IAsyncLifetime
 {
     private readonly SqliteBackend _backend = new();
 
@@ -25,7 +25,7 @@ public sealed class KestrelServiceFixture : IAsyncLifetime
 /// in the request line or headers are answered by Kestrel before any middleware runs, with no
 /// body (docs/security.md, "Requests Kestrel rejects").
 /// </summary>
-public sealed class KestrelRejectionTests(KestrelServiceFixture fixture) : IClassFixture<KestrelServiceFixture>
+public sealed class KestrelRejectionTests(ServiceProcessFixture fixture) : IClassFixture<ServiceProcessFixture>
 {
     [Theory]
     [InlineData("POST /v1/metrics HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", "invalid_request")]
