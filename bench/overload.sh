@@ -4,6 +4,7 @@
 #   bench/overload.sh                          # 8 then 256 connections, default limit
 #   LIMIT=8000 bench/overload.sh               # INGEST_MAX_SAMPLES_IN_FLIGHT for this run
 #   CONNECTIONS="8 64 256" SECONDS_PER_RUN=20 bench/overload.sh
+#   EXPECT_CONTINUE=1 bench/overload.sh       # clients send "Expect: 100-continue"
 #
 # For each connection count: a fresh release build of the service on SQLite on loopback, 2,000
 # jobs, 1,000-sample batches (distinct timestamps per job) for SECONDS_PER_RUN after a 5 s
@@ -53,7 +54,7 @@ for connections in $CONNECTIONS; do
   echo 0 >"$work/rss"
   sample_rss "$svc_pid" "$work/rss" &
   sampler_pid=$!
-  result=$(dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll overload "http://127.0.0.1:$PORT" "$JOBS" "$connections" "$SECONDS_PER_RUN" "$BATCH" | grep RESULT)
+  result=$(EXPECT_CONTINUE=${EXPECT_CONTINUE:-0} dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll overload "http://127.0.0.1:$PORT" "$JOBS" "$connections" "$SECONDS_PER_RUN" "$BATCH" | grep RESULT)
   hwm=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$svc_pid/status")
   limit=$(curl -fs "http://127.0.0.1:$PORT/metrics" | awk '$1 == "hpc_ingest_samples_in_flight_limit" {print $2}')
   kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""

@@ -14,7 +14,7 @@ namespace HpcJobs.Bench;
 /// </summary>
 internal static class Overload
 {
-    public static async Task RunAsync(Uri url, int jobs, int connections, TimeSpan duration, int batchSize)
+    public static async Task RunAsync(Uri url, int jobs, int connections, TimeSpan duration, int batchSize, bool expectContinue)
     {
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
         {
@@ -52,7 +52,11 @@ internal static class Overload
                 pending ??= NextBody();
                 var content = new ByteArrayContent(pending);
                 content.Headers.ContentType = new("application/json");
-                using var response = await client.PostAsync("/v1/metrics", content);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/metrics") { Content = content };
+
+                // With 100-continue a refused batch is never uploaded: the 503 comes before the body.
+                request.Headers.ExpectContinue = expectContinue;
+                using var response = await client.SendAsync(request);
                 var body = await response.Content.ReadAsStringAsync();
                 if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
                 {

@@ -50,7 +50,7 @@ switch (args[0])
         await Load.ListAsync(client, int.Parse(args[2]));
         return 0;
     case "overload":
-        await Overload.RunAsync(new Uri(args[1]), int.Parse(args[2]), int.Parse(args[3]), TimeSpan.FromSeconds(int.Parse(args[4])), args.Length > 5 ? int.Parse(args[5]) : 1000);
+        await Overload.RunAsync(new Uri(args[1]), int.Parse(args[2]), int.Parse(args[3]), TimeSpan.FromSeconds(int.Parse(args[4])), args.Length > 5 ? int.Parse(args[5]) : 1000, Environment.GetEnvironmentVariable("EXPECT_CONTINUE") == "1");
         return 0;
     case "memory":
         await Load.MemoryAsync(client, int.Parse(args[2]), int.Parse(args[3]));
