@@ -27,6 +27,9 @@ RUN mkdir -p /data && chown "$APP_UID" /data
 ENV PORT=8080 DATABASE_URL=/data/hpc-jobs.db
 EXPOSE 8080 11111 30000
 USER $APP_UID
+# Liveness: the process answers HTTP. It never touches storage, so a database outage marks no
+# container unhealthy (whatever restarts unhealthy containers would only add restarts to the
+# outage). docker-compose.yml asks readiness instead (--health-check ready), for depends_on.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["dotnet", "HpcJobs.Silo.dll", "--health-check"]
+  CMD ["dotnet", "HpcJobs.Silo.dll", "--health-check", "live"]
 ENTRYPOINT ["dotnet", "HpcJobs.Silo.dll"]

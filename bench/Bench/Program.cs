@@ -10,6 +10,7 @@ using HpcJobs.Bench;
 //   batch   <url> <jobs> <seconds> [batch-size]      POST /v1/metrics throughput
 //   list    <url> <requests>                          GET /v1/jobs latency (filtered by state and user)
 //   memory  <url> <pid> <jobs>                        resident memory per active job
+//   overload <url> <jobs> <connections> <seconds> [batch-size]   batch ingest beyond admission (bench/overload.sh)
 //   seed-sqlite <file> <jobs>  |  seed-postgres <connection-string> <jobs>   jobs table rows for the list benchmark
 if (args.Length < 2)
 {
@@ -48,6 +49,9 @@ switch (args[0])
         return 0;
     case "list":
         await Load.ListAsync(client, int.Parse(args[2]));
+        return 0;
+    case "overload":
+        await Overload.RunAsync(new Uri(args[1]), int.Parse(args[2]), int.Parse(args[3]), TimeSpan.FromSeconds(int.Parse(args[4])), args.Length > 5 ? int.Parse(args[5]) : 1000, Environment.GetEnvironmentVariable("EXPECT_CONTINUE") == "1");
         return 0;
     case "memory":
         await Load.MemoryAsync(client, int.Parse(args[2]), int.Parse(args[3]));
@@ -203,7 +207,7 @@ namespace HpcJobs.Bench
             long.Parse(File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
                 .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
 
-        private static double Percentile(List<double> values, int percentile)
+        internal static double Percentile(List<double> values, int percentile)
         {
             var sorted = values.Order().ToList();
             return sorted[Math.Clamp((int)Math.Ceiling(sorted.Count * percentile / 100.0) - 1, 0, sorted.Count - 1)];

@@ -17,6 +17,8 @@ public static class RequestChecks
     private static readonly Dictionary<string, RequestCheck> Known = new(StringComparer.Ordinal)
     {
         ["getHealth"] = None,
+        ["getHealthLive"] = None,
+        ["getHealthReady"] = None,
         ["listJobs"] = Query(query => Outcome(JobListQuery.Parse(query, out var error), error)),
         ["createJob"] = Body(Limits.DefaultMaxBodyBytes, (root, _) => Outcome(CreateJobRequest.Parse(root, out var error), error)),
         ["getJob"] = Id,

@@ -1,5 +1,7 @@
 using HpcJobs.Api;
 using HpcJobs.Api.Errors;
+using HpcJobs.Api.Health;
+using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Metrics;
 using HpcJobs.Api.Security;
 using HpcJobs.Silo;
@@ -21,7 +23,7 @@ catch (SettingsException error)
 
 if (args.Contains(HealthCheckCommand.Flag))
 {
-    return await HealthCheckCommand.RunAsync(settings);
+    return await HealthCheckCommand.RunAsync(settings, args);
 }
 
 builder.UseHttpEndpoint(settings);
@@ -33,6 +35,8 @@ builder.Services.AddJobsApi(api =>
     api.MaxBodyBytes = settings.MaxBodyBytes;
     api.MaxBatchBodyBytes = settings.MaxBatchBodyBytes;
 });
+builder.Services.AddIngestAdmission(admission => admission.MaxSamplesInFlight = settings.IngestMaxSamplesInFlight);
+builder.Services.AddHealthProbes();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Math.Max(settings.MaxBodyBytes, settings.MaxBatchBodyBytes) + 1);
 builder.Services.AddTokenAccess(access =>
 {

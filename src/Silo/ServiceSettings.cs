@@ -44,7 +44,8 @@ public sealed record ServiceSettings(
     bool DemoCollector,
     int ActivationPageSize,
     TimeSpan MaxClockSkew,
-    TimeSpan SampleInterval)
+    TimeSpan SampleInterval,
+    int IngestMaxSamplesInFlight)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -113,7 +114,8 @@ public sealed record ServiceSettings(
             } || args.Contains("--demo-collector", StringComparer.Ordinal),
             Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000),
             TimeSpan.FromSeconds(Integer(configuration, "MAX_CLOCK_SKEW_SECONDS", 300, 1, 86_400)),
-            TimeSpan.FromSeconds(Integer(configuration, "SAMPLE_INTERVAL_SECONDS", 30, 1, 3600)));
+            TimeSpan.FromSeconds(Integer(configuration, "SAMPLE_INTERVAL_SECONDS", 30, 1, 3600)),
+            Integer(configuration, "INGEST_MAX_SAMPLES_IN_FLIGHT", Api.Ingest.IngestAdmissionOptions.DefaultMaxSamplesInFlight, 1, 10_000_000));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

@@ -18,6 +18,20 @@ public abstract partial class JobsContractTests<TBackend>
         Assert.False(string.IsNullOrWhiteSpace(health.GetProperty("version").GetString()));
     }
 
+    [SkippableTheory]
+    [InlineData("/v1/health/live")]
+    [InlineData("/v1/health/ready")]
+    public async Task HealthProbe_ReturnsHealthyWithTimestampAndVersion_WhenSiloIsActiveAndStorageIsUp(string path)
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        var health = await ExpectJsonAsync(await Client.GetAsync(path), HttpStatusCode.OK);
+
+        Assert.Equal("healthy", health.GetProperty("status").GetString());
+        Assert.InRange(ParseTime(health.GetProperty("timestamp")), before, DateTimeOffset.UtcNow.AddSeconds(1));
+        Assert.False(string.IsNullOrWhiteSpace(health.GetProperty("version").GetString()));
+    }
+
     [SkippableFact]
     public async Task RequestBody_SkipsAUtf8ByteOrderMark_AndStillRejectsOtherEncodings()
     {
@@ -65,6 +79,8 @@ public abstract partial class JobsContractTests<TBackend>
     [InlineData("POST", "/v1/jobs/some-job")]
     [InlineData("DELETE", "/v1/jobs/some-job/metrics")]
     [InlineData("POST", "/v1/health")]
+    [InlineData("POST", "/v1/health/live")]
+    [InlineData("DELETE", "/v1/health/ready")]
     public async Task KnownRoute_Returns405MethodNotAllowedErrorBody_WhenMethodIsWrong(string method, string path)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path)

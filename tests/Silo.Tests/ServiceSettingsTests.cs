@@ -23,6 +23,7 @@ public sealed class ServiceSettingsTests
         Assert.Equal(30000, settings.GatewayPort);
         Assert.Equal("hpc", settings.ClusterId);
         Assert.Equal("hpc", settings.ServiceId);
+        Assert.Equal(16_000, settings.IngestMaxSamplesInFlight);
     }
 
     [Theory]
@@ -36,6 +37,8 @@ public sealed class ServiceSettingsTests
     [InlineData("CLUSTER_ID", "a b")]
     [InlineData("ADVERTISED_IP", "host.example")]
     [InlineData("SQLITE_SYNCHRONOUS", "off")]
+    [InlineData("INGEST_MAX_SAMPLES_IN_FLIGHT", "0")]
+    [InlineData("INGEST_MAX_SAMPLES_IN_FLIGHT", "lots")]
     public void Load_NamesTheVariable_WhenValueIsInvalid(string variable, string value)
     {
         var error = Assert.Throws<SettingsException>(() => Load((variable, value)));

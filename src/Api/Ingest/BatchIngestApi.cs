@@ -21,7 +21,7 @@ public static class BatchIngestApi
 {
     public static IEndpointRouteBuilder MapBatchIngestApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/metrics", IngestBatch).RequireAuthorization(AccessPolicies.Ingest);
+        app.MapPost("/v1/metrics", IngestBatch).RequireAuthorization(AccessPolicies.Ingest).RequireIngestAdmission(IngestRoute.Batch);
         return app;
     }
 

@@ -1,5 +1,6 @@
 using HpcJobs.Api.Contracts;
 using HpcJobs.Api.Errors;
+using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Metrics;
 using HpcJobs.Api.Security;
 using HpcJobs.Grains;
@@ -23,7 +24,7 @@ public static class JobsApi
         jobs.MapGet("/{id}", GetJob).RequireAuthorization(AccessPolicies.Read);
         jobs.MapPatch("/{id}", UpdateJob).RequireAuthorization(AccessPolicies.Write);
         jobs.MapDelete("/{id}", DeleteJob).RequireAuthorization(AccessPolicies.Write);
-        jobs.MapPost("/{id}/metrics", RecordSample).RequireAuthorization(AccessPolicies.Ingest);
+        jobs.MapPost("/{id}/metrics", RecordSample).RequireAuthorization(AccessPolicies.Ingest).RequireIngestAdmission(IngestRoute.Single);
         jobs.MapGet("/{id}/metrics", GetSamples).RequireAuthorization(AccessPolicies.Read);
         return app;
     }

@@ -39,6 +39,8 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
         Expect(await CallAsync("updateJob", 409, Patch("/v1/jobs/12345_7", """{"state":"completed"}""")), "updateJob", "409", "transition");
 
         await CallAsync("getHealth", 200, Get("/v1/health"));
+        await CallAsync("getHealthLive", 200, Get("/v1/health/live"));
+        await CallAsync("getHealthReady", 200, Get("/v1/health/ready"));
         await CallAsync("listJobs", 200, Get("/v1/jobs"));
         await CallAsync("listJobs", 200, Get("/v1/jobs/"));
         await CallAsync("getJob", 200, Get("/v1/jobs/12345/"));
