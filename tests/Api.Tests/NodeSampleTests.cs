@@ -81,6 +81,25 @@ public abstract class NodeSampleTests<TBackend>(ServiceFixture<TBackend> service
     }
 
     [SkippableFact]
+    public async Task LatestUsage_IsTheWholeJobSample_UntilANodeReportsAfterIt()
+    {
+        var id = await CreateJobAsync(Client, ["a", "b"]);
+        var at = Now().AddMinutes(-2);
+        await PostSampleAsync(Client, id, Sample(at, 20, 100, node: "a"));
+        await PostSampleAsync(Client, id, Sample(at, 40, 300, node: "b"));
+
+        await PostSampleAsync(Client, id, Sample(at.AddSeconds(10), 5, 50));
+        var afterWholeJob = await GetJobAsync(Client, id);
+        await PostSampleAsync(Client, id, Sample(at.AddSeconds(20), 30, 200, node: "a"));
+        var afterNode = await GetJobAsync(Client, id);
+
+        Assert.Equal(5, afterWholeJob.GetProperty("cpu_usage").GetDouble());
+        Assert.Equal(50, afterWholeJob.GetProperty("memory_usage_mb").GetInt64());
+        Assert.Equal(35, afterNode.GetProperty("cpu_usage").GetDouble());
+        Assert.Equal(500, afterNode.GetProperty("memory_usage_mb").GetInt64());
+    }
+
+    [SkippableFact]
     public async Task History_ReturnsNodeAndOptionalFields_OfEachSample()
     {
         var id = await CreateJobAsync(Client, ["a", "b"]);
