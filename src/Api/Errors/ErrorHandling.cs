@@ -63,6 +63,10 @@ public static partial class ErrorHandling
         {
             switch (e)
             {
+                // First: a malformed body is an IOException too, and must not read as an I/O outage.
+                case BadHttpRequestException:
+                    return Outcome.BadRequest;
+
                 // A database driver's transient error that escaped the storage layer (e.g. from
                 // Orleans' own ADO.NET providers) is still the database being down; a constraint
                 // violation or a missing table is a bug and stays a 500 with its stack logged.
@@ -70,8 +74,6 @@ public static partial class ErrorHandling
                     return Outcome.Unavailable;
                 case var _ when StorageErrors.IsTransient(e):
                     return Outcome.Unavailable;
-                case BadHttpRequestException:
-                    return Outcome.BadRequest;
             }
         }
 
