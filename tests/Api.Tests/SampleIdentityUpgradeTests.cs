@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Net;
 using HpcJobs.Api.Tests.Infrastructure;
+using HpcJobs.Grains.Storage;
 using HpcJobs.Grains.Storage.Postgres;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -101,11 +102,17 @@ public abstract class SampleIdentityUpgradeTests<TBackend>
         Assert.Equal(2, (await listed.ReadJsonAsync()).GetProperty("total").GetInt64());
     }
 
-    /// <summary>The previous release's scripts, in the order it ran them.</summary>
+    /// <summary>
+    /// The previous release's scripts, in the order it ran them: Orleans' own scripts (unchanged
+    /// since, so taken from this release) and the service's, from the snapshot.
+    /// </summary>
     private static IEnumerable<string> PreviousSchema(string backend) =>
-        Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "previous-schema", backend), "*.sql")
-            .Order(StringComparer.Ordinal)
-            .Select(File.ReadAllText);
+        SqlScripts.For(backend)
+            .Where(script => script.Name.Contains("_orleans_", StringComparison.Ordinal))
+            .Select(script => script.Text)
+            .Concat(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "previous-schema", backend), "*.sql")
+                .Order(StringComparer.Ordinal)
+                .Select(File.ReadAllText));
 
     private static async Task InsertJobAsync(
         DbConnection connection, bool sqlite, string id, string state, DateTimeOffset start, DateTimeOffset? end, double latestCpu, DateTimeOffset lastSample)
