@@ -243,11 +243,14 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             for (var i = 0; i < pending.Samples.Count; i++)
             {
                 var sample = pending.Samples[i];
-                if (!seen.TryAdd((pending.JobId, sample.Node ?? string.Empty, sample.Timestamp), sample))
+                var key = (pending.JobId, sample.Node ?? string.Empty, sample.Timestamp);
+                if (seen.TryGetValue(key, out var first))
                 {
-                    pending.MarkDuplicate(i, seen[(pending.JobId, sample.Node ?? string.Empty, sample.Timestamp)]);
+                    pending.MarkDuplicate(i, first);
                     continue;
                 }
+
+                seen.Add(key, sample);
 
                 rows.Add(new Row(pending, i, sample));
             }
