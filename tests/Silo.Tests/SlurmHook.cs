@@ -81,10 +81,10 @@ internal sealed class SlurmHook : IDisposable
             ? [.. Directory.GetFiles(SpoolDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!]
             : [];
 
-    /// <summary>Runs <c>prolog.sh</c> or <c>epilog.sh</c> with <paramref name="environment"/> (Slurm's variables and overrides).</summary>
+    /// <summary>Runs <c>prolog.sh</c> or <c>epilog.sh</c> (or a script at an absolute path) with <paramref name="environment"/> (Slurm's variables and overrides).</summary>
     public async Task<HookRun> RunAsync(string script, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null)
     {
-        var start = new ProcessStartInfo("/bin/bash", [Path.Combine(KitDirectory, script)])
+        var start = new ProcessStartInfo("/bin/bash", [Path.IsPathRooted(script) ? script : Path.Combine(KitDirectory, script)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -347,6 +347,39 @@ public sealed partial class SlurmKitTests(SlurmKitService fixture) : IClassFixtu
         Assert.Contains("event lost", Assert.Single(run.Syslog), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("prolog.sh")]
+    [InlineData("epilog.sh")]
+    public async Task BugInTheKit_StillExitsZero_WithASyslogLine(string script)
+    {
+        // The real script, beside a common file whose start trips over an unset variable (set -u).
+        var kit = Directory.CreateDirectory(Path.Combine(_hook.Root, "broken-kit")).FullName;
+        File.Copy(Path.Combine(SlurmHook.KitDirectory, script), Path.Combine(kit, script));
+        File.WriteAllText(Path.Combine(kit, "hpc-jobs-common.sh"), $$"""
+            source '{{Path.Combine(SlurmHook.KitDirectory, "hpc-jobs-common.sh")}}'
+            hpc_begin() { : "$no_such_variable"; }
+            """);
+
+        var run = await _hook.RunAsync(Path.Combine(kit, script), Prolog(NewJobId()));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("internal error (status 1)", Assert.Single(run.Syslog), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("prolog.sh")]
+    [InlineData("epilog.sh")]
+    public async Task MissingCommonFile_StillExitsZero_WithASyslogLine(string script)
+    {
+        var kit = Directory.CreateDirectory(Path.Combine(_hook.Root, "incomplete-kit")).FullName;
+        File.Copy(Path.Combine(SlurmHook.KitDirectory, script), Path.Combine(kit, script));
+
+        var run = await _hook.RunAsync(Path.Combine(kit, script), Prolog(NewJobId()));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("hpc-jobs-common.sh missing", Assert.Single(run.Syslog), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task Scripts_PassShellcheck()
     {
