@@ -398,12 +398,16 @@ hpc_post() {
     done
 }
 
+# The spooled events, oldest first, as paths. Only names of exactly the spool's form count (the
+# node agent reads the same set); sorted by epoch, then pid, a started event before a finished one.
 hpc_spool_files() {
-    # Names start with the epoch in nanoseconds (19 digits until 2286): name order is age order.
-    local f
-    for f in "$HPC_SPOOL"/[0-9]*-[0-9]*.started.json "$HPC_SPOOL"/[0-9]*-[0-9]*.finished.json; do
-        [[ -f $f ]] && printf '%s\n' "$f"
-    done | sort
+    local f name
+    for f in "$HPC_SPOOL"/*.json; do
+        name=${f##*/}
+        [[ -f $f && $name =~ ^[0-9]{1,20}-[0-9]{1,10}\.(started|finished)\.json$ ]] && printf '%s\n' "$name"
+    done | sort -t- -k1,1n -k2,2n -k2,2r | while IFS= read -r name; do
+        printf '%s/%s\n' "$HPC_SPOOL" "$name"
+    done
 }
 
 # Writes event $2 of kind $1 to the spool, atomically (temp name, then rename).
