@@ -103,6 +103,44 @@ public abstract class LifecycleEventContractTests<TBackend>(ServiceFixture<TBack
         Assert.Equal(WithoutRuntime(job), WithoutRuntime(await GetJobAsync(Client, id)));
     }
 
+    /// <summary>
+    /// Prolog and epilog of the same jobs racing from several clients (a retried prolog, an epilog
+    /// overtaking it): one job is created once, ends at most once, and every answer matches what
+    /// was stored — one audit entry per created / updated answer, none for the rest.
+    /// </summary>
+    [SkippableFact]
+    public async Task StartedAndFinished_Racing_EndInOneConsistentState()
+    {
+        var ids = Enumerable.Range(0, 20).Select(_ => NewId()).ToArray();
+        var calls = new List<(string Id, string Route, Task<(HttpStatusCode Status, JsonElement Body)> Call)>();
+        var random = new Random(7);
+        foreach (var id in ids)
+        {
+            foreach (var route in new[] { "job-started", "job-started", "job-started", "job-finished", "job-finished", "job-finished" }.OrderBy(_ => random.Next()))
+            {
+                var body = route == "job-started" ? StartedBody(id) : $$"""{"job_id":"{{id}}","exit_code":0}""";
+                calls.Add((id, route, Task.Run(() => PostAsync(route, body))));
+            }
+        }
+
+        await Task.WhenAll(calls.Select(c => c.Call));
+        foreach (var id in ids)
+        {
+            var answers = calls.Where(c => c.Id == id).Select(c => (c.Route, Http: c.Call.Result.Status, Answer: c.Call.Result.Status == HttpStatusCode.OK
+                ? c.Call.Result.Body.GetProperty("status").GetString() : null)).ToArray();
+            Assert.All(answers, a => Assert.True(a.Http is HttpStatusCode.OK || (a.Route == "job-finished" && a.Http == HttpStatusCode.NotFound), a.ToString()));
+            Assert.Single(answers, a => a.Route == "job-started" && a.Answer == "created");
+            var ended = answers.Count(a => a.Route == "job-finished" && a.Answer == "updated");
+            Assert.InRange(ended, 0, 1);
+
+            var job = await GetJobAsync(Client, id);
+            Assert.Equal(ended == 1 ? "completed" : "running", job.GetProperty("state").GetString());
+            Assert.Equal(ended == 1, job.TryGetProperty("end_time", out _));
+            var audit = await AuditAsync(id);
+            Assert.Equal(ended == 1 ? ["created", "transition"] : ["created"], audit.Select(e => e.GetProperty("change").GetString()!));
+        }
+    }
+
     [SkippableFact]
     public async Task JobStarted_KnownJob_WithChangedFields_IsUpdated_AndPendingJobsStartRunning()
     {
