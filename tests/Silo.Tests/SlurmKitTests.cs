@@ -125,6 +125,33 @@ public sealed partial class SlurmKitTests(SlurmKitService fixture) : IClassFixtu
         Assert.Equal(3, job.GetProperty("scheduler").GetProperty("exit_code").GetInt32());
     }
 
+    /// <summary>
+    /// SLURM_JOB_EXIT_CODE is the raw wait(2) status; without SLURM_JOB_EXIT_CODE2 (given since
+    /// 22.05 alongside it) the epilog decodes exit code and signal from it itself.
+    /// </summary>
+    [Theory]
+    [InlineData(768, null, "failed", 3, 0)]
+    [InlineData(15, null, "cancelled", 0, 15)]
+    [InlineData(9, "0:9", "cancelled", 0, 9)]
+    [InlineData(0, null, "completed", 0, 0)]
+    public async Task ExitStatus_IsDecoded_FromTheWaitStatusWhenNeeded(int status, string? exit, string state, int exitCode, int signal)
+    {
+        var id = NewJobId();
+        AssertQuietSuccess(await _hook.RunAsync("prolog.sh", Prolog(id)));
+        var epilog = Epilog(id, status, exit ?? "");
+        if (exit is null)
+        {
+            epilog.Remove("SLURM_JOB_EXIT_CODE2");
+        }
+
+        AssertQuietSuccess(await _hook.RunAsync("epilog.sh", epilog));
+
+        var job = await GetJobAsync(id);
+        Assert.Equal(state, job.GetProperty("state").GetString());
+        Assert.Equal(exitCode, job.GetProperty("scheduler").GetProperty("exit_code").GetInt32());
+        Assert.Equal(signal, job.GetProperty("scheduler").GetProperty("signal").GetInt32());
+    }
+
     [Fact]
     public async Task OomJob_EndsFailed_WithRawStateOutOfMemory()
     {
