@@ -7,8 +7,9 @@
 #   ${HPC_JOBS_SPOOL_DIR}/<epoch-nanoseconds>-<pid>.<started|finished>.json
 #   content: the event's JSON body exactly as it would have been POSTed;
 #   written to a dot-prefixed .tmp name in the same directory, then renamed.
-#   Flush: oldest name first; 2xx or a 4xx other than 429 deletes the file; 429, 5xx or no
-#   answer keeps it and stops the flush.
+#   Only names of exactly that form are events. Flush: oldest first (epoch, then pid, started
+#   before finished); 2xx or a 4xx other than 429 deletes the file; 429, 5xx or no answer keeps
+#   it and stops the flush. contrib/slurm/README.md has the rest.
 
 HPC_DEFAULTS_KEYS=(HPC_JOBS_URL HPC_JOBS_TOKEN_FILE HPC_JOBS_SPOOL_DIR HPC_JOBS_SPOOL_MAX_FILES
     HPC_JOBS_REPORT HPC_JOBS_GPU_VENDOR HPC_JOBS_CGROUP_ROOT HPC_JOBS_DEV_DIR)
