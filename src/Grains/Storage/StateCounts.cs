@@ -8,7 +8,8 @@ namespace HpcJobs.Grains.Storage;
 /// </summary>
 internal static class StateCounts
 {
-    public const string Sql = "SELECT state, jobs FROM job_counts";
+    /// <summary>Per state, summed over the shards (PostgreSQL shards its counts: 015_counter_shards.sql).</summary>
+    public const string Sql = "SELECT state, CAST(SUM(jobs) AS BIGINT) FROM job_counts GROUP BY state";
 
     /// <summary>
     /// The query for a list's <c>total</c> when <c>job_counts</c> answers it exactly (a state-only or

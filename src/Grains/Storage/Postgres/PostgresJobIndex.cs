@@ -7,7 +7,8 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
 {
     public Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
-        await using var command = database.DataSource.CreateCommand("SELECT value FROM service_counters WHERE name = 'jobs_created'");
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT CAST(SUM(value) AS bigint) FROM service_counters WHERE name = 'jobs_created'");
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
     });
 

@@ -65,7 +65,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
 
         await using var rest = new NpgsqlBatch(connection, transaction);
         rest.BatchCommands.Add(new NpgsqlBatchCommand(
-            "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = service_counters.value + 1"));
+            "INSERT INTO service_counters (name, shard, value) VALUES ('jobs_created', counter_shard(), 1) ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1"));
         rest.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
         AddAudit(rest, jobId, record.PendingAudit);
         await rest.ExecuteNonQueryAsync().ConfigureAwait(false);
