@@ -259,8 +259,8 @@ public sealed partial class SchemaValidator
         {
             if (path[i] == "$ref")
             {
-                var name = node!["$ref"]!.GetValue<string>()[(Components.Length + "#/$defs/".Length)..];
-                (node, where) = (_components["$defs"]![name], ComponentSchemas + name);
+                var token = node!["$ref"]!.GetValue<string>()[(Components.Length + "#/$defs/".Length)..];
+                (node, where) = (_components["$defs"]![token.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)], ComponentSchemas + token);
             }
             else
             {
