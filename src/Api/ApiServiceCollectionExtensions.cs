@@ -1,3 +1,4 @@
+using HpcJobs.Api.Events;
 using HpcJobs.Api.Health;
 using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Jobs;
@@ -23,6 +24,7 @@ public static class ApiServiceCollectionExtensions
     {
         app.MapHealthApi();
         app.MapJobsApi();
+        app.MapEventsApi();
         app.MapBatchIngestApi();
         app.MapMetrics();
         return app;

@@ -15,6 +15,14 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Update")]
     Task<JobOutcome> UpdateAsync(UpdateJob command, WriteContext context);
 
+    /// <summary>A Slurm prolog's event: creates, updates or requeues the job; a replay changes nothing.</summary>
+    [Alias("Started")]
+    Task<EventOutcome> StartedAsync(JobStarted started, WriteContext context);
+
+    /// <summary>A Slurm epilog's event (or the reconciler's): ends the job's current attempt; a replay changes nothing.</summary>
+    [Alias("Finished")]
+    Task<EventOutcome> FinishedAsync(JobFinished finished, WriteContext context);
+
     [Alias("Delete")]
     Task<OutcomeKind> DeleteAsync(WriteContext context);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HpcJobs.Api.Contracts;
+using HpcJobs.Api.Events;
 using HpcJobs.MockServer.Spec;
 
 namespace HpcJobs.MockServer;
@@ -27,6 +28,9 @@ public static class RequestChecks
         ["recordJobMetrics"] = All(Id, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(SampleRequest.Parse(root, now, out var error), error))),
         ["getJobMetrics"] = All(Id, Query(query => Outcome(SampleHistoryQuery.Parse(query, out var error), error))),
         ["ingestMetricsBatch"] = Body(Limits.DefaultMaxBatchBodyBytes, (root, now) => Outcome(BatchSampleRequest.Parse(root, now, out var error), error)),
+        ["getJobAudit"] = All(Id, Query(query => Outcome(AuditQuery.Parse(query, out var error), error))),
+        ["jobStarted"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobStartedRequest.Parse(root, now, out var error), error)),
+        ["jobFinished"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobFinishedRequest.Parse(root, now, out var error), error)),
         ["getPrometheusMetrics"] = None,
     };
 

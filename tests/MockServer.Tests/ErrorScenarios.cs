@@ -74,6 +74,15 @@ public static class ErrorScenarios
         new("ingestMetricsBatch", "400", "noSamples", "POST", "/v1/metrics", """{"items":[]}"""),
         new("ingestMetricsBatch", "413", "tooMany", "POST", "/v1/metrics",
             """{"samples":[""" + string.Join(",", Enumerable.Repeat(Sample, 10_001)) + "]}"),
+        new("getJobAudit", "400", "badLimit", "GET", "/v1/jobs/12345/audit?limit=0", null),
+        new("jobStarted", "400", "badHostlist", "POST", "/v1/events/job-started", """{"job_id":"12345","user":"alice","node_list":"gpu[5-3]"}"""),
+        new("jobStarted", "400", "missingJobId", "POST", "/v1/events/job-started", """{"user":"alice","node_list":["node-01"]}"""),
+        new("jobStarted", "413", "tooLarge", "POST", "/v1/events/job-started", Oversized()),
+        new("jobStarted", "415", "notJson", "POST", "/v1/events/job-started", """{"job_id":"12345"}""", "text/plain"),
+        new("jobFinished", "400", "badFinalState", "POST", "/v1/events/job-finished", """{"job_id":"12345","final_state":"running"}"""),
+        new("jobFinished", "400", "malformedJson", "POST", "/v1/events/job-finished", """{"job_id":"""),
+        new("jobFinished", "413", "tooLarge", "POST", "/v1/events/job-finished", Oversized()),
+        new("jobFinished", "415", "notJson", "POST", "/v1/events/job-finished", """{"job_id":"12345"}""", "text/plain"),
         new("ingestMetricsBatch", "415", "notJson", "POST", "/v1/metrics", """{"samples":[]}""", "text/plain"),
     ];
 

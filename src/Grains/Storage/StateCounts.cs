@@ -15,7 +15,7 @@ internal static class StateCounts
     /// unfiltered list), or null when the filter needs a count over the index.
     /// </summary>
     public static string? TotalSql(JobQuery query, string stateParameter) =>
-        query.Node is not null || query.User is not null ? null
+        !query.FiltersStateOnly ? null
         : "SELECT CAST(COALESCE(SUM(jobs), 0) AS BIGINT) FROM job_counts" + (query.State is null ? string.Empty : $" WHERE state = {stateParameter}");
 
     public static async Task<IReadOnlyDictionary<JobState, long>> ReadAsync(DbDataReader reader, CancellationToken cancellationToken)
