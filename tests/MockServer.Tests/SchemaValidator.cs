@@ -85,6 +85,23 @@ public sealed partial class SchemaValidator
         return [.. Failures(results, instance, root, schemaLocation)];
     }
 
+    /// <summary>
+    /// A schema of the document read by Microsoft.OpenApi, as the OpenAPI 3.0 JSON it writes it back
+    /// as: a <c>$ref</c> stays one, so components are checked as written; an inline schema loses what
+    /// is the default (an explicit <c>additionalProperties: true</c>), so such a schema belongs in components.
+    /// </summary>
+    public IReadOnlyList<string> Validate(JsonNode? instance, IOpenApiSchema? schema, string schemaLocation)
+    {
+        if (schema is null)
+        {
+            return [];
+        }
+
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        schema.SerializeAsV3(new OpenApiJsonWriter(text));
+        return Validate(instance, JsonNode.Parse(text.ToString()), schemaLocation);
+    }
+
     /// <summary>The failures of a failed node and of the parts under it; a branch of anyOf, oneOf or not speaks only through its combinator.</summary>
     private IEnumerable<string> Failures(EvaluationResults node, JsonNode? instance, JsonObject root, string rootLocation)
     {
@@ -102,19 +119,6 @@ public sealed partial class SchemaValidator
     /// <summary>The keyword of <paramref name="node"/> that <paramref name="child"/> was evaluated under.</summary>
     private static string? Keyword(EvaluationResults node, EvaluationResults child) =>
         child.EvaluationPath.Count > node.EvaluationPath.Count ? child.EvaluationPath[node.EvaluationPath.Count] : null;
-
-    /// <summary>A schema of the document read by Microsoft.OpenApi, as the OpenAPI 3.0 JSON it stands for.</summary>
-    public IReadOnlyList<string> Validate(JsonNode? instance, IOpenApiSchema? schema, string schemaLocation)
-    {
-        if (schema is null)
-        {
-            return [];
-        }
-
-        using var text = new StringWriter(CultureInfo.InvariantCulture);
-        schema.SerializeAsV3(new OpenApiJsonWriter(text));
-        return Validate(instance, JsonNode.Parse(text.ToString()), schemaLocation);
-    }
 
     private JsonObject Convert(JsonNode? raw, string at)
     {
