@@ -49,7 +49,7 @@ public static class RequestChecks
         }
 
         var checks = new List<RequestCheck>();
-        if (operation.Parameters.Any(p => p is { In: "path", Name: "id" }))
+        if (operation.Parameters.Any(p => p is { In: Microsoft.OpenApi.ParameterLocation.Path, Name: "id" }))
         {
             checks.Add(Id);
         }
