@@ -4,6 +4,7 @@ using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Jobs;
 using HpcJobs.Api.Json;
 using HpcJobs.Api.Metrics;
+using HpcJobs.Api.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +18,7 @@ public static class ApiServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
         services.Configure(configure);
         services.AddRouting();
+        services.AddJobPages();
         return services;
     }
 
@@ -27,6 +29,7 @@ public static class ApiServiceCollectionExtensions
         app.MapEventsApi();
         app.MapBatchIngestApi();
         app.MapMetrics();
+        app.MapJobPages();
         return app;
     }
 }
