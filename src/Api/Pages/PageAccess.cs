@@ -80,7 +80,7 @@ internal static class TokenForm
         var returnPath = LocalPageOrList(form?["return"].ToString());
         if (!access.Value.Enabled)
         {
-            return Results.Redirect(returnPath);
+            return SeeOther(context, returnPath);
         }
 
         var token = form?["token"].ToString().Trim();
@@ -100,7 +100,14 @@ internal static class TokenForm
             MaxAge = TimeSpan.FromDays(7),
         });
         context.Response.Headers.CacheControl = "no-store";
-        return Results.Redirect(returnPath);
+        return SeeOther(context, returnPath);
+    }
+
+    /// <summary>303: the browser follows with a GET, so a reload never re-posts the token.</summary>
+    private static IResult SeeOther(HttpContext context, string location)
+    {
+        context.Response.Headers.Location = location;
+        return Results.StatusCode(StatusCodes.Status303SeeOther);
     }
 
     /// <summary>Only a page of this service: never an absolute URL, a scheme-relative one or a path outside the pages.</summary>
