@@ -144,7 +144,7 @@ public sealed record JobSummary(
     [property: Id(6)] double? MaxGpuUsage,
     [property: Id(7)] long? MaxMemoryUsageMb,
     [property: Id(8)] double? CpuHoursAllocated,
-    [property: Id(9)] double CpuHoursUsed,
+    [property: Id(9)] double? CpuHoursUsed,
     [property: Id(10)] double? GpuHoursAllocated,
     [property: Id(11)] double? GpuHoursUsed,
     [property: Id(12)] double? MemoryPeakPercentOfAllocation,
@@ -152,7 +152,7 @@ public sealed record JobSummary(
     [property: Id(14)] double Coverage,
     [property: Id(15)] long OomKills)
 {
-    public static JobSummary Empty { get; } = new(0, null, null, null, null, null, null, null, null, 0, null, null, null, null, 0, 0);
+    public static JobSummary Empty { get; } = new(0, null, null, null, null, null, null, null, null, null, null, null, null, null, 0, 0);
 }
 
 /// <summary>The contract's flag names.</summary>

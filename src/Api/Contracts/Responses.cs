@@ -93,7 +93,7 @@ public sealed record AttemptResponse(
 /// <summary>The contract's <c>summary</c> object: allocation against use.</summary>
 public sealed record SummaryResponse(
     double? CpuHoursAllocated,
-    double CpuHoursUsed,
+    double? CpuHoursUsed,
     double? GpuHoursAllocated,
     double? GpuHoursUsed,
     double? MemoryPeakPercentOfAllocation,
@@ -103,7 +103,7 @@ public sealed record SummaryResponse(
 {
     public static SummaryResponse From(JobSummary summary) => new(
         JobResponse.Round(summary.CpuHoursAllocated, 4),
-        Math.Round(summary.CpuHoursUsed, 4),
+        JobResponse.Round(summary.CpuHoursUsed, 4),
         JobResponse.Round(summary.GpuHoursAllocated, 4),
         JobResponse.Round(summary.GpuHoursUsed, 4),
         JobResponse.Round(summary.MemoryPeakPercentOfAllocation, 2),
