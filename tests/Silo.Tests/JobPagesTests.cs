@@ -59,13 +59,12 @@ public sealed class JobPagesTests(ITestOutputHelper output)
         Assert.Contains("allocated: 65536 MB", dom.QuerySelector("#plot-memory ul.legend")!.TextContent, StringComparison.Ordinal);
         Assert.NotEqual(allocation.GetAttribute("y1"), dom.QuerySelector("#plot-memory svg line.axis")!.GetAttribute("y1"));
 
-        // Every flag of the job is shown with its advice; none that the job does not have.
-        var shown = dom.QuerySelectorAll("#flags li[data-flag]").Select(li => li.GetAttribute("data-flag")!).ToList();
-        Assert.Equal(flags, shown);
-        if (flags.Count == 0)
-        {
-            Assert.Contains("No flags", dom.QuerySelector("#flags")!.TextContent, StringComparison.Ordinal);
-        }
+        // GPUs idle (about 1 % of 2) and memory far below its allocation, for two hours: both flags, each with its advice.
+        Assert.Equal(["idle_gpu", "memory_overallocated"], flags);
+        var shown = dom.QuerySelectorAll("#flags li[data-flag]").ToDictionary(li => li.GetAttribute("data-flag")!, li => li.TextContent);
+        Assert.Equal(flags, shown.Keys);
+        Assert.Matches(@"^idle_gpu: the job used 1(\.\d)? % of its 2 GPUs; request fewer or none \(--gres=gpu:0\)\.$", shown["idle_gpu"]);
+        Assert.StartsWith("memory_overallocated: memory peaked at ", shown["memory_overallocated"], StringComparison.Ordinal);
 
         Assert.Equal("Job " + id, dom.QuerySelector("h1")!.TextContent);
         Assert.NotEmpty(dom.QuerySelectorAll("#audit tbody tr"));
@@ -78,6 +77,11 @@ public sealed class JobPagesTests(ITestOutputHelper output)
         var list = await ParseAsync(await chromium.DumpDomAsync($"http://127.0.0.1:{service.Port}/jobs?user=alice"));
         var link = Assert.Single(list.QuerySelectorAll("table.jobs tbody tr a"));
         Assert.Equal($"/jobs/{id}", link.GetAttribute("href"));
+        var flagged = await ParseAsync(await chromium.DumpDomAsync($"http://127.0.0.1:{service.Port}/jobs?flag=idle_gpu"));
+        Assert.Single(flagged.QuerySelectorAll("table.jobs tbody tr"));
+        Assert.Equal("idle_gpu", flagged.QuerySelector("select[name=flag] option[selected]")!.GetAttribute("value"));
+        var unflagged = await ParseAsync(await chromium.DumpDomAsync($"http://127.0.0.1:{service.Port}/jobs?flag=low_cpu&user="));
+        Assert.Empty(unflagged.QuerySelectorAll("table.jobs tbody tr"));
         var listShot = Path.Combine(AppContext.BaseDirectory, "artifacts", "job-list.png");
         await chromium.ScreenshotAsync($"http://127.0.0.1:{service.Port}/jobs", listShot, 1280, 900);
         output.WriteLine("screenshot of /jobs: " + listShot);

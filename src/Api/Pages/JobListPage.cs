@@ -1,5 +1,6 @@
 using System.Globalization;
 using HpcJobs.Api.Contracts;
+using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 using Microsoft.AspNetCore.Http;
 
@@ -43,17 +44,8 @@ internal static class JobListPage
     private static void Form(HtmlWriter html, IReadOnlyDictionary<string, string> filters)
     {
         using var form = html.Open("form", ("class", "filters"), ("method", "get"), ("action", "/jobs"));
-        using (html.Open("label"))
-        {
-            html.Text("state");
-            using var select = html.Open("select", ("name", "state"));
-            filters.TryGetValue("state", out var current);
-            html.Leaf("option", "any", ("value", string.Empty));
-            foreach (var state in new[] { "pending", "running", "completed", "failed", "cancelled" })
-            {
-                html.Leaf("option", state, ("value", state), ("selected", state == current ? "selected" : null));
-            }
-        }
+        Choice(html, filters, "state", ["pending", "running", "completed", "failed", "cancelled"]);
+        Choice(html, filters, "flag", JobFlags.All);
 
         foreach (var name in TextFilters)
         {
@@ -64,6 +56,19 @@ internal static class JobListPage
 
         html.Leaf("button", "Filter", ("type", "submit"));
         html.Leaf("a", "clear", ("href", "/jobs"));
+    }
+
+    private static void Choice(HtmlWriter html, IReadOnlyDictionary<string, string> filters, string name, IReadOnlyList<string> values)
+    {
+        using var label = html.Open("label");
+        html.Text(name);
+        using var select = html.Open("select", ("name", name));
+        filters.TryGetValue(name, out var current);
+        html.Leaf("option", "any", ("value", string.Empty));
+        foreach (var value in values)
+        {
+            html.Leaf("option", value, ("value", value), ("selected", value == current ? "selected" : null));
+        }
     }
 
     private static void Table(HtmlWriter html, JobListResponse page)

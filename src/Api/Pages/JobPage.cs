@@ -156,7 +156,7 @@ internal static class JobPage
             html.Leaf("td", attempt.State);
             html.Leaf("td", attempt.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-");
             html.Leaf("td", JobReportResponse.Duration(attempt.RuntimeSeconds));
-            html.Leaf("td", Invariant($"{attempt.Summary.CpuHoursUsed:0.00}"));
+            html.Leaf("td", attempt.Summary.CpuHoursUsed is { } used ? Invariant($"{used:0.00}") : "-");
             html.Leaf("td", attempt.Flags.Count == 0 ? "-" : string.Join(", ", attempt.Flags));
         }
     }

@@ -70,7 +70,7 @@ public static class JobPages
 
         // An empty form field means "no filter", not the API's "must be 1 to 255 characters".
         var filters = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in JobListPage.TextFilters.Prepend("state").Append("limit").Append("offset"))
+        foreach (var name in JobListPage.TextFilters.Prepend("flag").Prepend("state").Append("limit").Append("offset"))
         {
             if (http.Request.Query.TryGetValue(name, out var values) && values.Count > 0 && values.Any(v => !string.IsNullOrEmpty(v)))
             {

@@ -162,7 +162,7 @@ public sealed record JobReportResponse(
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
-public sealed record ReportCpu(int? AllocatedCpus, double? AvgUsagePercent, double? MaxUsagePercent, double CoreHoursUsed, double? CoreHoursAllocated);
+public sealed record ReportCpu(int? AllocatedCpus, double? AvgUsagePercent, double? MaxUsagePercent, double? CoreHoursUsed, double? CoreHoursAllocated);
 
 public sealed record ReportMemory(long? AllocatedMb, long? PeakMb, double? PeakPercentOfAllocation, long OomKills);
 
