@@ -35,7 +35,7 @@ public static class FlagAdvice
     }
 
     internal static string Percent(double? value) =>
-        value is { } v ? (v >= 10 || v == 0 ? Invariant($"{v:0} %") : Invariant($"{v:0.#} %")) : "an unknown share";
+        value is { } v ? Invariant($"{v:0.#} %") : "an unknown share";
 
     internal static string Megabytes(long? value) => value is { } v ? Invariant($"{v} MB") : "an unknown amount";
 

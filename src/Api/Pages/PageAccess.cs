@@ -14,7 +14,7 @@ internal sealed class JobPageEndpoint
 
 /// <summary>
 /// The pages keep the routes' own policies (<see cref="AccessPolicies.Read"/>); only the answer to a
-/// refused page request differs: the form that asks for a read token, status 401.
+/// refused page request from a browser differs: the form that asks for a read token, status 401.
 /// </summary>
 internal sealed class PageAuthorizationResultHandler : IAuthorizationMiddlewareResultHandler
 {
@@ -22,7 +22,9 @@ internal sealed class PageAuthorizationResultHandler : IAuthorizationMiddlewareR
 
     public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
-        if (authorizeResult.Succeeded || context.GetEndpoint()?.Metadata.GetMetadata<JobPageEndpoint>() is null)
+        // A caller that sent a bearer token is a program: it gets the API's answer (401 or 403 with the error body).
+        if (authorizeResult.Succeeded || context.GetEndpoint()?.Metadata.GetMetadata<JobPageEndpoint>() is null
+            || context.Request.Headers.Authorization.Count > 0)
         {
             return _api.HandleAsync(next, context, policy, authorizeResult);
         }
