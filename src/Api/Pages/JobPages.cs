@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HpcJobs.Api.Contracts;
 using HpcJobs.Api.Errors;
 using HpcJobs.Api.Json;
@@ -94,6 +95,7 @@ public static class JobPages
     public static async Task<ContentHttpResult> JobPageAsync(
         string id, HttpContext http, IGrainFactory grains, IJobIndex index, ISampleLog log, TimeProvider time, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         Protect(http.Response);
         if (JobId.Problem(id) is { } problem)
         {
@@ -113,8 +115,14 @@ public static class JobPages
         var samples = log.ReadRangeAsync(id, null, null, Limits.MaxHistoryLimit, cancellationToken);
         var audit = index.ReadAuditAsync(id, Limits.MaxListLimit, 0, cancellationToken);
         await Task.WhenAll(samples, audit);
-        return TypedResults.Content(
-            JobPage.Render(job, await samples, [.. (await audit).Entries.Select(AuditEntryResponse.From)], (await audit).Total, now), Html);
+        var read = Stopwatch.GetElapsedTime(started);
+        var page = JobPage.Render(job, await samples, [.. (await audit).Entries.Select(AuditEntryResponse.From)], (await audit).Total, now);
+
+        // Reads and rendering, as the server spent them (bench/Bench `page` reports them).
+        var total = Stopwatch.GetElapsedTime(started);
+        http.Response.Headers["Server-Timing"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"page;dur={total.TotalMilliseconds:0.0}, read;dur={read.TotalMilliseconds:0.0}, render;dur={(total - read).TotalMilliseconds:0.0}");
+        return TypedResults.Content(page, Html);
     }
 
     private static string Message(string title, string text) =>
