@@ -13,7 +13,7 @@ public sealed class FakeCgroupTree : IDisposable
     private readonly int _jobs;
     private readonly ulong[] _usage;
 
-    public FakeCgroupTree(int jobs, int gpus)
+    public FakeCgroupTree(int jobs, int gpus, bool foreignGpuProcess)
     {
         _jobs = jobs;
         _usage = new ulong[jobs];
@@ -44,6 +44,12 @@ public sealed class FakeCgroupTree : IDisposable
         {
             gpuLines.Append(CultureInfo.InvariantCulture, $"{g}, GPU-{g:D8}-bench, {40 + g}, {1024 * (g + 1)}\n");
             appLines.Append(CultureInfo.InvariantCulture, $"{Pid(g % jobs, 1)}, GPU-{g:D8}-bench, {512 * (g + 1)}\n");
+        }
+
+        if (foreignGpuProcess)
+        {
+            // A compute process outside every job (a site's monitoring, a leftover): the agent must walk every job to know.
+            appLines.Append("99, GPU-00000000-bench, 100\n");
         }
 
         File.WriteAllText(NvidiaSmi, $"""

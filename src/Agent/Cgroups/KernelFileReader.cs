@@ -22,10 +22,15 @@ public sealed class KernelFileReader
             var total = 0;
             int read;
 
-            // cgroup files report length 0: read until the kernel says end of file.
+            // cgroup files report length 0, so their size is unknown; a read that does not fill the
+            // buffer has reached the end (kernfs and seq_file hand over everything they have at once).
             while (total < _bytes.Length && (read = RandomAccess.Read(handle, _bytes.AsSpan(total), total)) > 0)
             {
                 total += read;
+                if (read < _bytes.Length - total + read)
+                {
+                    break;
+                }
             }
 
             var count = Encoding.ASCII.GetChars(_bytes.AsSpan(0, total), _chars);

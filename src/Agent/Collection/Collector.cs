@@ -69,6 +69,8 @@ public sealed class Collector(string cgroupRoot, string node, IReadOnlyList<GpuT
             return null;
         }
 
+        // Only the GPUs' compute processes need a job; the walk stops once each has one.
+        var wanted = gpus.Processes.Select(p => p.Pid).ToHashSet();
         var jobOfPid = new Dictionary<int, string>();
         var pids = new HashSet<int>();
         foreach (var (job, _) in usages)
@@ -82,7 +84,15 @@ public sealed class Collector(string cgroupRoot, string node, IReadOnlyList<GpuT
             _reader.AddProcesses(dir, pids);
             foreach (var pid in pids)
             {
-                jobOfPid.TryAdd(pid, job.JobId);
+                if (wanted.Remove(pid))
+                {
+                    jobOfPid.Add(pid, job.JobId);
+                }
+            }
+
+            if (wanted.Count == 0)
+            {
+                break;
             }
         }
 
