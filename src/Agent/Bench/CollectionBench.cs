@@ -85,8 +85,8 @@ public static partial class CollectionBench
         using var tree = new FakeCgroupTree(Jobs, Gpus, foreignGpuProcess: false);
         var spool = Directory.CreateTempSubdirectory("hpc-agent-bench-spool-").FullName;
         var self = Environment.ProcessPath!;
-        var dll = typeof(CollectionBench).Assembly.Location;
-        var start = dll.Length > 0 && Path.GetFileNameWithoutExtension(self) == "dotnet"
+        var dll = Path.Combine(AppContext.BaseDirectory, "HpcJobs.Agent.dll");
+        var start = Path.GetFileNameWithoutExtension(self) == "dotnet"
             ? new ProcessStartInfo(self, $"\"{dll}\" --dry-run")
             : new ProcessStartInfo(self, "--dry-run");
         start.RedirectStandardOutput = true;
