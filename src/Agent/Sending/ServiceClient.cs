@@ -36,7 +36,6 @@ public sealed class ServiceClient : IDisposable
             BaseAddress = options.ServiceUrl,
             Timeout = options.RequestTimeout,
         };
-        _http.DefaultRequestHeaders.Add("X-Changed-By", "agent:" + options.Node);
         _tokenFile = options.TokenFile;
     }
 
