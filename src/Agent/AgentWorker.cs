@@ -42,7 +42,7 @@ public sealed class AgentWorker(
 
         try
         {
-            await collector.CollectAsync(stoppingToken);
+            await PrimeAsync(stoppingToken);
             using var timer = new PeriodicTimer(settings.Service.Interval, time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
@@ -64,6 +64,19 @@ public sealed class AgentWorker(
             {
                 lifetime.StopApplication();
             }
+        }
+    }
+
+    /// <summary>The first read only primes the CPU counters; a failure here is the next interval's to retry.</summary>
+    private async Task PrimeAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await collector.CollectAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            AgentLog.IntervalFailed(logger, e);
         }
     }
 

@@ -185,6 +185,33 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Contains(_log.Lines, l => l.Contains("refused with 404"));
     }
 
+    [Fact]
+    public async Task EventsRefusedForTheToken_WaitForIt_ButBatchesAreStillSent()
+    {
+        var (delivery, spool) = Create();
+        File.WriteAllText(Path.Combine(_eventDir, "1764583200000000100-12.started.json"), """{"job_id": "1"}""");
+        _service.Answer = r => r.Path.StartsWith("/v1/events/", StringComparison.Ordinal) ? (403, """{"error":"forbidden"}""") : ScriptedService.DefaultAnswer(r);
+
+        Assert.True(await delivery.DeliverAsync(Collection(0, "1"), default));
+
+        Assert.Single(Directory.GetFiles(_eventDir));
+        Assert.Empty(spool.Pending());
+        Assert.Single(_service.Requests, r => r.Path == "/v1/metrics");
+    }
+
+    [Fact]
+    public async Task AgentStopping_DuringAnInterval_SpoolsTheNewBatch()
+    {
+        var (delivery, spool) = Create();
+        using var stopping = new CancellationTokenSource();
+        await stopping.CancelAsync();
+
+        Assert.True(await delivery.DeliverAsync(Collection(0, "1", "2"), stopping.Token));
+
+        var file = Assert.Single(spool.Pending());
+        Assert.Equal(2, JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("samples").GetArrayLength());
+    }
+
     private (Delivery Delivery, BatchSpool Spool) Create(string? tokenFile = null, Uri? url = null)
     {
         var service = new ServiceOptions(url ?? _service.Url, "node-a", tokenFile, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5));

@@ -23,8 +23,16 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
             AgentLog.TokenUnreadable(logger, service.TokenFile!, tokenError);
         }
 
-        var answering = await FlushEventsAsync(cancel);
-        var caughtUp = answering && await ReplayAsync(cancel);
+        var caughtUp = false;
+        try
+        {
+            caughtUp = await FlushEventsAsync(cancel) && await ReplayAsync(cancel);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // Stopping: the new batch still goes to the spool below, so it is not lost.
+        }
+
         var handled = true;
         if (collection.Samples.Count > 0)
         {
@@ -38,7 +46,7 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
         return handled;
     }
 
-    /// <summary>Sends spooled events oldest first; false when the service did not answer (the rest wait).</summary>
+    /// <summary>Sends spooled events oldest first; false when the service is not answering at all.</summary>
     private async Task<bool> FlushEventsAsync(CancellationToken cancel)
     {
         foreach (var spooled in EventSpool.Pending(spoolOptions.EventDirectory))
@@ -66,8 +74,10 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
                     AgentLog.EventRefused(logger, Path.GetFileName(spooled.File), result.Status, Excerpt(result.Body));
                     break;
                 default:
+                    // Later events wait too (a job's end must not overtake its start). A 401/403 is
+                    // about this token and events only: batches are still tried.
                     AgentLog.EventKept(logger, Path.GetFileName(spooled.File), result.Status, Excerpt(result.Body));
-                    return false;
+                    return !ServiceClient.ServiceDown(result);
             }
         }
 

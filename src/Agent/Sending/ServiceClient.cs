@@ -76,11 +76,16 @@ public sealed class ServiceClient : IDisposable
             var text = await response.Content.ReadAsStringAsync(cancel);
             return new SendResult(Classify(response.StatusCode), (int)response.StatusCode, text);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException || (e is TaskCanceledException && !cancel.IsCancellationRequested))
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
-            return new SendResult(SendOutcome.Retry, 0, e.Message);
+            // A timeout, a refused connection, or the agent stopping mid-request: no answer, so the
+            // batch is spooled (if it did arrive, its replay is a duplicate and stored once).
+            return new SendResult(SendOutcome.Retry, 0, cancel.IsCancellationRequested ? "agent stopping" : e.Message);
         }
     }
+
+    /// <summary>No answer, a 5xx or 429: the service itself is not taking work now (as opposed to refusing this request).</summary>
+    public static bool ServiceDown(SendResult result) => result.Status is 0 or 429 or >= 500;
 
     public static SendOutcome Classify(HttpStatusCode status) => (int)status switch
     {
