@@ -22,7 +22,7 @@ public static class AgentServices
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("HpcJobs.Agent.Gpus");
             var options = settings.Collection;
             GpuTool[] tools = [GpuTool.Nvidia(options.NvidiaSmi, options.ToolTimeout, logger), GpuTool.Rocm(options.RocmSmi, options.ToolTimeout, logger)];
-            return new Collector(options.CgroupRoot, settings.Service.Node, tools, provider.GetRequiredService<TimeProvider>());
+            return new Collector(options.CgroupRoot, "/proc", settings.Service.Node, tools, provider.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton(provider => new BatchSpool(settings.Spool, provider.GetRequiredService<ILoggerFactory>().CreateLogger("HpcJobs.Agent.Spool")));
         services.AddSingleton(_ => new ServiceClient(settings.Service));

@@ -23,9 +23,9 @@ public sealed partial class AgentProcessTests : IDisposable
     [Fact]
     public async Task OnceDryRun_PrintsOneLinePerRequest_MethodPathJson_AndNothingElseOnStdout()
     {
-        _tree.V2Job("4242", 1_000_000, "0-3,8,10-11", current: 3072 * MiB, inactiveFile: 1024 * MiB, peak: 5000 * MiB, oomKills: 1, pids: [31337]);
+        _tree.V2Job("4242", 1_000_000, "0-3,8,10-11", current: 3072 * MiB, inactiveFile: 1024 * MiB, peak: 5000 * MiB, oomKills: 1, pids: [4999999]);
         _tree.V2Job("4243", 1_000_000, "0", current: 10 * MiB, inactiveFile: 0);
-        _gpus.Nvidia("0, GPU-dry, 65, 7000\n1, GPU-idle, 0, 0\n", "31337, GPU-dry, 6900\n");
+        _gpus.Nvidia("0, GPU-dry, 65, 7000\n1, GPU-idle, 0, 0\n", "4999999, GPU-dry, 6900\n");
         File.WriteAllText(Path.Combine(_events, "1764583200000000100-99.started.json"), "{\n  \"job_id\": \"4242\",\n  \"user\": \"alice\",\n  \"node_list\": \"node-a\"\n}\n");
         var environment = Environment();
 

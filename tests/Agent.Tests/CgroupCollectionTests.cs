@@ -175,5 +175,5 @@ public sealed class CgroupCollectionTests : IDisposable
         Assert.Equal(CgroupVersion.V1, SlurmCgroups.Version(v1.Root));
     }
 
-    private Collector Collector(CgroupTree tree) => new(tree.Root, "node-a", [], _time);
+    private Collector Collector(CgroupTree tree) => new(tree.Root, tree.ProcRoot, "node-a", [], _time);
 }

@@ -27,6 +27,11 @@ public sealed class CgroupTree : IDisposable
 
     public string Root { get; }
 
+    /// <summary>A fake <c>/proc</c>: empty unless the test writes <c>PID/cgroup</c> files into it.</summary>
+    public string ProcRoot => Path.Combine(Root, "proc");
+
+    public void ProcCgroup(int pid, string content) => Write(Path.Combine("proc", pid.ToString(CultureInfo.InvariantCulture), "cgroup"), content);
+
     public static string V2JobDir(string root, string job, string scope = "slurmstepd.scope") =>
         Path.Combine(root, "system.slice", scope, "job_" + job);
 

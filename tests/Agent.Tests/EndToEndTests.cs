@@ -61,7 +61,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         _tree.V2Job(_job, 100_000_000, "0-3,8,10-11", current: 3072 * MiB, inactiveFile: 512 * MiB, peak: 4096 * MiB, oomKills: 1, pids: [424242]);
         _gpus.Nvidia("0, GPU-e2e-0, 70, 3000\n1, GPU-e2e-1, 90, 5000\n", "424242, GPU-e2e-0, 2900\n424242, GPU-e2e-1, 4900\n");
         var time = new ManualTime(DateTimeOffset.UtcNow.AddSeconds(-30));
-        var collector = new Collector(_tree.Root, "node-a", [GpuTool.Nvidia(_gpus.NvidiaSmi, TimeSpan.FromSeconds(10), _log)], time);
+        var collector = new Collector(_tree.Root, _tree.ProcRoot, "node-a", [GpuTool.Nvidia(_gpus.NvidiaSmi, TimeSpan.FromSeconds(10), _log)], time);
         var (delivery, spool) = Delivery();
 
         await collector.CollectAsync(default);
@@ -96,7 +96,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     {
         _tree.V2Job(_job, 0, "0-1", current: 100 * MiB, inactiveFile: 0);
         var time = new ManualTime(DateTimeOffset.UtcNow.AddMinutes(-3));
-        var collector = new Collector(_tree.Root, "node-a", [], time);
+        var collector = new Collector(_tree.Root, _tree.ProcRoot, "node-a", [], time);
         var (delivery, spool) = Delivery();
         await collector.CollectAsync(default);
 

@@ -87,7 +87,7 @@ public sealed class GpuCollectionTests : IDisposable
     {
         _tree.V2Job("1", 0, "0-3", MiB, 0, pids: [5001]);
         var tool = GpuTool.Nvidia(Path.Combine(_tools.Directory, "not-installed-smi"), TimeSpan.FromSeconds(10), _log);
-        var collector = new Collector(_tree.Root, "node-a", [tool], _time);
+        var collector = new Collector(_tree.Root, _tree.ProcRoot, "node-a", [tool], _time);
         for (var i = 0; i < 4; i++)
         {
             var collection = await collector.CollectAsync(default);
@@ -108,7 +108,7 @@ public sealed class GpuCollectionTests : IDisposable
         var broken = Path.Combine(_tools.Directory, "broken-smi");
         File.WriteAllText(broken, "#!/bin/bash\necho 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.'\nexit 9\n");
         File.SetUnixFileMode(broken, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var collector = new Collector(_tree.Root, "node-a", [GpuTool.Nvidia(broken, TimeSpan.FromSeconds(10), _log)], _time);
+        var collector = new Collector(_tree.Root, _tree.ProcRoot, "node-a", [GpuTool.Nvidia(broken, TimeSpan.FromSeconds(10), _log)], _time);
         for (var i = 0; i < 4; i++)
         {
             await collector.CollectAsync(default);
@@ -119,9 +119,58 @@ public sealed class GpuCollectionTests : IDisposable
         Assert.Contains("exit code 9", _log.Lines[0]);
     }
 
+    [Fact]
+    public async Task ProcessCgroupFile_SaysWhereToLook_AndThatCgroupsProcsConfirmsIt()
+    {
+        // The pid is (impossibly) listed by both jobs: a walk in job order would pick job 1, the hint picks job 2.
+        _tree.V2Job("1", 0, "0-3", MiB, 0, pids: [5001]);
+        _tree.V2Job("2", 0, "0-3", MiB, 0, pids: [5001]);
+        _tree.ProcCgroup(5001, "0::/system.slice/slurmstepd.scope/job_2/step_0/user/task_0\n");
+        _tools.Nvidia("0, GPU-a, 40, 1000\n", "5001, GPU-a, 900\n");
+
+        var samples = await TwoReadsAsync(GpuTool.Nvidia(_tools.NvidiaSmi, TimeSpan.FromSeconds(10), _log));
+
+        Assert.Equal((null, null), (samples["1"].GpuUsage, samples["1"].GpuMemoryMb));
+        Assert.Equal((40.0, 1000L), (samples["2"].GpuUsage, samples["2"].GpuMemoryMb)!);
+    }
+
+    [Fact]
+    public async Task ProcessOutsideEveryJob_OwnsNoGpu_AndAStaleHintFallsBackToCgroupProcs()
+    {
+        _tree.V2Job("1", 0, "0-3", MiB, 0, pids: [5001]);
+        _tree.V2Job("2", 0, "0-3", MiB, 0, pids: [6001]);
+        _tree.ProcCgroup(9001, "0::/system.slice/nvidia-persistenced.service\n");
+        _tree.ProcCgroup(5001, "0::/system.slice/slurmstepd.scope/job_2/step_0/user/task_0\n"); // stale: job 2 does not list it
+        _tools.Nvidia("0, GPU-a, 40, 1000\n1, GPU-b, 70, 2000\n", "9001, GPU-b, 100\n5001, GPU-a, 900\n");
+
+        var samples = await TwoReadsAsync(GpuTool.Nvidia(_tools.NvidiaSmi, TimeSpan.FromSeconds(10), _log));
+
+        Assert.Equal((40.0, 1000L), (samples["1"].GpuUsage, samples["1"].GpuMemoryMb)!);
+        Assert.Equal((null, null), (samples["2"].GpuUsage, samples["2"].GpuMemoryMb));
+    }
+
+    [Fact]
+    public async Task V1_ProcessCgroupFile_NamesTheMemoryHierarchysStep()
+    {
+        using var tree = new CgroupTree(v2: false);
+        tree.V1Job("3001", 0, "0-3", MiB, 0, MiB, pids: [7001]);
+        tree.V1Job("3002", 0, "0-3", MiB, 0, MiB, pids: [7002]);
+        tree.ProcCgroup(7002, "11:cpuset:/slurm/uid_1000/job_3002/step_0\n4:memory:/slurm/uid_1000/job_3002/step_0\n2:cpu,cpuacct:/slurm/uid_1000/job_3002/step_0\n");
+        _tools.Nvidia("0, GPU-v1, 55, 4096\n", "7001, GPU-v1, 2000\n7002, GPU-v1, 2096\n");
+        var collector = new Collector(tree.Root, tree.ProcRoot, "node-a", [GpuTool.Nvidia(_tools.NvidiaSmi, TimeSpan.FromSeconds(10), _log)], _time);
+        await collector.CollectAsync(default);
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        var samples = (await collector.CollectAsync(default)).Samples.ToDictionary(s => s.JobId);
+
+        // 7001 has no /proc entry (hidepid): found by reading cgroup.procs. The GPU is shared: each job its own processes' memory.
+        Assert.Equal((55.0, 2000L), (samples["3001"].GpuUsage, samples["3001"].GpuMemoryMb)!);
+        Assert.Equal((55.0, 2096L), (samples["3002"].GpuUsage, samples["3002"].GpuMemoryMb)!);
+    }
+
     private async Task<Dictionary<string, AgentSample>> TwoReadsAsync(GpuTool tool)
     {
-        var collector = new Collector(_tree.Root, "node-a", [tool], _time);
+        var collector = new Collector(_tree.Root, _tree.ProcRoot, "node-a", [tool], _time);
         await collector.CollectAsync(default);
         _time.Advance(TimeSpan.FromSeconds(10));
         return (await collector.CollectAsync(default)).Samples.ToDictionary(s => s.JobId);

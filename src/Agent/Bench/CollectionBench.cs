@@ -28,17 +28,23 @@ public static partial class CollectionBench
     {
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"agent collection benchmark: {Jobs} jobs (cgroup v2, step and task cgroups each), {Gpus} GPUs (fake nvidia-smi), {Environment.ProcessorCount} CPUs"));
-        await InProcessAsync(output, foreign: false);
-        await InProcessAsync(output, foreign: true);
+        await InProcessAsync(output, foreign: false, hints: true);
+        await InProcessAsync(output, foreign: true, hints: true);
+        await InProcessAsync(output, foreign: true, hints: false);
         await AgentProcessAsync(output);
         return 0;
     }
 
-    private static async Task InProcessAsync(TextWriter output, bool foreign)
+    private static async Task InProcessAsync(TextWriter output, bool foreign, bool hints)
     {
         using var tree = new FakeCgroupTree(Jobs, Gpus, foreign);
+        if (!hints)
+        {
+            Directory.Delete(tree.ProcRoot, recursive: true);
+        }
+
         var tools = new[] { GpuTool.Nvidia(tree.NvidiaSmi, TimeSpan.FromSeconds(10), NullLogger.Instance) };
-        var collector = new Collector(tree.Root, "bench-node", tools, TimeProvider.System);
+        var collector = new Collector(tree.Root, tree.ProcRoot, "bench-node", tools, TimeProvider.System);
         var process = Process.GetCurrentProcess();
         for (var i = 0; i < Warmup; i++)
         {
@@ -70,7 +76,7 @@ public static partial class CollectionBench
 
         var (rss, peak) = ResidentMemory("self");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            in process, {(foreign ? "worst case: one GPU process in no job, every job's cgroup.procs read" : "typical: every GPU process in a job")} ({Intervals} intervals after {Warmup} warm-up):
+            in process, {Scenario(foreign, hints)} ({Intervals} intervals after {Warmup} warm-up):
               samples per interval: {samples} ({gpuSamples} with GPU fields), batch body {bodyBytes} bytes
               agent CPU per interval: mean {self.TotalMilliseconds / Intervals:0.00} ms, max {worst.TotalMilliseconds:0.00} ms (getrusage); Process.TotalProcessorTime mean {processTime.TotalMilliseconds / Intervals:0.00} ms
               GPU tool child processes CPU per interval: mean {children.TotalMilliseconds / Intervals:0.00} ms (2 runs of the fake nvidia-smi)
@@ -78,6 +84,13 @@ public static partial class CollectionBench
               resident memory of this process: {rss / 1048576.0:0.0} MB, peak {peak / 1048576.0:0.0} MB
             """));
     }
+
+    private static string Scenario(bool foreign, bool hints) => (foreign, hints) switch
+    {
+        (false, _) => "typical: every GPU process in a job, /proc/PID/cgroup readable",
+        (true, true) => "one GPU process in no job, /proc/PID/cgroup readable",
+        (true, false) => "worst case: one GPU process in no job and no /proc/PID/cgroup (hidepid), every job's cgroup.procs read",
+    };
 
     /// <summary>The real agent, host and all, in --dry-run on a 1 s interval; stopped by its pid when measured.</summary>
     private static async Task AgentProcessAsync(TextWriter output)

@@ -29,6 +29,9 @@ public sealed class FakeCgroupTree : IDisposable
             File.WriteAllText(Path.Combine(job, "cgroup.procs"), string.Empty);
             File.WriteAllText(Path.Combine(job, "step_extern", "cgroup.procs"), Pid(j, 0) + "\n");
             File.WriteAllText(Path.Combine(task, "cgroup.procs"), $"{Pid(j, 1)}\n{Pid(j, 2)}\n");
+            ProcCgroup(Pid(j, 0), Path.GetRelativePath(Root, Path.Combine(job, "step_extern")));
+            ProcCgroup(Pid(j, 1), Path.GetRelativePath(Root, task));
+            ProcCgroup(Pid(j, 2), Path.GetRelativePath(Root, task));
             File.WriteAllText(Path.Combine(job, "cpuset.cpus.effective"), "0-3,8,10-11\n");
             File.WriteAllText(Path.Combine(job, "memory.current"), (4UL << 30).ToString(CultureInfo.InvariantCulture) + "\n");
             File.WriteAllText(Path.Combine(job, "memory.stat"), MemoryStat());
@@ -50,6 +53,7 @@ public sealed class FakeCgroupTree : IDisposable
         {
             // A compute process outside every job (a site's monitoring, a leftover): the agent must walk every job to know.
             appLines.Append("99, GPU-00000000-bench, 100\n");
+            ProcCgroup(99, "system.slice/nvidia-persistenced.service");
         }
 
         File.WriteAllText(NvidiaSmi, $"""
@@ -67,6 +71,9 @@ public sealed class FakeCgroupTree : IDisposable
 
     public string NvidiaSmi { get; }
 
+    /// <summary>The fake <c>/proc</c>: a <c>PID/cgroup</c> file per process, as the kernel writes it for v2.</summary>
+    public string ProcRoot => Path.Combine(Root, "proc");
+
     /// <summary>Every job burns 2 CPUs' worth of time over <paramref name="elapsed"/>.</summary>
     public void Advance(TimeSpan elapsed)
     {
@@ -80,6 +87,13 @@ public sealed class FakeCgroupTree : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 
     private string JobDir(int j) => Path.Combine(Root, "system.slice", "slurmstepd.scope", "job_" + (100000 + j).ToString(CultureInfo.InvariantCulture));
+
+    private void ProcCgroup(int pid, string cgroup)
+    {
+        var dir = Path.Combine(ProcRoot, pid.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cgroup"), "0::/" + cgroup.Replace('\\', '/') + "\n");
+    }
 
     private static int Pid(int job, int n) => 200000 + (job * 4) + n;
 

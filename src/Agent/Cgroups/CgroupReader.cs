@@ -62,6 +62,18 @@ public sealed class CgroupReader(string root)
         }
     }
 
+    /// <summary>Process ids in this cgroup only.</summary>
+    public void AddOwnProcesses(string dir, ISet<int> pids)
+    {
+        if (_files.TryRead(Path.Combine(dir, "cgroup.procs"), out var text))
+        {
+            ProcsFile.AddTo(text, pids);
+        }
+    }
+
+    /// <summary>A small file's text (e.g. <c>/proc/PID/cgroup</c>), or null when it cannot be read.</summary>
+    public string? ReadText(string path) => _files.TryRead(path, out var text) ? text.ToString() : null;
+
     private ulong? SubtreeOomKills(string dir)
     {
         var total = _files.ReadKey(Path.Combine(dir, "memory.oom_control"), "oom_kill");

@@ -5,10 +5,12 @@ using HpcJobs.Agent.Gpus;
 namespace HpcJobs.Agent.Collection;
 
 /// <summary>One read of every job cgroup of the node, and of the GPU tools when a job has a sample.</summary>
-public sealed class Collector(string cgroupRoot, string node, IReadOnlyList<GpuTool> gpuTools, TimeProvider time)
+/// <param name="procRoot">Where <c>PID/cgroup</c> files are read: <c>/proc</c>, or a test's directory.</param>
+public sealed class Collector(string cgroupRoot, string procRoot, string node, IReadOnlyList<GpuTool> gpuTools, TimeProvider time)
 {
     private readonly CgroupReader _reader = new(cgroupRoot);
     private readonly UsageCalculator _usage = new();
+    private ProcessJobs? _processJobs;
 
     public async Task<Collection> CollectAsync(CancellationToken cancel)
     {
@@ -69,33 +71,8 @@ public sealed class Collector(string cgroupRoot, string node, IReadOnlyList<GpuT
             return null;
         }
 
-        // Only the GPUs' compute processes need a job; the walk stops once each has one.
-        var wanted = gpus.Processes.Select(p => p.Pid).ToHashSet();
-        var jobOfPid = new Dictionary<int, string>();
-        var pids = new HashSet<int>();
-        foreach (var (job, _) in usages)
-        {
-            if (job.ProcsDir is not { } dir)
-            {
-                continue;
-            }
-
-            pids.Clear();
-            _reader.AddProcesses(dir, pids);
-            foreach (var pid in pids)
-            {
-                if (wanted.Remove(pid))
-                {
-                    jobOfPid.Add(pid, job.JobId);
-                }
-            }
-
-            if (wanted.Count == 0)
-            {
-                break;
-            }
-        }
-
+        _processJobs ??= new ProcessJobs(_reader, procRoot);
+        var jobOfPid = _processJobs.Find(gpus.Processes.Select(p => p.Pid).ToHashSet(), [.. usages.Select(u => u.Job)]);
         return GpuAttribution.Assign(gpus, jobOfPid);
     }
 }
