@@ -71,6 +71,24 @@ public sealed partial class AgentProcessTests : IDisposable
         Assert.Empty(Directory.GetFiles(_spool));
     }
 
+    [Fact]
+    public async Task Once_WithTheServiceDown_SpoolsTheBatch_AndExits0()
+    {
+        _tree.V2Job("5151", 1_000_000, "0-1", current: 64 * MiB, inactiveFile: 0);
+        var environment = Environment();
+        environment["NVIDIA_SMI"] = Path.Combine(_gpus.Directory, "absent");
+
+        var run = await AgentProcess.RunAsync(environment, "--once");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Empty(run.Stdout);
+        var file = Assert.Single(Directory.GetFiles(_spool));
+        Assert.Matches(@"batch-\d{12}\.json$", file);
+        using var batch = JsonDocument.Parse(File.ReadAllText(file));
+        var sample = batch.RootElement.GetProperty("samples").EnumerateArray().Single();
+        Assert.Equal(("5151", 64L), (sample.GetProperty("job_id").GetString(), sample.GetProperty("memory_usage_mb").GetInt64()));
+    }
+
     [Theory]
     [InlineData("HPC_SERVICE_URL", null)]
     [InlineData("HPC_SERVICE_URL", "ftp://127.0.0.1/")]
