@@ -47,6 +47,26 @@ public sealed class ParserTests
     }
 
     [Fact]
+    public void KernelFileReader_CutsAFileLargerThanItsBufferAtTheLastWholeLine()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            // 70,000 bytes of 7-byte lines: the 64 KiB buffer ends in the middle of one.
+            File.WriteAllText(path, string.Concat(Enumerable.Range(100000, 10000).Select(p => p + "\n")));
+            var pids = new HashSet<int>();
+            Assert.True(new KernelFileReader().TryRead(path, out var text));
+            ProcsFile.AddTo(text, pids);
+            Assert.Equal(65536 / 7, pids.Count);
+            Assert.All(pids, p => Assert.InRange(p, 100000, 109999));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void ProcSelfCgroup_FindsV2PathAndEachV1Controller()
     {
         const string Hybrid = "12:cpu,cpuacct:/user.slice\n4:memory:/user.slice/session-3.scope\n3:cpuset:/\n1:name=systemd:/user.slice\n0::/user.slice/session-3.scope\n";

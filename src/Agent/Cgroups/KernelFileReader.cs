@@ -12,7 +12,7 @@ public sealed class KernelFileReader
     private readonly byte[] _bytes = new byte[64 * 1024];
     private readonly char[] _chars = new char[64 * 1024];
 
-    /// <summary>The file's text (at most the first 64 KiB); false when it is missing or unreadable.</summary>
+    /// <summary>The file's text (at most its first 64 KiB, in whole lines); false when it is missing or unreadable.</summary>
     public bool TryRead(string path, out ReadOnlySpan<char> text)
     {
         text = default;
@@ -31,6 +31,12 @@ public sealed class KernelFileReader
                 {
                     break;
                 }
+            }
+
+            if (total == _bytes.Length && _bytes.AsSpan(0, total).LastIndexOf((byte)'\n') is var end and >= 0)
+            {
+                // Cut short: never hand over a half line (a pid missing its last digits is another pid).
+                total = end + 1;
             }
 
             var count = Encoding.ASCII.GetChars(_bytes.AsSpan(0, total), _chars);

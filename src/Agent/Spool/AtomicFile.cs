@@ -24,17 +24,14 @@ public static partial class AtomicFile
         SyncDirectory(directory);
     }
 
-    /// <summary>Leftovers of writes a crash interrupted: never renamed, so never part of the spool.</summary>
-    public static int DeleteLeftovers(string directory)
+    /// <summary>Leftovers of writes of <paramref name="prefix"/>* files a crash interrupted: never renamed, so never part of the spool.</summary>
+    public static int DeleteLeftovers(string directory, string prefix)
     {
         var count = 0;
-        foreach (var temp in Directory.EnumerateFiles(directory, "*" + TempSuffix))
+        foreach (var temp in Directory.EnumerateFiles(directory, "." + prefix + "*" + TempSuffix))
         {
-            if (Path.GetFileName(temp).StartsWith('.'))
-            {
-                File.Delete(temp);
-                count++;
-            }
+            File.Delete(temp);
+            count++;
         }
 
         return count;

@@ -24,7 +24,7 @@ public sealed class BatchSpool(SpoolOptions options, ILogger logger)
     public void Open()
     {
         System.IO.Directory.CreateDirectory(options.Directory);
-        var leftovers = AtomicFile.DeleteLeftovers(options.Directory);
+        var leftovers = AtomicFile.DeleteLeftovers(options.Directory, Prefix);
         if (leftovers > 0)
         {
             AgentLog.SpoolLeftoversRemoved(logger, leftovers, options.Directory);
