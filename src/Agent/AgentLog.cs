@@ -28,7 +28,7 @@ internal static partial class AgentLog
     [LoggerMessage(8, LogLevel.Warning, "spool over {MaxMb} MB: dropped the {Files} oldest batch files ({Bytes} bytes); {Total} dropped since start")]
     public static partial void SpoolTrimmed(ILogger logger, int files, long bytes, long maxMb, long total);
 
-    [LoggerMessage(9, LogLevel.Warning, "cannot read AGENT_TOKEN_FILE {File}: {Error}; using the last token read")]
+    [LoggerMessage(9, LogLevel.Warning, "cannot read AGENT_TOKEN_FILE {File}: {Error}; using the last token read (said once until it can be read)")]
     public static partial void TokenUnreadable(ILogger logger, string file, string error);
 
     [LoggerMessage(10, LogLevel.Warning, "cannot read spooled event {File}: {Error}")]

@@ -14,14 +14,18 @@ namespace HpcJobs.Agent.Sending;
 public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOptions spoolOptions, ServiceOptions service, ILogger logger)
 {
     private bool _heartbeatFailing;
+    private bool _tokenFailing;
 
     /// <summary>True when the new batch was delivered or spooled (or there was none).</summary>
     public async Task<bool> DeliverAsync(Collection.Collection collection, CancellationToken cancel)
     {
-        if (client.RefreshToken() is { } tokenError)
+        var tokenError = client.RefreshToken();
+        if (tokenError is not null && !_tokenFailing)
         {
             AgentLog.TokenUnreadable(logger, service.TokenFile!, tokenError);
         }
+
+        _tokenFailing = tokenError is not null;
 
         var caughtUp = false;
         try
@@ -94,10 +98,11 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
             {
                 body = await File.ReadAllBytesAsync(file, cancel);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // Left for an operator to look at; it must not hold back every batch behind it.
                 AgentLog.SpoolUnreadable(logger, file, e.Message);
-                return false;
+                continue;
             }
 
             if (await SendAsync(body, null, file, cancel) != Sent.Done)
