@@ -223,11 +223,11 @@ public sealed class DeliveryTests : IAsyncLifetime
 
     private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
 
-    private static Collection.Collection Collection(int seconds, params string[] jobs)
+    private static IntervalReading Collection(int seconds, params string[] jobs)
     {
         var at = Start.AddSeconds(seconds);
         var stamp = Collector.Timestamp(at);
-        return new Collection.Collection(at, [.. jobs.Select(j => new AgentSample(j, "node-a", stamp, 12.5, 1024, MemoryPeakMb: 2048, OomKills: 0))], jobs);
+        return new IntervalReading(at, [.. jobs.Select(j => new AgentSample(j, "node-a", stamp, 12.5, 1024, MemoryPeakMb: 2048, OomKills: 0))], jobs);
     }
 
     private static List<string> Timestamps(string body) =>

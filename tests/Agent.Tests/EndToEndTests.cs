@@ -101,7 +101,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         await collector.CollectAsync(default);
 
         ulong usage = 0;
-        async Task<Collection.Collection> NextAsync(int percentOfTwoCpus)
+        async Task<IntervalReading> NextAsync(int percentOfTwoCpus)
         {
             time.Advance(TimeSpan.FromSeconds(10));
             usage += (ulong)(percentOfTwoCpus * 200_000); // of 2 CPUs × 10 s, in microseconds

@@ -13,4 +13,4 @@ public sealed record AgentSample(
     long? OomKills = null);
 
 /// <summary>What one collection saw: the samples of the jobs past their priming read, and every job seen.</summary>
-public sealed record Collection(DateTimeOffset At, IReadOnlyList<AgentSample> Samples, IReadOnlyList<string> Jobs);
+public sealed record IntervalReading(DateTimeOffset At, IReadOnlyList<AgentSample> Samples, IReadOnlyList<string> Jobs);

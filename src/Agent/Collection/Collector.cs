@@ -12,7 +12,7 @@ public sealed class Collector(string cgroupRoot, string procRoot, string node, I
     private readonly UsageCalculator _usage = new();
     private ProcessJobs? _processJobs;
 
-    public async Task<Collection> CollectAsync(CancellationToken cancel)
+    public async Task<IntervalReading> CollectAsync(CancellationToken cancel)
     {
         var jobs = SlurmCgroups.Discover(cgroupRoot, node);
         var at = time.GetUtcNow();
@@ -38,7 +38,7 @@ public sealed class Collector(string cgroupRoot, string procRoot, string node, I
                 gpu?.Usage, gpu?.MemoryMb, usage.MemoryPeakMb, usage.OomKills));
         }
 
-        return new Collection(at, samples, [.. jobs.Select(j => j.JobId)]);
+        return new IntervalReading(at, samples, [.. jobs.Select(j => j.JobId)]);
     }
 
     /// <summary>RFC 3339 UTC to the microsecond, the service's finest precision: the sample's identity.</summary>

@@ -25,7 +25,7 @@ internal sealed partial class AgentJson : JsonSerializerContext
     public static byte[] Batch(IReadOnlyList<AgentSample> samples) =>
         JsonSerializer.SerializeToUtf8Bytes(new BatchRequest(samples), Default.BatchRequest);
 
-    public static byte[] Heartbeat(Collection.Collection collection) =>
+    public static byte[] Heartbeat(IntervalReading collection) =>
         JsonSerializer.SerializeToUtf8Bytes(new HeartbeatRequest(Collector.Timestamp(collection.At), collection.Jobs), Default.HeartbeatRequest);
 
     /// <summary>A batch body holding only the samples at <paramref name="indexes"/> of <paramref name="body"/>, as they were.</summary>

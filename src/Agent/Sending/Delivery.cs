@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using HpcJobs.Agent.Collection;
 using HpcJobs.Agent.Spool;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +18,7 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
     private bool _tokenFailing;
 
     /// <summary>True when the new batch was delivered or spooled (or there was none).</summary>
-    public async Task<bool> DeliverAsync(Collection.Collection collection, CancellationToken cancel)
+    public async Task<bool> DeliverAsync(IntervalReading collection, CancellationToken cancel)
     {
         var tokenError = client.RefreshToken();
         if (tokenError is not null && !_tokenFailing)
@@ -184,7 +185,7 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
         }
     }
 
-    private async Task HeartbeatAsync(Collection.Collection collection, CancellationToken cancel)
+    private async Task HeartbeatAsync(IntervalReading collection, CancellationToken cancel)
     {
         var path = "v1/nodes/" + Uri.EscapeDataString(service.Node) + "/heartbeat";
         var result = await client.PostAsync(path, AgentJson.Heartbeat(collection), "agent", cancel);
@@ -240,7 +241,7 @@ public sealed class Delivery(ServiceClient client, BatchSpool spool, SpoolOption
 /// <summary><c>--dry-run</c>: one line per request the agent would send, <c>METHOD PATH JSON</c>, on stdout; nothing is sent or deleted.</summary>
 public sealed class DryRun(TextWriter output, BatchSpool spool, SpoolOptions spoolOptions, ServiceOptions service)
 {
-    public void Print(Collection.Collection collection)
+    public void Print(IntervalReading collection)
     {
         foreach (var spooled in EventSpool.Pending(spoolOptions.EventDirectory))
         {
