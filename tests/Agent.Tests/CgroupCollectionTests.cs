@@ -110,6 +110,18 @@ public sealed class CgroupCollectionTests : IDisposable
     }
 
     [Fact]
+    public void V2_TheHostsOnlyNodeScope_IsReadEvenWhenSpeltOtherwise_ButNeverOneOfSeveral()
+    {
+        var tree = _tree = new CgroupTree(v2: true);
+        tree.V2Job("21", 0, Cpus, MiB, 0, scope: "node-a.cluster.example_slurmstepd.scope");
+        Assert.Equal(["21"], SlurmCgroups.Discover(tree.Root, "node-a").Select(j => j.JobId));
+
+        tree.V2Job("22", 0, Cpus, MiB, 0, scope: "node-b_slurmstepd.scope");
+        Assert.Empty(SlurmCgroups.Discover(tree.Root, "node-a"));
+        Assert.Equal(["22"], SlurmCgroups.Discover(tree.Root, "node-b").Select(j => j.JobId));
+    }
+
+    [Fact]
     public async Task V2_WithoutCpusetFiles_TheNodesCpusAreUsed_AndWithoutMemoryPeakTheFieldIsAbsent()
     {
         var tree = _tree = new CgroupTree(v2: true); // the root's cpuset.cpus.effective is 0-15

@@ -6,7 +6,7 @@ namespace HpcJobs.Agent.Cgroups;
 /// Finds the cgroups Slurm creates for the jobs of this node under a cgroup root.
 /// v2 (the root has <c>cgroup.controllers</c>): <c>system.slice/slurmstepd.scope/job_ID</c>, and
 /// <c>system.slice/NODE_slurmstepd.scope/job_ID</c> when several slurmd share a host (only this
-/// node's scope is read). v1: <c>CONTROLLER/slurm/uid_UID/job_ID</c> (and <c>slurm_NODE</c>, the
+/// node's scope is read, or the host's only such scope). v1: <c>CONTROLLER/slurm/uid_UID/job_ID</c> (and <c>slurm_NODE</c>, the
 /// multiple-slurmd form) for the cpuacct, memory and cpuset hierarchies.
 /// ID is Slurm's numeric job id: an array task has a job id of its own (<c>SLURM_JOB_ID</c>), and that
 /// id, never <c>ARRAY_TASK</c>, names its cgroup.
@@ -25,7 +25,7 @@ public static class SlurmCgroups
         {
             var slice = Path.Combine(root, "system.slice");
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var scope in new[] { "slurmstepd.scope", node + "_slurmstepd.scope" })
+            foreach (var scope in V2Scopes(slice, node))
             {
                 foreach (var (id, dir) in JobDirs(Path.Combine(slice, scope)))
                 {
@@ -70,6 +70,31 @@ public static class SlurmCgroups
         }
 
         return jobs;
+    }
+
+    /// <summary>
+    /// <c>slurmstepd.scope</c> and this node's <c>NODE_slurmstepd.scope</c>; when neither exists and the
+    /// host has exactly one <c>*_slurmstepd.scope</c>, that one: a single slurmd is this node's, even
+    /// when its name is spelt otherwise than NODE_NAME (a fully qualified host name, say).
+    /// </summary>
+    private static IEnumerable<string> V2Scopes(string slice, string node)
+    {
+        string[] own = ["slurmstepd.scope", node + "_slurmstepd.scope"];
+        var existing = own.Where(scope => Directory.Exists(Path.Combine(slice, scope))).ToList();
+        if (existing.Count > 0)
+        {
+            return existing;
+        }
+
+        try
+        {
+            var others = Directory.GetDirectories(slice, "*_slurmstepd.scope");
+            return others.Length == 1 ? [Path.GetFileName(others[0])] : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     /// <summary><c>job_ID</c> directories with a numeric ID, in name order.</summary>
