@@ -82,7 +82,9 @@ public sealed record JobReportResponse(
         lines.Add(("Runtime", TimeLimitMinutes is { } limit
             ? Invariant($"{Duration(RuntimeSeconds)} of a {Duration(limit * 60.0)} time limit ({TimeLimitUsedPercent:0.#} %)")
             : Duration(RuntimeSeconds) + " (no time limit known)"));
-        lines.Add(("CPU", Invariant($"{Average(Cpu.AvgUsagePercent)} of {Count(Cpu.AllocatedCpus, "core")}; {Hours(Cpu.CoreHoursUsed)} of {Hours(Cpu.CoreHoursAllocated)} core-hours used")));
+        lines.Add(("CPU", Cpu.AvgUsagePercent is { } cpu
+            ? Invariant($"{cpu:0.0} % average of {Count(Cpu.AllocatedCpus, "core")}; {Hours(Cpu.CoreHoursUsed)} of {Hours(Cpu.CoreHoursAllocated)} core-hours used")
+            : Invariant($"no sample yet ({Count(Cpu.AllocatedCpus, "core")} allocated)")));
         lines.Add(("Memory", Memory.PeakMb is { } peak
             ? Invariant($"peak {peak} MB of {Allocated(Memory.AllocatedMb)}{(Memory.PeakPercentOfAllocation is { } p ? Invariant($" ({p:0.#} %)") : string.Empty)}")
             : "no sample yet"));
@@ -93,7 +95,9 @@ public sealed record JobReportResponse(
 
         if (Gpu is { } gpu)
         {
-            lines.Add(("GPU", Invariant($"{Average(gpu.AvgUsagePercent)} of {Count(gpu.AllocatedGpus, "GPU")}; {Hours(gpu.GpuHoursUsed)} of {Hours(gpu.GpuHoursAllocated)} GPU-hours used")));
+            lines.Add(("GPU", gpu.AvgUsagePercent is { } average
+                ? Invariant($"{average:0.0} % average of {Count(gpu.AllocatedGpus, "GPU")}; {Hours(gpu.GpuHoursUsed)} of {Hours(gpu.GpuHoursAllocated)} GPU-hours used")
+                : Invariant($"no sample yet ({Count(gpu.AllocatedGpus, "GPU")} allocated)")));
         }
 
         lines.Add(("Coverage", Invariant($"{Coverage * 100:0} % of the runtime has samples ({SampleCount} samples)")));
@@ -134,8 +138,6 @@ public sealed record JobReportResponse(
             : Invariant($"{total / 3600} h {total % 3600 / 60:00} min");
     }
 
-    private static string Average(double? percent) => percent is { } p ? Invariant($"{p:0.0} % average") : "no average yet";
-
     private static string Hours(double? hours) => hours is { } h ? Invariant($"{h:0.00}") : "?";
 
     private static string Allocated(long? mb) => mb is { } m ? Invariant($"{m} MB allocated") : "an unknown allocation";
@@ -143,7 +145,7 @@ public sealed record JobReportResponse(
     private static string Count(int? value, string unit) =>
         value switch
         {
-            null => "? " + unit + "s",
+            null => "unknown " + unit + "s",
             1 => "1 " + unit,
             { } n => Invariant($"{n} {unit}s"),
         };
