@@ -122,6 +122,47 @@ public sealed class JobPagesTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ListPage_PagesThroughTheFilteredJobs_AndExplainsABadFilter()
+    {
+        await using var service = await StartAsync([]);
+        var start = DateTimeOffset.UtcNow.AddMinutes(-30);
+        for (var i = 0; i < 5; i++)
+        {
+            await StartJobAsync(service.Client, $"pager-{i}", "pager", ["cn01"], start.AddMinutes(i));
+        }
+
+        await StartJobAsync(service.Client, "someone-else", "other", ["cn01"], start);
+
+        // Newest first, two a page; the links keep the filter.
+        var seen = new List<string>();
+        var url = "/jobs?user=pager&limit=2&node=";
+        var pages = 0;
+        while (url is not null)
+        {
+            var page = await ParseAsync(await service.Client.GetStringAsync(url));
+            seen.AddRange(page.QuerySelectorAll("table.jobs tbody tr").Select(row => row.GetAttribute("data-job")!));
+            Assert.Equal(pages > 0, page.QuerySelector("nav.pages a[rel=prev]") is not null);
+            url = page.QuerySelector("nav.pages a[rel=next]")?.GetAttribute("href");
+            Assert.True(url is null || url.Contains("user=pager", StringComparison.Ordinal), url);
+            pages++;
+        }
+
+        Assert.Equal(3, pages);
+        Assert.Equal(["pager-4", "pager-3", "pager-2", "pager-1", "pager-0"], seen);
+
+        using var bad = await service.Client.GetAsync("/jobs?state=exploded");
+        var html = await ParseAsync(await bad.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("state", html.QuerySelector("[role=alert]")!.TextContent, StringComparison.Ordinal);
+        Assert.NotNull(html.QuerySelector("form.filters"));
+
+        using var unknown = await service.Client.GetAsync("/jobs/no-such-job");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("text/html", unknown.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("There is no job 'no-such-job'.", (await ParseAsync(await unknown.Content.ReadAsStringAsync())).QuerySelector("main p")!.TextContent);
+    }
+
+    [Fact]
     public async Task Pages_WithTokensSet_AskForAReadToken_AndKeepItInAStrictHttpOnlyCookie()
     {
         await using var service = await StartAsync(new() { ["API_READ_TOKENS"] = ReadToken, ["API_WRITE_TOKENS"] = WriteToken });
