@@ -25,7 +25,7 @@ internal static class PageLayout
         thead th{background:var(--head)}
         table.summary{width:auto;max-width:100%}
         table.summary th{white-space:nowrap;color:var(--muted);font-weight:600}
-        td.id{overflow-wrap:anywhere}
+        td.id{overflow-wrap:break-word}
         ul.flags{list-style:none;padding:0}
         ul.flags li{border-left:.3rem solid var(--warn);background:var(--warn-bg);padding:.4rem .6rem;margin:.4rem 0}
         .flag{font-family:ui-monospace,monospace;font-weight:600;color:var(--warn)}
