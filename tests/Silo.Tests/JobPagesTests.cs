@@ -210,6 +210,10 @@ public sealed class JobPagesTests(ITestOutputHelper output)
         Assert.Contains(id, await list.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         using var page = await GetWithCookieAsync(browser, $"/jobs/{id}", cookie);
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var reportLink = (await ParseAsync(await page.Content.ReadAsStringAsync())).QuerySelector("header a[href$='/report']")!.GetAttribute("href")!;
+        using var report = await GetWithCookieAsync(browser, reportLink, cookie);
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        Assert.StartsWith($"Efficiency report for job {id}", await report.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // The cookie is for the pages only: the API still wants the header.
         using var api = await GetWithCookieAsync(browser, $"/v1/jobs/{id}", cookie);

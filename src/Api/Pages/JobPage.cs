@@ -23,7 +23,7 @@ internal static class JobPage
                     html.Text(Invariant($"{job.User} · {job.State} · attempt {job.Attempt} · "));
                     html.Leaf("a", "all jobs", ("href", "/jobs"));
                     html.Text(" · ");
-                    html.Leaf("a", "text report", ("href", "/v1/jobs/" + Uri.EscapeDataString(job.Id) + "/report"));
+                    html.Leaf("a", "text report", ("href", "/jobs/" + Uri.EscapeDataString(job.Id) + "/report"));
                 }
             }
 

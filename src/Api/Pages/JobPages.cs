@@ -39,6 +39,9 @@ public static class JobPages
         var pages = app.MapGroup("/jobs").ExcludeFromDescription();
         pages.MapGet("/", ListPage).RequireAuthorization(AccessPolicies.Read).WithMetadata(JobPageEndpoint.Instance);
         pages.MapGet("/{id}", JobPageAsync).RequireAuthorization(AccessPolicies.Read).WithMetadata(JobPageEndpoint.Instance);
+
+        // The report once more under the pages, where a browser's cookie is accepted (it never is under /v1).
+        pages.MapGet("/{id}/report", GetReport).RequireAuthorization(AccessPolicies.Read).WithMetadata(JobPageEndpoint.Instance);
         pages.MapPost("/token", TokenForm.SubmitAsync).AllowAnonymous().DisableAntiforgery();
         return app;
     }
