@@ -56,7 +56,7 @@ public sealed class JobPagesTests(ITestOutputHelper output)
         }
 
         var allocation = Assert.Single(dom.QuerySelectorAll("#plot-memory svg line.allocation"));
-        Assert.Contains("allocated: 65536 MB", dom.QuerySelector("#plot-memory ul.legend")!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("allocated to the job: 65536 MB", dom.QuerySelector("#plot-memory ul.legend")!.TextContent, StringComparison.Ordinal);
         Assert.NotEqual(allocation.GetAttribute("y1"), dom.QuerySelector("#plot-memory svg line.axis")!.GetAttribute("y1"));
 
         // GPUs idle (about 1 % of 2) and memory far below its allocation, for two hours: both flags, each with its advice.

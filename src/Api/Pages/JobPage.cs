@@ -89,6 +89,11 @@ internal static class JobPage
             return;
         }
 
+        if (job.SampleCount > samples.Count)
+        {
+            html.Leaf("p", Invariant($"The newest {samples.Count} of {job.SampleCount} samples."), ("class", "muted"));
+        }
+
         var from = samples[0].Timestamp < job.StartTime ? samples[0].Timestamp : job.StartTime;
         var end = job.EndTime ?? (job.State is "running" ? now : samples[^1].Timestamp);
         var to = samples[^1].Timestamp > end ? samples[^1].Timestamp : end;
@@ -98,7 +103,7 @@ internal static class JobPage
         var gpu = Series(samples, s => s.GpuUsage);
         var memoryMax = memory.SelectMany(s => s.Points).Max(p => p.Value) * 1.05;
         (double, string)? allocation = job.AllocatedMemoryMb is { } mb
-            ? (mb, Invariant($"allocated: {mb} MB"))
+            ? (mb, Invariant($"allocated to the job: {mb} MB"))
             : null;
 
         using var grid = html.Open("div", ("class", "plots"));
