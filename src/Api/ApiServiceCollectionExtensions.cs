@@ -3,6 +3,7 @@ using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Jobs;
 using HpcJobs.Api.Json;
 using HpcJobs.Api.Metrics;
+using HpcJobs.Api.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ public static class ApiServiceCollectionExtensions
         app.MapHealthApi();
         app.MapJobsApi();
         app.MapBatchIngestApi();
+        app.MapNodesApi();
         app.MapMetrics();
         return app;
     }

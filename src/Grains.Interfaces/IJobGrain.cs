@@ -15,6 +15,15 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Update")]
     Task<JobOutcome> UpdateAsync(UpdateJob command, WriteContext context);
 
+    /// <summary>
+    /// The reconciler's end of a lost job (its nodes kept reporting without listing it): a job still
+    /// running with the start it was judged by (<paramref name="startTime"/>; a requeue starts anew)
+    /// becomes failed with scheduler <c>raw_state</c> <c>LOST</c>. Ok when it was ended by this call;
+    /// Conflict when it is no longer that running job; NotFound.
+    /// </summary>
+    [Alias("EndLost")]
+    Task<JobOutcome> EndLostAsync(DateTimeOffset startTime, WriteContext context);
+
     [Alias("Delete")]
     Task<OutcomeKind> DeleteAsync(WriteContext context);
 

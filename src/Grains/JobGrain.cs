@@ -1,3 +1,4 @@
+using HpcJobs.Grains.Nodes;
 using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -130,6 +131,34 @@ public sealed partial class JobGrain(
             LogTransition(logger, Id, current, next, context.ChangedBy, context.Source);
         }
 
+        return new JobOutcome(OutcomeKind.Ok, View(), null);
+    }
+
+    public async Task<JobOutcome> EndLostAsync(DateTimeOffset startTime, WriteContext context)
+    {
+        if (!Exists)
+        {
+            return JobOutcome.NotFound(Id);
+        }
+
+        var previous = record.State;
+        if (previous.State != JobState.Running || previous.StartTime != startTime)
+        {
+            return JobOutcome.Conflict($"job '{Id}' is no longer the running job that was judged lost");
+        }
+
+        await WriteLifecycleAsync(new JobRecord
+        {
+            User = previous.User,
+            Nodes = previous.Nodes,
+            State = JobState.Failed,
+            StartTime = previous.StartTime,
+            EndTime = Max(previous.StartTime, MicrosecondTime.Truncate(time.GetUtcNow())),
+            SchedulerJson = LostJob.WithRawState(previous.SchedulerJson),
+        }).ConfigureAwait(true);
+        observer.OnTransition(View(), JobState.Running);
+        KeepActiveJobsActivated();
+        LogTransition(logger, Id, JobState.Running, JobState.Failed, context.ChangedBy, context.Source);
         return new JobOutcome(OutcomeKind.Ok, View(), null);
     }
 
