@@ -14,6 +14,9 @@ public delegate ValueTask<RequestError?> RequestCheck(HttpContext context);
 /// </summary>
 public static class RequestChecks
 {
+    /// <summary>The service's default <c>MAX_CLOCK_SKEW_SECONDS</c>.</summary>
+    private static readonly TimeSpan DefaultClockSkew = TimeSpan.FromSeconds(300);
+
     private static readonly Dictionary<string, RequestCheck> Known = new(StringComparer.Ordinal)
     {
         ["getHealth"] = None,
@@ -27,6 +30,8 @@ public static class RequestChecks
         ["recordJobMetrics"] = All(Id, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(SampleRequest.Parse(root, now, out var error), error))),
         ["getJobMetrics"] = All(Id, Query(query => Outcome(SampleHistoryQuery.Parse(query, out var error), error))),
         ["ingestMetricsBatch"] = Body(Limits.DefaultMaxBatchBodyBytes, (root, now) => Outcome(BatchSampleRequest.Parse(root, now, out var error), error)),
+        ["postNodeHeartbeat"] = All(Node, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(HeartbeatRequest.Parse(root, now, DefaultClockSkew, out var error), error))),
+        ["listNodes"] = None,
         ["getPrometheusMetrics"] = None,
     };
 
@@ -59,6 +64,12 @@ public static class RequestChecks
     }
 
     private static ValueTask<RequestError?> None(HttpContext context) => ValueTask.FromResult<RequestError?>(null);
+
+    private static ValueTask<RequestError?> Node(HttpContext context)
+    {
+        var node = context.Request.RouteValues["node"] as string;
+        return ValueTask.FromResult(NodeName.Problem(node) is { } problem ? RequestError.Validation("node", problem) : null);
+    }
 
     private static ValueTask<RequestError?> Id(HttpContext context)
     {

@@ -37,7 +37,7 @@ public static class NodesApi
             return ApiErrors.From(error!);
         }
 
-        var (document, bodyError) = await RequestBody.ReadAsync(http.Request, api.Value.MaxBatchBodyBytes);
+        var (document, bodyError) = await RequestBody.ReadAsync(http.Request, api.Value.MaxBodyBytes);
         using var body = document;
         if (body is null || HeartbeatRequest.Parse(body.RootElement, time.GetUtcNow(), samples.Value.MaxClockSkew, out bodyError) is not { } jobs)
         {
