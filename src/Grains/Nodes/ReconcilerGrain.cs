@@ -33,6 +33,7 @@ public sealed partial class ReconcilerGrain(
 
     public async Task EnsureRunningAsync()
     {
+        Reconciled.Inc(0); // exported from 0 on the silo that runs the passes, not only after the first end
         if (!options.Value.Enabled)
         {
             return;
