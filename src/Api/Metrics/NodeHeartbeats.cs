@@ -1,4 +1,5 @@
 using HpcJobs.Grains;
+using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.Options;
 
 namespace HpcJobs.Api.Metrics;
@@ -53,9 +54,10 @@ public sealed class NodeHeartbeats(IGrainFactory grains, TimeProvider time, IOpt
                 _fetched = time.GetUtcNow();
             }
         }
-        catch (TimeoutException)
+        catch (Exception error) when (error is TimeoutException or OrleansException or StorageUnavailableException)
         {
-            // Serve the last known heartbeats rather than fail the scrape.
+            // Serve the last known heartbeats rather than fail the scrape: the directory may be on a
+            // silo that just died (it comes back on a survivor at the next call) or reading its table.
         }
         finally
         {
