@@ -4,7 +4,7 @@
 #   bench/run.sh                 # SQLite, then PostgreSQL when initdb/pg_ctl exist
 #   BACKENDS=sqlite bench/run.sh
 #   RUNS=3 bench/run.sh          # repeat each measurement (report medians)
-#   STEPS="batch memory" bench/run.sh   # only some of: single batch scrape list memory
+#   STEPS="batch memory" bench/run.sh   # only some of: single batch scrape list memory events
 #
 # Builds Release; runs everything on loopback; starts and stops every process by PID.
 # Needs wrk. Takes ~10 minutes per backend and run.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-1}
 DURATION=${DURATION:-15s}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-STEPS=${STEPS:-"single batch scrape list memory"}
+STEPS=${STEPS:-"single batch scrape list memory events"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 work=$(mktemp -d /tmp/hpc-bench.XXXXXX)
 pids=()
@@ -154,6 +154,13 @@ for backend in $BACKENDS; do
       start_service memory 18740 "$backend" "$(database_url "$backend" "memory_$tag")" SQLITE_SYNCHRONOUS=normal
       record "$backend memory" "$($BENCH memory http://127.0.0.1:18740 "$svc_pid" 100000 | grep RESULT)"
       stop_service "$backend memory-log" memory
+    fi
+
+    # 6. a 10,000-task job array starting at once: job-started from 64 connections, then job-finished
+    if step events; then
+      start_service events 18750 "$backend" "$(database_url "$backend" "events_$tag")" "${sync_env[@]}"
+      while read -r line; do record "$backend events" "$line"; done < <($BENCH events http://127.0.0.1:18750 10000 64 | grep RESULT | grep -v warm-up)
+      stop_service "$backend events-log" events
     fi
   done
 done

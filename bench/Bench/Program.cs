@@ -10,6 +10,7 @@ using HpcJobs.Bench;
 //   batch   <url> <jobs> <seconds> [batch-size]      POST /v1/metrics throughput
 //   list    <url> <requests>                          GET /v1/jobs latency (filtered by state and user)
 //   memory  <url> <pid> <jobs>                        resident memory per active job
+//   events  <url> <tasks> <connections>               a job array's job-started, then job-finished, all at once
 //   overload <url> <jobs> <connections> <seconds> [batch-size]   batch ingest beyond admission (bench/overload.sh)
 //   seed-sqlite <file> <jobs>  |  seed-postgres <connection-string> <jobs>   jobs table rows for the list benchmark
 if (args.Length < 2)
@@ -52,6 +53,9 @@ switch (args[0])
         return 0;
     case "overload":
         await Overload.RunAsync(new Uri(args[1]), int.Parse(args[2]), int.Parse(args[3]), TimeSpan.FromSeconds(int.Parse(args[4])), args.Length > 5 ? int.Parse(args[5]) : 1000, Environment.GetEnvironmentVariable("EXPECT_CONTINUE") == "1");
+        return 0;
+    case "events":
+        await Events.RunAsync(new Uri(args[1]), int.Parse(args[2]), int.Parse(args[3]));
         return 0;
     case "memory":
         await Load.MemoryAsync(client, int.Parse(args[2]), int.Parse(args[3]));

@@ -48,27 +48,49 @@ CREATE INDEX IF NOT EXISTS jobs_active_id_idx
 -- up to every row. Inserts and deletes are counted per statement (one update of a count per
 -- state, however many rows); a state change per row, taking the two counts in state order so
 -- that concurrent changes cannot deadlock on them.
+--
+-- No hot rows: with one row per state, every concurrent create or transition (many connections,
+-- many silos) would queue on that row's lock until the previous one committed. Each count is
+-- split into shards; a transaction moves the shard of its connection (counter_shard()), so
+-- concurrent writers touch different rows; readers sum the shards. Totals stay exact.
 CREATE TABLE IF NOT EXISTS job_counts
 (
-    state text   PRIMARY KEY,
-    jobs  bigint NOT NULL
+    state text    NOT NULL,
+    shard integer NOT NULL DEFAULT 0,
+    jobs  bigint  NOT NULL,
+    PRIMARY KEY (state, shard)
 );
+
+-- A database from before the shards: its counts become shard 0.
+DO $shards$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'job_counts' AND column_name = 'shard') THEN
+        LOCK TABLE job_counts IN ACCESS EXCLUSIVE MODE;
+        ALTER TABLE job_counts ADD COLUMN shard integer NOT NULL DEFAULT 0;
+        ALTER TABLE job_counts DROP CONSTRAINT job_counts_pkey;
+        ALTER TABLE job_counts ADD PRIMARY KEY (state, shard);
+    END IF;
+END
+$shards$;
+
+-- The shard a transaction on this connection writes: one per connection, 64 in all.
+CREATE OR REPLACE FUNCTION counter_shard() RETURNS integer LANGUAGE sql STABLE AS $fn$ SELECT pg_backend_pid() % 64 $fn$;
 
 -- Inserted (sign 1) or deleted (sign -1) rows, as the statement's transition table "changed".
 CREATE OR REPLACE FUNCTION job_counts_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    INSERT INTO job_counts AS c (state, jobs)
-    SELECT state, TG_ARGV[0]::int * COUNT(*) FROM changed GROUP BY state ORDER BY state
-    ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
+    INSERT INTO job_counts AS c (state, shard, jobs)
+    SELECT state, counter_shard(), TG_ARGV[0]::int * COUNT(*) FROM changed GROUP BY state ORDER BY state
+    ON CONFLICT (state, shard) DO UPDATE SET jobs = c.jobs + excluded.jobs;
     RETURN NULL;
 END
 $fn$;
 
 CREATE OR REPLACE FUNCTION job_counts_move() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    INSERT INTO job_counts AS c (state, jobs)
-    SELECT state, delta FROM (VALUES (OLD.state, -1), (NEW.state, 1)) AS m (state, delta) ORDER BY state
-    ON CONFLICT (state) DO UPDATE SET jobs = c.jobs + excluded.jobs;
+    INSERT INTO job_counts AS c (state, shard, jobs)
+    SELECT state, counter_shard(), delta FROM (VALUES (OLD.state, -1), (NEW.state, 1)) AS m (state, delta) ORDER BY state
+    ON CONFLICT (state, shard) DO UPDATE SET jobs = c.jobs + excluded.jobs;
     RETURN NULL;
 END
 $fn$;
@@ -136,14 +158,27 @@ BEGIN
 END
 $identity$;
 
--- Monotonic counters (e.g. jobs ever created); bump with
---   INSERT INTO service_counters (name, value) VALUES ($1, 1)
---   ON CONFLICT (name) DO UPDATE SET value = service_counters.value + 1
---   RETURNING value;
+-- Monotonic counters (e.g. jobs ever created), sharded like job_counts: bump with
+--   INSERT INTO service_counters (name, shard, value) VALUES ($1, counter_shard(), 1)
+--   ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1;
+-- and read SUM(value) over the shards.
 CREATE TABLE IF NOT EXISTS service_counters
 (
-    name  text   PRIMARY KEY,
-    value bigint NOT NULL
+    name  text    NOT NULL,
+    shard integer NOT NULL DEFAULT 0,
+    value bigint  NOT NULL,
+    PRIMARY KEY (name, shard)
 );
+
+DO $shards$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'service_counters' AND column_name = 'shard') THEN
+        LOCK TABLE service_counters IN ACCESS EXCLUSIVE MODE;
+        ALTER TABLE service_counters ADD COLUMN shard integer NOT NULL DEFAULT 0;
+        ALTER TABLE service_counters DROP CONSTRAINT service_counters_pkey;
+        ALTER TABLE service_counters ADD PRIMARY KEY (name, shard);
+    END IF;
+END
+$shards$;
 
 COMMIT;

@@ -1,3 +1,4 @@
+using HpcJobs.Api.Events;
 using HpcJobs.Api.Health;
 using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Jobs;
@@ -24,6 +25,7 @@ public static class ApiServiceCollectionExtensions
     {
         app.MapHealthApi();
         app.MapJobsApi();
+        app.MapEventsApi();
         app.MapBatchIngestApi();
         app.MapNodesApi();
         app.MapMetrics();

@@ -15,14 +15,13 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Update")]
     Task<JobOutcome> UpdateAsync(UpdateJob command, WriteContext context);
 
-    /// <summary>
-    /// The reconciler's end of a lost job (its nodes kept reporting without listing it): a job still
-    /// running with the start it was judged by (<paramref name="startTime"/>; a requeue starts anew)
-    /// becomes failed with scheduler <c>raw_state</c> <c>LOST</c>. Ok when it was ended by this call;
-    /// Conflict when it is no longer that running job; NotFound.
-    /// </summary>
-    [Alias("EndLost")]
-    Task<JobOutcome> EndLostAsync(DateTimeOffset startTime, WriteContext context);
+    /// <summary>A Slurm prolog's event: creates, updates or requeues the job; a replay changes nothing.</summary>
+    [Alias("Started")]
+    Task<EventOutcome> StartedAsync(JobStarted started, WriteContext context);
+
+    /// <summary>A Slurm epilog's event (or the reconciler's): ends the job's current attempt; a replay changes nothing.</summary>
+    [Alias("Finished")]
+    Task<EventOutcome> FinishedAsync(JobFinished finished, WriteContext context);
 
     [Alias("Delete")]
     Task<OutcomeKind> DeleteAsync(WriteContext context);

@@ -38,7 +38,11 @@ public sealed record JobView(
     [property: Id(4)] DateTimeOffset StartTime,
     [property: Id(5)] DateTimeOffset? EndTime,
     [property: Id(6)] string? SchedulerJson,
-    [property: Id(7)] UsageSample? Latest);
+    [property: Id(7)] UsageSample? Latest,
+    [property: Id(8)] JobAllocation? Allocation = null,
+    [property: Id(9)] string? Cluster = null,
+    [property: Id(10)] int Attempt = 1,
+    [property: Id(11)] IReadOnlyList<JobAttempt>? Attempts = null);
 
 [GenerateSerializer, Immutable, Alias("hpc.CreateJob")]
 public sealed record CreateJob(
@@ -46,7 +50,9 @@ public sealed record CreateJob(
     [property: Id(1)] IReadOnlyList<string> Nodes,
     [property: Id(2)] JobState State,
     [property: Id(3)] DateTimeOffset? StartTime,
-    [property: Id(4)] string? SchedulerJson);
+    [property: Id(4)] string? SchedulerJson,
+    [property: Id(5)] JobAllocation? Allocation = null,
+    [property: Id(6)] string? Cluster = null);
 
 /// <summary>A PATCH: any of a new state and usage values; usage becomes a sample taken now, missing values carried over.</summary>
 [GenerateSerializer, Immutable, Alias("hpc.UpdateJob")]

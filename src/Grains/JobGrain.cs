@@ -1,4 +1,3 @@
-using HpcJobs.Grains.Nodes;
 using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -76,6 +75,9 @@ public sealed partial class JobGrain(
             State = command.State,
             StartTime = command.StartTime is { } start ? MicrosecondTime.Truncate(start) : now,
             SchedulerJson = command.SchedulerJson,
+            Allocation = command.Allocation ?? JobAllocation.None,
+            Cluster = command.Cluster,
+            PendingAudit = LifecycleEvents.Audit(now, AuditChanges.Created, null, command.State, context),
         }).ConfigureAwait(true);
         observer.OnCreated(View());
         KeepActiveJobsActivated();
@@ -114,52 +116,39 @@ public sealed partial class JobGrain(
                 command.GpuUsage)]).ConfigureAwait(true);
         }
 
-        if (command.State is { } next && next != current)
+        if (command.State is { } newState && newState != current)
         {
-            var previous = record.State;
-            await WriteLifecycleAsync(new JobRecord
-            {
-                User = previous.User,
-                Nodes = previous.Nodes,
-                State = next,
-                StartTime = previous.StartTime,
-                EndTime = next.IsTerminal() ? Max(previous.StartTime, MicrosecondTime.Truncate(time.GetUtcNow())) : null,
-                SchedulerJson = previous.SchedulerJson,
-            }).ConfigureAwait(true);
+            var next = record.State.Copy();
+            var now = MicrosecondTime.Truncate(time.GetUtcNow());
+            next.State = newState;
+            next.EndTime = newState.IsTerminal() ? Max(next.StartTime, now) : null;
+            next.PendingAudit = LifecycleEvents.Audit(now, AuditChanges.Transition, current, newState, context);
+            await WriteLifecycleAsync(next).ConfigureAwait(true);
             observer.OnTransition(View(), current);
             KeepActiveJobsActivated();
-            LogTransition(logger, Id, current, next, context.ChangedBy, context.Source);
+            LogTransition(logger, Id, current, newState, context.ChangedBy, context.Source);
         }
 
         return new JobOutcome(OutcomeKind.Ok, View(), null);
     }
 
-    public async Task<JobOutcome> EndLostAsync(DateTimeOffset startTime, WriteContext context)
+    public async Task<EventOutcome> StartedAsync(JobStarted started, WriteContext context)
+    {
+        var before = Exists ? record.State : null;
+        var decision = LifecycleEvents.Started(Id, before, started, context, MicrosecondTime.Truncate(time.GetUtcNow()));
+        return await StoreAsync(decision, before?.State).ConfigureAwait(true);
+    }
+
+    public async Task<EventOutcome> FinishedAsync(JobFinished finished, WriteContext context)
     {
         if (!Exists)
         {
-            return JobOutcome.NotFound(Id);
+            return new EventOutcome(EventStatus.NotFound, null, $"job '{Id}' not found");
         }
 
-        var previous = record.State;
-        if (previous.State != JobState.Running || previous.StartTime != startTime)
-        {
-            return JobOutcome.Conflict($"job '{Id}' is no longer the running job that was judged lost");
-        }
-
-        await WriteLifecycleAsync(new JobRecord
-        {
-            User = previous.User,
-            Nodes = previous.Nodes,
-            State = JobState.Failed,
-            StartTime = previous.StartTime,
-            EndTime = Max(previous.StartTime, MicrosecondTime.Truncate(time.GetUtcNow())),
-            SchedulerJson = LostJob.WithRawState(previous.SchedulerJson),
-        }).ConfigureAwait(true);
-        observer.OnTransition(View(), JobState.Running);
-        KeepActiveJobsActivated();
-        LogTransition(logger, Id, JobState.Running, JobState.Failed, context.ChangedBy, context.Source);
-        return new JobOutcome(OutcomeKind.Ok, View(), null);
+        var from = record.State.State;
+        var decision = LifecycleEvents.Finished(Id, record.State, finished, context, MicrosecondTime.Truncate(time.GetUtcNow()));
+        return await StoreAsync(decision, from).ConfigureAwait(true);
     }
 
     public async Task<OutcomeKind> DeleteAsync(WriteContext context)
@@ -326,6 +315,34 @@ public sealed partial class JobGrain(
     private void KeepActiveJobsActivated() =>
         DelayDeactivation(record.State.State.IsTerminal() ? TimeSpan.FromTicks(-1) : TimeSpan.MaxValue);
 
+    /// <summary>Stores what an event decided, and tells the observers as a create or a transition would.</summary>
+    private async Task<EventOutcome> StoreAsync(LifecycleEvents.Decision decision, JobState? from)
+    {
+        if (decision.Next is not { } next)
+        {
+            return new EventOutcome(decision.Status, Exists ? View() : null, decision.Message);
+        }
+
+        var audit = next.PendingAudit!;
+        await WriteLifecycleAsync(next).ConfigureAwait(true);
+        if (from is not { } previous)
+        {
+            observer.OnCreated(View());
+        }
+        else if (previous != next.State)
+        {
+            observer.OnTransition(View(), previous);
+        }
+        else
+        {
+            observer.OnChanged(View());
+        }
+
+        KeepActiveJobsActivated();
+        LogEvent(logger, Id, audit.Change, audit.ToState, audit.ChangedBy, audit.Source);
+        return new EventOutcome(decision.Status, View(), decision.Message);
+    }
+
     /// <summary>
     /// Stores <paramref name="next"/> as the job's lifecycle. The write is one transaction, so when it
     /// fails nothing was stored and memory goes back to what is stored: the caller's 503 means "no change".
@@ -343,12 +360,18 @@ public sealed partial class JobGrain(
             record.State = previous;
             throw;
         }
+        finally
+        {
+            next.PendingAudit = null;
+        }
     }
 
     private JobView View()
     {
         var r = record.State;
-        return new JobView(Id, r.User, r.Nodes, r.State, r.StartTime, r.EndTime, r.SchedulerJson, _usage?.Latest);
+        return new JobView(
+            Id, r.User, r.Nodes, r.State, r.StartTime, r.EndTime, r.SchedulerJson, _usage?.Latest,
+            r.Allocation, r.Cluster, r.Attempt, r.Attempts);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
@@ -358,6 +381,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} moved from {From} to {To} by {ChangedBy} ({Source})")]
     private static partial void LogTransition(ILogger logger, string jobId, JobState from, JobState to, string changedBy, string source);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: {Change} to {State} by {ChangedBy} ({Source})")]
+    private static partial void LogEvent(ILogger logger, string jobId, string change, JobState? state, string changedBy, string source);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} deleted by {ChangedBy} ({Source})")]
     private static partial void LogDeleted(ILogger logger, string jobId, string changedBy, string source);

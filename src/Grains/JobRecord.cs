@@ -1,6 +1,9 @@
 namespace HpcJobs.Grains;
 
-/// <summary>A job's lifecycle as persisted through Orleans grain storage. Usage is not here: it lives in the sample log.</summary>
+/// <summary>
+/// A job's lifecycle as persisted through grain storage: the columns of its jobs row (JobRowStorage).
+/// Usage is not here: it lives in the sample log.
+/// </summary>
 [GenerateSerializer, Alias("hpc.JobRecord")]
 public sealed class JobRecord
 {
@@ -21,4 +24,40 @@ public sealed class JobRecord
 
     [Id(5)]
     public string? SchedulerJson { get; set; }
+
+    [Id(6)]
+    public JobAllocation Allocation { get; set; } = JobAllocation.None;
+
+    [Id(7)]
+    public string? Cluster { get; set; }
+
+    /// <summary>1-based; a requeue starts the next one.</summary>
+    [Id(8)]
+    public int Attempt { get; set; } = 1;
+
+    /// <summary>The attempts before the current one, oldest first.</summary>
+    [Id(9)]
+    public List<JobAttempt> Attempts { get; set; } = [];
+
+    /// <summary>
+    /// The audit entry describing this write, stored by the storage provider in the same
+    /// transaction as the row; not a column, and cleared once written.
+    /// </summary>
+    [Id(10)]
+    public AuditEntry? PendingAudit { get; set; }
+
+    /// <summary>A copy to change: what the grain builds the next write from.</summary>
+    public JobRecord Copy() => new()
+    {
+        User = User,
+        Nodes = Nodes,
+        State = State,
+        StartTime = StartTime,
+        EndTime = EndTime,
+        SchedulerJson = SchedulerJson,
+        Allocation = Allocation,
+        Cluster = Cluster,
+        Attempt = Attempt,
+        Attempts = Attempts,
+    };
 }

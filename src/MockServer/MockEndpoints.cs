@@ -32,8 +32,8 @@ public static partial class MockEndpoints
             foreach (var operation in path.Operations)
             {
                 var check = RequestChecks.For(operation);
-                RequestDelegate serve = context => ServeAsync(context, spec, path, operation, check);
-                app.MapMethods(template, [operation.Method.ToUpperInvariant()], serve).WithDisplayName(operation.ToString());
+                RequestDelegate serve = context => ServeAsync(context, path, operation, check);
+                app.MapMethods(template, [operation.Method.Method], serve).WithDisplayName(operation.ToString());
             }
 
             // Ordered after the operations: reached only by the methods the path does not serve.
@@ -60,7 +60,7 @@ public static partial class MockEndpoints
         return openApiPath;
     }
 
-    private static async Task ServeAsync(HttpContext context, OpenApiSpec spec, SpecPath path, SpecOperation operation, RequestCheck check)
+    private static async Task ServeAsync(HttpContext context, SpecPath path, SpecOperation operation, RequestCheck check)
     {
         if (await check(context) is { } invalid)
         {
@@ -75,10 +75,10 @@ public static partial class MockEndpoints
             return;
         }
 
-        await WriteAsync(context, spec, path, selected);
+        await WriteAsync(context, path, selected);
     }
 
-    private static Task WriteAsync(HttpContext context, OpenApiSpec spec, SpecPath path, SelectedResponse selected)
+    private static Task WriteAsync(HttpContext context, SpecPath path, SelectedResponse selected)
     {
         var response = context.Response;
         response.StatusCode = StatusCode(selected.Response.Status);
@@ -89,7 +89,7 @@ public static partial class MockEndpoints
 
         foreach (var header in selected.Response.Headers.Where(h => !Computed.Contains(h.Name)))
         {
-            var value = header.Examples.Count > 0 ? header.Examples[0].Value : SchemaExample.From(spec, header.Schema);
+            var value = header.Examples.Count > 0 ? header.Examples[0].Value : SchemaExample.From(header.Schema);
             if (value is JsonValue scalar)
             {
                 response.Headers[header.Name] = scalar.TryGetValue<string>(out var text) ? text : scalar.ToJsonString(Json);
@@ -101,7 +101,7 @@ public static partial class MockEndpoints
             return Task.CompletedTask;
         }
 
-        var body = selected.Example is { } example ? example.Value : SchemaExample.From(spec, media.Schema);
+        var body = selected.Example is { } example ? example.Value : SchemaExample.From(media.Schema);
         response.ContentType = media.Name;
         return response.WriteAsync(
             !media.IsJson && body is JsonValue plain && plain.TryGetValue<string>(out var raw) ? raw : body?.ToJsonString(Json) ?? "null",

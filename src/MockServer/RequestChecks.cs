@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HpcJobs.Api.Contracts;
+using HpcJobs.Api.Events;
 using HpcJobs.MockServer.Spec;
 
 namespace HpcJobs.MockServer;
@@ -30,6 +31,9 @@ public static class RequestChecks
         ["recordJobMetrics"] = All(Id, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(SampleRequest.Parse(root, now, out var error), error))),
         ["getJobMetrics"] = All(Id, Query(query => Outcome(SampleHistoryQuery.Parse(query, out var error), error))),
         ["ingestMetricsBatch"] = Body(Limits.DefaultMaxBatchBodyBytes, (root, now) => Outcome(BatchSampleRequest.Parse(root, now, out var error), error)),
+        ["getJobAudit"] = All(Id, Query(query => Outcome(AuditQuery.Parse(query, out var error), error))),
+        ["jobStarted"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobStartedRequest.Parse(root, now, out var error), error)),
+        ["jobFinished"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobFinishedRequest.Parse(root, now, out var error), error)),
         ["postNodeHeartbeat"] = All(Node, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(HeartbeatRequest.Parse(root, now, DefaultClockSkew, out var error), error))),
         ["listNodes"] = None,
         ["getPrometheusMetrics"] = None,
@@ -50,7 +54,7 @@ public static class RequestChecks
         }
 
         var checks = new List<RequestCheck>();
-        if (operation.Parameters.Any(p => p is { In: "path", Name: "id" }))
+        if (operation.Parameters.Any(p => p is { In: Microsoft.OpenApi.ParameterLocation.Path, Name: "id" }))
         {
             checks.Add(Id);
         }

@@ -14,6 +14,7 @@ ServiceSettings settings;
 try
 {
     settings = ServiceSettings.Load(builder.Configuration, args);
+    builder.AddDashboard();
 }
 catch (SettingsException error)
 {
@@ -54,6 +55,7 @@ app.UseContractErrors();
 app.UseTokenAccess();
 app.WarnIfOpenToTheNetwork(settings);
 app.MapJobsApiRoutes();
+app.MapDashboard();
 await app.RunAsync();
 return 0;
 

@@ -569,7 +569,7 @@ public abstract partial class JobsContractTests<TBackend>(ServiceFixture<TBacken
         }
 
         Assert.Equal(
-            ["cpu_usage", "gpu_usage", "id", "memory_usage_mb", "nodes", "runtime_seconds", "start_time", "state", "user"],
+            ["attempt", "attempts", "cpu_usage", "gpu_usage", "id", "memory_usage_mb", "nodes", "runtime_seconds", "start_time", "state", "user"],
             job.EnumerateObject().Select(p => p.Name).Where(n => n != "end_time" && n != "scheduler").Order(StringComparer.Ordinal));
     }
 

@@ -84,6 +84,88 @@ public abstract class LifecycleAtomicityTests<TBackend>
         }
     }
 
+    /// <summary>
+    /// The audit entry is part of the change's transaction: when its insert fails, the create, the
+    /// transition and the event it describes are not stored either, and their retries write one entry each.
+    /// </summary>
+    [SkippableFact]
+    public async Task FailedAuditInsert_LeavesNeitherTheChangeNorTheEntry()
+    {
+        await using var backend = new TBackend();
+        var database = await backend.CreateDatabaseAsync();
+        var prefix = "audit-" + Guid.NewGuid().ToString("N")[..8];
+        var (created, moved, started) = (prefix + "-c", prefix + "-t", prefix + "-e");
+        var expectedStatus = DirectDatabase.IsSqlite(database) ? HttpStatusCode.InternalServerError : HttpStatusCode.ServiceUnavailable;
+
+        await using var service = InProcessService.Start(database, "audit");
+        var client = service.Client;
+        using (var response = await client.PostJsonAsync("/v1/jobs", $$"""{"id":"{{moved}}","user":"u","nodes":["n1"]}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await DirectDatabase.ExecuteAsync(database, AuditFaultTrigger(database, prefix));
+        using (var create = await client.PostJsonAsync("/v1/jobs", $$"""{"id":"{{created}}","user":"u","nodes":["n1"]}"""))
+        using (var transition = await client.PatchJsonAsync("/v1/jobs/" + moved, """{"state":"failed"}"""))
+        using (var started1 = await client.PostJsonAsync("/v1/events/job-started", $$"""{"job_id":"{{started}}","user":"u","node_list":"n[1-2]"}"""))
+        using (var finished = await client.PostJsonAsync("/v1/events/job-finished", $$"""{"job_id":"{{moved}}","exit_code":0}"""))
+        {
+            Assert.Equal(expectedStatus, create.StatusCode);
+            Assert.Equal(expectedStatus, transition.StatusCode);
+            Assert.Equal(expectedStatus, started1.StatusCode);
+            Assert.Equal(expectedStatus, finished.StatusCode);
+        }
+
+        foreach (var id in new[] { created, started })
+        {
+            using var missing = await client.GetAsync("/v1/jobs/" + id);
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        Assert.Equal("running", (await GetJobAsync(client, moved)).GetProperty("state").GetString());
+        Assert.Equal(["created"], await AuditChangesAsync(client, moved));
+        Assert.Equal(0, await DirectDatabase.ScalarAsync(database, $"SELECT COUNT(*) FROM job_audit WHERE job_id LIKE '{prefix}%' AND job_id <> '{moved}'"));
+
+        await DirectDatabase.ExecuteAsync(database, DropAuditFaultTrigger(database));
+        using (var create = await client.PostJsonAsync("/v1/jobs", $$"""{"id":"{{created}}","user":"u","nodes":["n1"]}"""))
+        using (var started1 = await client.PostJsonAsync("/v1/events/job-started", $$"""{"job_id":"{{started}}","user":"u","node_list":"n[1-2]"}"""))
+        using (var finished = await client.PostJsonAsync("/v1/events/job-finished", $$"""{"job_id":"{{moved}}","exit_code":0}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, create.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, started1.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+        }
+
+        Assert.Equal(["created"], await AuditChangesAsync(client, created));
+        Assert.Equal(["created"], await AuditChangesAsync(client, started));
+        Assert.Equal(["created", "transition"], await AuditChangesAsync(client, moved));
+        Assert.Equal("completed", (await GetJobAsync(client, moved)).GetProperty("state").GetString());
+    }
+
+    private static async Task<string[]> AuditChangesAsync(HttpClient client, string id)
+    {
+        using var response = await client.GetAsync($"/v1/jobs/{id}/audit");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return [.. (await response.ReadJsonAsync()).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("change").GetString()!)];
+    }
+
+    private static string AuditFaultTrigger(IReadOnlyDictionary<string, string> database, string prefix) =>
+        DirectDatabase.IsSqlite(database)
+            ? $"CREATE TRIGGER fault_audit BEFORE INSERT ON job_audit WHEN new.job_id LIKE '{prefix}%' BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+            : $"""
+              CREATE FUNCTION inject_audit_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN
+                  IF NEW.job_id LIKE '{prefix}%' THEN RAISE EXCEPTION 'injected fault' USING ERRCODE = '53100'; END IF;
+                  RETURN NEW;
+              END $$;
+              CREATE TRIGGER fault_audit BEFORE INSERT ON job_audit FOR EACH ROW EXECUTE FUNCTION inject_audit_fault();
+              """;
+
+    private static string DropAuditFaultTrigger(IReadOnlyDictionary<string, string> database) =>
+        DirectDatabase.IsSqlite(database)
+            ? "DROP TRIGGER fault_audit;"
+            : "DROP TRIGGER fault_audit ON job_audit; DROP FUNCTION inject_audit_fault();";
+
     private static async Task AssertUnchangedAsync(
         HttpClient client, string created, string moved, string deleted, string user, double createdBefore)
     {
@@ -99,6 +181,9 @@ public abstract class LifecycleAtomicityTests<TBackend>
         var list = await (await client.GetAsync($"/v1/jobs?user={user}")).ReadJsonAsync();
         Assert.Equal(2, list.GetProperty("total").GetInt64());
         Assert.All(list.GetProperty("jobs").EnumerateArray(), j => Assert.Equal("running", j.GetProperty("state").GetString()));
+
+        Assert.Equal(["created"], await AuditChangesAsync(client, moved));
+        Assert.Equal(["created"], await AuditChangesAsync(client, deleted));
 
         var metrics = await ScrapeAsync(client);
         Assert.Equal(createdBefore, metrics.Single("hpc_job_total"));

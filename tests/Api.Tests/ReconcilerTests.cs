@@ -49,6 +49,17 @@ public abstract class ReconcilerTests<TBackend>
         Assert.Equal("LOST", job.GetProperty("scheduler").GetProperty("raw_state").GetString());
         Assert.True(ParseTime(job.GetProperty("end_time")) >= lastListed + After,
             $"ended at {job.GetProperty("end_time")}, less than {After.TotalSeconds} s after it was last listed at {Wire(lastListed)}");
+
+        // The end is audited as the reconciler's, in the same transaction as the change.
+        using var audit = await service.Client.GetAsync($"/v1/jobs/{id}/audit");
+        var entries = (await audit.ReadJsonAsync()).GetProperty("entries");
+        var end = entries[entries.GetArrayLength() - 1];
+        Assert.Equal("transition", end.GetProperty("change").GetString());
+        Assert.Equal("running", end.GetProperty("from_state").GetString());
+        Assert.Equal("failed", end.GetProperty("to_state").GetString());
+        Assert.Equal("reconciler", end.GetProperty("changed_by").GetString());
+        Assert.Equal("reconciler", end.GetProperty("source").GetString());
+        Assert.Equal("LOST", end.GetProperty("details").GetProperty("raw_state").GetString());
     }
 
     [SkippableFact]

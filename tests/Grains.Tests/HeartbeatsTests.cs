@@ -22,7 +22,7 @@ public sealed class HeartbeatsTests
 
     private static bool Lost(string job, DateTimeOffset start, params (string Name, NodeRecord? Node)[] nodes) =>
         Heartbeats.IsLost(
-            new RunningJob(job, start, [.. nodes.Select(n => n.Name)]),
+            new RunningJob(job, 1, start, [.. nodes.Select(n => n.Name)]),
             nodes.Where(n => n.Node is not null).ToDictionary(n => n.Name, n => n.Node!),
             After);
 
@@ -107,6 +107,6 @@ public sealed class HeartbeatsTests
     {
         var node = Beat(null, T0, T0.AddHours(1))!;
 
-        Assert.False(Heartbeats.IsLost(new RunningJob("j", T0, ["n"]), new Dictionary<string, NodeRecord> { ["n"] = node }, TimeSpan.Zero));
+        Assert.False(Heartbeats.IsLost(new RunningJob("j", 1, T0, ["n"]), new Dictionary<string, NodeRecord> { ["n"] = node }, TimeSpan.Zero));
     }
 }

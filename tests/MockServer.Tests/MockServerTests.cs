@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using HpcJobs.MockServer.Spec;
+using Microsoft.OpenApi;
 
 namespace HpcJobs.MockServer.Tests;
 
@@ -15,11 +16,11 @@ public sealed class MockServerTests(MockServerFactory factory) : IClassFixture<M
     public static TheoryData<string> Operations() => [.. Spec.Operations.Select(op => op.OperationId)];
 
     public static IEnumerable<object[]> RequestExamples() =>
-        Spec.Operations.SelectMany(op => (op.RequestBody?.Content ?? []).SelectMany(m => m.Examples.Select(e => new object[] { op.OperationId, e.Name })));
+        Spec.Operations.SelectMany(op => op.RequestContent.SelectMany(m => m.Examples.Select(e => new object[] { op.OperationId, e.Name })));
 
     public static IEnumerable<object[]> PathExamples() =>
-        Spec.Operations.SelectMany(op => op.Parameters.Where(p => p.In == "path")
-            .SelectMany(p => p.Examples.Select(e => new object[] { op.OperationId, e.Value!.GetValue<string>() })));
+        Spec.Operations.SelectMany(op => op.Parameters.Where(p => p.In == ParameterLocation.Path)
+            .SelectMany(p => SpecRequests.Examples(p).Select(e => new object[] { op.OperationId, e.Value!.GetValue<string>() })));
 
     public static IEnumerable<object[]> DocumentedStatuses() =>
         Spec.Operations.SelectMany(op => op.Responses.Select(r => new object[] { op.OperationId, r.Status }));
@@ -169,15 +170,14 @@ public sealed class MockServerTests(MockServerFactory factory) : IClassFixture<M
     public async Task MockServer_WrongMethod_Answers405WithAllow(string template)
     {
         var path = Spec.Paths.Single(p => p.Template == template);
-        var method = new[] { "PUT", "PATCH", "DELETE", "POST", "GET" }.First(m => path.Operations.All(op => !op.Method.Equals(m, StringComparison.OrdinalIgnoreCase)));
+        var method = new[] { "PUT", "PATCH", "DELETE", "POST", "GET" }.First(m => path.Operations.All(op => op.Method.Method != m));
         var url = template.Replace("{id}", "12345", StringComparison.Ordinal);
 
         using var response = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url));
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        Assert.Equal(path.Operations.Select(op => op.Method.ToUpperInvariant()).Order(), response.Content.Headers.Allow.Order());
-        var documented = (JsonObject)Spec.Pointer("#/components/responses/MethodNotAllowed");
-        var example = documented["content"]!["application/json"]!["examples"]!.AsObject().First().Value!["value"];
+        Assert.Equal(path.Operations.Select(op => op.Method.Method).Order(), response.Content.Headers.Allow.Order());
+        var example = Spec.ComponentResponse("MethodNotAllowed", "405").MediaTypeFor("application/json")!.Examples[0].Value;
         AssertJsonEqual(example, await response.Content.ReadAsStringAsync(), $"{method} {url}");
     }
 
@@ -223,7 +223,7 @@ public sealed class MockServerTests(MockServerFactory factory) : IClassFixture<M
         Assert.Equal(media.Name, response.Content.Headers.ContentType?.MediaType);
         if (media.IsJson)
         {
-            AssertJsonEqual(example?.Value, body, documented.Location);
+            AssertJsonEqual(example?.Value, body, $"{documented.Status} {media.Name}");
         }
         else
         {
@@ -240,7 +240,7 @@ public sealed class MockServerTests(MockServerFactory factory) : IClassFixture<M
         Assert.NotNull(media);
         var body = await response.Content.ReadAsStringAsync();
         var value = media.IsJson ? JsonNode.Parse(body) : JsonValue.Create(body);
-        Assert.Empty(new SchemaValidator(Spec.Root, SchemaOptions.Responses).Validate(value, media.Schema, media.Location + "/schema"));
+        Assert.Empty(new SchemaValidator(SpecFile.Root, SchemaOptions.Responses).Validate(value, media.Schema, $"{documented.Status} {media.Name}"));
     }
 
     private static void AssertJsonEqual(JsonNode? expected, string actual, string context)

@@ -13,11 +13,11 @@ public sealed class OpenApiDocumentTests
     [Fact]
     public void OpenApiDocument_Examples_ValidateAgainstTheirSchemas()
     {
-        var examples = SpecExamples.All(Spec);
+        var examples = SpecExamples.All(SpecFile.Root);
         var failures = new List<string>();
         foreach (var example in examples)
         {
-            var validator = new SchemaValidator(Spec.Root, example.Options);
+            var validator = new SchemaValidator(SpecFile.Root, example.Options);
             failures.AddRange(validator.Validate(example.Value, example.Schema, example.SchemaLocation)
                 .Select(error => $"{example.Location}: {error}"));
         }
@@ -36,9 +36,9 @@ public sealed class OpenApiDocumentTests
     public void OpenApiDocument_ComponentExamples_AreAllUsed()
     {
         // A component example nobody references has no schema to be checked against.
-        var used = SpecExamples.All(Spec).Select(e => e.Location).ToHashSet(StringComparer.Ordinal);
-        var unused = (Spec.Root["components"]?["examples"] as JsonObject ?? [])
-            .Select(e => $"#/components/examples/{OpenApiSpec.Escape(e.Key)}/value")
+        var used = SpecExamples.All(SpecFile.Root).Select(e => e.Location).ToHashSet(StringComparer.Ordinal);
+        var unused = (SpecFile.Root["components"]?["examples"] as JsonObject ?? [])
+            .Select(e => $"#/components/examples/{SpecExamples.Escape(e.Key)}/value")
             .Where(location => !used.Contains(location))
             .ToList();
 
@@ -85,17 +85,17 @@ public sealed class OpenApiDocumentTests
             }
 
             // A job id names something that may not exist (404); a node name is only a name (a heartbeat of any node is taken).
-            if (op.Parameters.Any(p => p.In == "path"))
+            if (op.Parameters.Any(p => p.In == ParameterLocation.Path))
             {
                 expected.Add("400");
             }
 
-            if (op.Parameters.Any(p => p is { In: "path", Name: "id" }))
+            if (op.Parameters.Any(p => p.In == ParameterLocation.Path && p.Name == "id"))
             {
                 expected.Add("404");
             }
 
-            if (op.Parameters.Any(p => p.In == "query"))
+            if (op.Parameters.Any(p => p.In == ParameterLocation.Query))
             {
                 expected.Add("400");
             }
@@ -110,7 +110,7 @@ public sealed class OpenApiDocumentTests
 
         // /v1/health and /v1/health/ready answer 503 with a Health body on purpose: the documented exceptions.
         static bool IsError(SpecOperation op, SpecResponse response, SpecMediaType media) =>
-            media.Schema?["$ref"]?.GetValue<string>() switch
+            (media.Schema as OpenApiSchemaReference)?.Reference.ReferenceV3 switch
             {
                 "#/components/schemas/Error" => true,
                 "#/components/schemas/Health" => op.OperationId is "getHealth" or "getHealthReady" && response.Status == "503",

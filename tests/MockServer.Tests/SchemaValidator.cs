@@ -1,388 +1,298 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using JsonPointer = Json.Pointer.JsonPointer;
+using Json.Schema;
+using Microsoft.OpenApi;
 
 namespace HpcJobs.MockServer.Tests;
 
 /// <summary>
-/// Checks a JSON value against an OpenAPI 3.0 schema object: <c>type</c> (integer apart from
-/// number), <c>nullable</c>, <c>enum</c>, <c>required</c>, <c>properties</c>,
-/// <c>additionalProperties</c>, <c>min/maxProperties</c>, <c>items</c>, <c>min/maxItems</c>,
-/// <c>uniqueItems</c>, <c>minimum</c>/<c>maximum</c> (and their boolean <c>exclusive</c> forms),
-/// <c>multipleOf</c>, <c>min/maxLength</c>, <c>pattern</c>, <c>format</c> (date-time per RFC 3339,
-/// date, int32, int64, float, double), <c>allOf</c>/<c>anyOf</c>/<c>oneOf</c>/<c>not</c> and local
-/// <c>$ref</c>. A keyword it does not know is an exception, never a silent pass.
+/// Checks a JSON value against an OpenAPI 3.0 schema object with JsonSchema.Net: the schema and
+/// <c>#/components/schemas</c> are rewritten as JSON Schema 2020-12 (<c>nullable</c> as a null
+/// type, boolean <c>exclusiveMinimum</c>/<c>Maximum</c> as numbers, <c>$ref</c> siblings dropped,
+/// the OpenAPI formats as custom formats) and the library's findings are worded by keyword. A
+/// keyword or format OpenAPI 3.0 does not define is an exception, never a silent pass.
 /// </summary>
 public sealed partial class SchemaValidator
 {
-    private static readonly HashSet<string> Annotations = new(StringComparer.Ordinal)
+    private const string Components = "https://openapi.invalid/components";
+    private const string ComponentSchemas = "#/components/schemas/";
+
+    private static readonly HashSet<string> Dropped = new(StringComparer.Ordinal)
     {
         "title", "description", "example", "default", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml",
+        "nullable", "exclusiveMinimum", "exclusiveMaximum",
     };
 
-    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> Kept = new(StringComparer.Ordinal)
     {
-        "$ref", "type", "nullable", "enum", "required", "properties", "additionalProperties", "minProperties", "maxProperties",
-        "items", "minItems", "maxItems", "uniqueItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-        "multipleOf", "minLength", "maxLength", "pattern", "format", "allOf", "anyOf", "oneOf", "not",
+        "type", "enum", "required", "properties", "additionalProperties", "minProperties", "maxProperties", "items", "minItems",
+        "maxItems", "uniqueItems", "minimum", "maximum", "multipleOf", "minLength", "maxLength", "pattern", "format",
+        "allOf", "anyOf", "oneOf", "not",
     };
 
-    private static readonly ConcurrentDictionary<string, Regex> Patterns = new(StringComparer.Ordinal);
+    private static readonly string[] Combinators = ["anyOf", "oneOf", "not"];
 
-    private readonly JsonNode _document;
+    private static readonly Dictionary<string, string> FormatNames = new(StringComparer.Ordinal)
+    {
+        ["date-time"] = "openapi-date-time", ["date"] = "openapi-date", ["int32"] = "int32", ["int64"] = "int64", ["float"] = "float", ["double"] = "double",
+    };
+
     private readonly SchemaOptions _options;
+    private readonly JsonObject _components;
+    private readonly EvaluationOptions _evaluation = new() { OutputFormat = OutputFormat.Hierarchical, RequireFormatValidation = true };
+
+    static SchemaValidator()
+    {
+        Formats.Register(Format("openapi-date-time", value => IsDateTime(value) ? null : "is not an RFC 3339 date-time"));
+        Formats.Register(Format("service-date-time", value =>
+            !IsDateTime(value) ? "is not an RFC 3339 date-time"
+            : ContractTime().IsMatch(value) ? null
+            : "is not written as the service writes times (UTC, 'Z', at most 6 fraction digits, none when zero)"));
+        Formats.Register(Format("openapi-date", value =>
+            DateOnly.TryParseExact(value, "yyyy'-'MM'-'dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _) ? null : "is not an RFC 3339 full-date"));
+        Formats.Register(Format("int32", value => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "is not a 32-bit integer"));
+        Formats.Register(Format("int64", value => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "is not a 64-bit integer"));
+        Formats.Register(Format("float", _ => null));
+        Formats.Register(Format("double", _ => null));
+    }
 
     /// <param name="document">What <c>$ref</c>s such as <c>#/components/schemas/Job</c> are resolved against.</param>
     public SchemaValidator(JsonNode document, SchemaOptions? options = null)
     {
-        _document = document;
         _options = options ?? SchemaOptions.Open;
+        _components = new JsonObject
+        {
+            ["$id"] = Components,
+            ["$defs"] = new JsonObject([.. (document["components"]?["schemas"] as JsonObject ?? [])
+                .Select(schema => KeyValuePair.Create(schema.Key, (JsonNode?)Convert(schema.Value, ComponentSchemas + Escape(schema.Key))))]),
+        };
+        _evaluation.SchemaRegistry.Register(JsonSchema.FromText(_components.ToJsonString()));
     }
 
     /// <summary>Every way <paramref name="instance"/> breaks <paramref name="schema"/>; empty when it conforms.</summary>
     public IReadOnlyList<string> Validate(JsonNode? instance, JsonNode? schema, string schemaLocation = "#")
     {
-        var errors = new List<string>();
-        Check(instance, schema, "$", schemaLocation, errors, depth: 0);
-        return errors;
+        if (schema is null)
+        {
+            return [];
+        }
+
+        var root = Convert(schema, schemaLocation);
+        var results = JsonSchema.FromText(root.ToJsonString()).Evaluate(instance, _evaluation);
+        return [.. Failures(results, instance, root, schemaLocation)];
     }
 
-    private void Check(JsonNode? instance, JsonNode? rawSchema, string at, string schemaAt, List<string> errors, int depth)
+    /// <summary>
+    /// A schema of the document read by Microsoft.OpenApi, as the OpenAPI 3.0 JSON it writes it back
+    /// as: a <c>$ref</c> stays one, so components are checked as written; an inline schema loses what
+    /// is the default (an explicit <c>additionalProperties: true</c>), so such a schema belongs in components.
+    /// </summary>
+    public IReadOnlyList<string> Validate(JsonNode? instance, IOpenApiSchema? schema, string schemaLocation)
     {
-        if (depth > 64)
+        if (schema is null)
         {
-            throw new InvalidOperationException($"schema recursion deeper than 64 at {schemaAt}");
+            return [];
         }
 
-        if (rawSchema is null)
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        schema.SerializeAsV3(new OpenApiJsonWriter(text));
+        return Validate(instance, JsonNode.Parse(text.ToString()), schemaLocation);
+    }
+
+    /// <summary>The failures of a failed node and of the parts under it; a branch of anyOf, oneOf or not speaks only through its combinator.</summary>
+    private IEnumerable<string> Failures(EvaluationResults node, JsonNode? instance, JsonObject root, string rootLocation)
+    {
+        if (node.IsValid)
         {
-            return;
+            return [];
         }
 
-        if (rawSchema is not JsonObject schema)
+        var keywords = (node.Errors?.Keys ?? []).Where(keyword => keyword is not ("anyOf" or "oneOf" or "not" or "allOf" or "$ref"))
+            .Concat(Combinators.Where(combinator => node.Details.Any(child => Keyword(node, child) == combinator)));
+        return keywords.SelectMany(keyword => Describe(node, keyword, instance, root, rootLocation))
+            .Concat(node.Details.Where(child => !Combinators.Contains(Keyword(node, child))).SelectMany(child => Failures(child, instance, root, rootLocation)));
+    }
+
+    /// <summary>The keyword of <paramref name="node"/> that <paramref name="child"/> was evaluated under.</summary>
+    private static string? Keyword(EvaluationResults node, EvaluationResults child) =>
+        child.EvaluationPath.Count > node.EvaluationPath.Count ? child.EvaluationPath[node.EvaluationPath.Count] : null;
+
+    private JsonObject Convert(JsonNode? raw, string at)
+    {
+        if (raw is not JsonObject schema)
         {
-            throw new FormatException($"{schemaAt} is not a schema object");
+            throw new FormatException($"{at} is not a schema object");
         }
 
         // OpenAPI 3.0: a $ref replaces its object; siblings are ignored.
         if (schema["$ref"] is JsonValue reference)
         {
             var target = reference.GetValue<string>();
-            Check(instance, Resolve(target), at, target, errors, depth + 1);
-            return;
+            return target.StartsWith(ComponentSchemas, StringComparison.Ordinal)
+                ? new JsonObject { ["$ref"] = $"{Components}#/$defs/{target[ComponentSchemas.Length..]}" }
+                : throw new NotSupportedException($"only references to {ComponentSchemas}... are supported, not '{target}' at {at}");
         }
 
-        foreach (var (keyword, _) in schema)
+        var converted = new JsonObject();
+        foreach (var (keyword, value) in schema)
         {
-            if (!Keywords.Contains(keyword) && !Annotations.Contains(keyword) && !keyword.StartsWith("x-", StringComparison.Ordinal))
+            if (keyword.StartsWith("x-", StringComparison.Ordinal) || Dropped.Contains(keyword))
             {
-                throw new NotSupportedException($"schema keyword '{keyword}' at {schemaAt} is not supported by this validator");
+                continue;
+            }
+
+            converted[keyword] = keyword switch
+            {
+                _ when !Kept.Contains(keyword) => throw new NotSupportedException($"schema keyword '{keyword}' at {at} is not supported by this validator"),
+                "type" when schema["nullable"]?.GetValue<bool>() == true => new JsonArray(value!.DeepClone(), "null"),
+                "properties" => new JsonObject([.. value!.AsObject().Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Convert(p.Value, $"{at}/properties/{Escape(p.Key)}")))]),
+                "items" or "not" => Convert(value, $"{at}/{keyword}"),
+                "additionalProperties" when value is JsonObject => Convert(value, $"{at}/{keyword}"),
+                "allOf" or "anyOf" or "oneOf" => new JsonArray([.. value!.AsArray().Select((part, i) => (JsonNode?)Convert(part, $"{at}/{keyword}/{i}"))]),
+                "format" => FormatNames.TryGetValue(value!.GetValue<string>(), out var name)
+                    ? name == "openapi-date-time" && _options.ContractTimes ? "service-date-time" : name
+                    : throw new NotSupportedException($"format '{value}' at {at} is not supported by this validator"),
+                _ => value?.DeepClone(),
+            };
+        }
+
+        foreach (var (bound, exclusive) in new[] { ("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum") })
+        {
+            if (schema[exclusive]?.GetValue<bool>() == true && converted.Remove(bound, out var limit))
+            {
+                converted[exclusive] = limit;
             }
         }
 
-        void Fail(string message) => errors.Add($"{at}: {message} ({schemaAt})");
-
-        var type = schema["type"]?.GetValue<string>();
-        if (instance is null)
+        var isObject = schema["type"]?.GetValue<string>() == "object" || schema.ContainsKey("properties");
+        if (_options.ClosedObjects && isObject && !schema.ContainsKey("additionalProperties"))
         {
-            if (type is not null && schema["nullable"]?.GetValue<bool>() != true)
-            {
-                Fail($"null where {type} is required");
-            }
-            else if (schema["enum"] is JsonArray nullEnum && !nullEnum.Any(v => v is null))
-            {
-                Fail("null is not one of the enum values");
-            }
-
-            return;
+            converted["additionalProperties"] = schema.ContainsKey("allOf") || schema.ContainsKey("anyOf") || schema.ContainsKey("oneOf")
+                ? throw new NotSupportedException($"closed-object checking of a combined schema ({at}) is not implemented")
+                : false;
         }
 
-        if (type is not null && !HasType(instance, type))
-        {
-            Fail($"{Describe(instance)} is not of type {type}");
-            return;
-        }
-
-        if (schema["enum"] is JsonArray values && !values.Any(v => JsonNode.DeepEquals(v, instance)))
-        {
-            Fail($"{Describe(instance)} is not one of {values.ToJsonString()}");
-        }
-
-        switch (instance)
-        {
-            case JsonObject obj:
-                CheckObject(obj, schema, at, schemaAt, errors, depth, Fail);
-                break;
-            case JsonArray array:
-                CheckArray(array, schema, at, schemaAt, errors, depth, Fail);
-                break;
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                CheckString(value.GetValue<string>(), schema, Fail);
-                break;
-            case JsonValue value when value.GetValueKind() == JsonValueKind.Number:
-                CheckNumber(value.ToJsonString(), schema, Fail);
-                break;
-        }
-
-        CheckCombinators(instance, schema, at, schemaAt, errors, depth, Fail);
+        return converted;
     }
 
-    private void CheckObject(JsonObject obj, JsonObject schema, string at, string schemaAt, List<string> errors, int depth, Action<string> fail)
+    /// <summary>One keyword's failure in the words the tests and their readers know.</summary>
+    private IEnumerable<string> Describe(EvaluationResults detail, string keyword, JsonNode? instance, JsonObject root, string rootLocation)
     {
-        foreach (var required in schema["required"] as JsonArray ?? [])
+        var pointer = detail.InstanceLocation;
+        var value = pointer.TryEvaluate(instance, out var found) ? found : null;
+        var (schema, schemaAt) = SchemaAt(detail.EvaluationPath, root, rootLocation);
+        var at = Path(pointer, instance);
+        string Say(string message) => $"{at}: {message} ({schemaAt})";
+
+        if (keyword.Length == 0 && detail.EvaluationPath.Count > 0 && detail.EvaluationPath[^1] == "additionalProperties")
         {
-            var name = required!.GetValue<string>();
-            if (!obj.ContainsKey(name))
-            {
-                fail($"required property '{name}' is missing");
-            }
+            // The false schema under additionalProperties failed for this property: the object has it undocumented.
+            yield return $"{Path(pointer[..^1], instance)}: property '{pointer[^1]}' is not documented ({schemaAt[..schemaAt.LastIndexOf('/')]})";
+            yield break;
         }
 
-        var properties = schema["properties"] as JsonObject;
-        var additional = schema["additionalProperties"];
-        if (_options.ClosedObjects && additional is null && (schema.ContainsKey("allOf") || schema.ContainsKey("anyOf") || schema.ContainsKey("oneOf")))
+        var limit = schema[keyword]?.ToJsonString();
+        var text = value?.GetValueKind() == JsonValueKind.String ? Short(value.GetValue<string>()) : null;
+        switch (keyword)
         {
-            throw new NotSupportedException($"closed-object checking of a combined schema ({schemaAt}) is not implemented");
-        }
-
-        foreach (var (name, value) in obj)
-        {
-            var propertyAt = $"{at}.{name}";
-            if (properties is not null && properties.TryGetPropertyValue(name, out var propertySchema))
-            {
-                Check(value, propertySchema, propertyAt, $"{schemaAt}/properties/{Escape(name)}", errors, depth + 1);
-            }
-            else if (additional is JsonObject additionalSchema)
-            {
-                Check(value, additionalSchema, propertyAt, $"{schemaAt}/additionalProperties", errors, depth + 1);
-            }
-            else if (additional is JsonValue allowed ? !allowed.GetValue<bool>() : _options.ClosedObjects && IsObjectSchema(schema))
-            {
-                fail($"property '{name}' is not documented");
-            }
-        }
-
-        if (schema["minProperties"] is JsonValue min && obj.Count < Count(min))
-        {
-            fail($"has {obj.Count} properties, fewer than minProperties {Count(min)}");
-        }
-
-        if (schema["maxProperties"] is JsonValue max && obj.Count > Count(max))
-        {
-            fail($"has {obj.Count} properties, more than maxProperties {Count(max)}");
-        }
-    }
-
-    private void CheckArray(JsonArray array, JsonObject schema, string at, string schemaAt, List<string> errors, int depth, Action<string> fail)
-    {
-        if (schema["minItems"] is JsonValue min && array.Count < Count(min))
-        {
-            fail($"has {array.Count} items, fewer than minItems {Count(min)}");
-        }
-
-        if (schema["maxItems"] is JsonValue max && array.Count > Count(max))
-        {
-            fail($"has {array.Count} items, more than maxItems {Count(max)}");
-        }
-
-        if (schema["uniqueItems"]?.GetValue<bool>() == true)
-        {
-            for (var i = 0; i < array.Count; i++)
-            {
-                for (var j = i + 1; j < array.Count; j++)
+            case "type":
+                var type = schema["type"] is JsonArray types ? types.First(t => t!.GetValue<string>() != "null")!.GetValue<string>() : schema["type"]!.GetValue<string>();
+                yield return Say(value is null ? $"null where {type} is required" : $"{Kind(value)} is not of type {type}");
+                break;
+            case "enum":
+                yield return Say(value is null ? "null is not one of the enum values" : $"{Kind(value)} is not one of {limit}");
+                break;
+            case "required":
+                foreach (var name in schema["required"]!.AsArray().Select(n => n!.GetValue<string>()).Where(n => value is JsonObject obj && !obj.ContainsKey(n)))
                 {
-                    if (JsonNode.DeepEquals(array[i], array[j]))
+                    yield return Say($"required property '{name}' is missing");
+                }
+
+                break;
+            case "minimum" or "exclusiveMinimum" or "maximum" or "exclusiveMaximum":
+                var side = keyword.Contains("inimum", StringComparison.Ordinal) ? "below" : "above";
+                yield return Say($"{value?.ToJsonString()} is {side} {(keyword.StartsWith("exclusive", StringComparison.Ordinal) ? "exclusive " : "")}{(side == "below" ? "minimum" : "maximum")} {limit}");
+                break;
+            case "minLength":
+                yield return Say($"'{text}' is shorter than minLength {limit}");
+                break;
+            case "maxLength":
+                yield return Say($"'{text}' is longer than maxLength {limit}");
+                break;
+            case "pattern":
+                yield return Say($"'{text}' does not match pattern {schema["pattern"]!.GetValue<string>()}");
+                break;
+            case "minItems" or "maxItems":
+                yield return Say($"has {value?.AsArray().Count} items, {(keyword == "minItems" ? "fewer than" : "more than")} {keyword} {limit}");
+                break;
+            case "minProperties" or "maxProperties":
+                yield return Say($"has {value?.AsObject().Count} properties, {(keyword == "minProperties" ? "fewer than" : "more than")} {keyword} {limit}");
+                break;
+            case "format":
+                yield return Say($"'{text ?? value?.ToJsonString()}' {detail.Errors![keyword]}");
+                break;
+            case "anyOf" or "oneOf" or "not":
+                var matches = detail.Details.Count(child => child.IsValid && Keyword(detail, child) == keyword);
+                var broken = keyword switch { "anyOf" => matches == 0, "oneOf" => matches != 1, _ => matches > 0 };
+                if (broken)
+                {
+                    yield return Say(keyword switch
                     {
-                        fail($"items {i} and {j} are equal but uniqueItems is set");
-                    }
-                }
-            }
-        }
-
-        if (schema["items"] is { } items)
-        {
-            for (var i = 0; i < array.Count; i++)
-            {
-                Check(array[i], items, $"{at}[{i}]", $"{schemaAt}/items", errors, depth + 1);
-            }
-        }
-    }
-
-    private void CheckString(string text, JsonObject schema, Action<string> fail)
-    {
-        // JSON Schema counts characters as code points, not UTF-16 units.
-        var length = text.Length - text.Count(char.IsLowSurrogate);
-        if (schema["minLength"] is JsonValue min && length < Count(min))
-        {
-            fail($"'{Short(text)}' is shorter than minLength {Count(min)}");
-        }
-
-        if (schema["maxLength"] is JsonValue max && length > Count(max))
-        {
-            fail($"'{Short(text)}' ({length} characters) is longer than maxLength {Count(max)}");
-        }
-
-        if (schema["pattern"] is JsonValue pattern)
-        {
-            var regex = Patterns.GetOrAdd(pattern.GetValue<string>(), p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));
-            if (!regex.IsMatch(text))
-            {
-                fail($"'{Short(text)}' does not match pattern {pattern.GetValue<string>()}");
-            }
-        }
-
-        switch (schema["format"]?.GetValue<string>())
-        {
-            case null:
-                break;
-            case "date-time":
-                if (!IsDateTime(text))
-                {
-                    fail($"'{Short(text)}' is not an RFC 3339 date-time");
-                }
-                else if (_options.ContractTimes && !ContractTime().IsMatch(text))
-                {
-                    fail($"'{Short(text)}' is not written as the service writes times (UTC, 'Z', at most 6 fraction digits, none when zero)");
+                        "anyOf" => "matches none of anyOf",
+                        "oneOf" => $"matches {matches} of oneOf, not exactly one",
+                        _ => "matches the schema under not",
+                    });
                 }
 
                 break;
-            case "date":
-                if (!DateOnly.TryParseExact(text, "yyyy'-'MM'-'dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
-                {
-                    fail($"'{Short(text)}' is not an RFC 3339 full-date");
-                }
-
+            default:
+                yield return Say($"{keyword}: {detail.Errors![keyword]}");
                 break;
-            case var format:
-                throw new NotSupportedException($"string format '{format}' is not supported by this validator");
         }
     }
 
-    private static void CheckNumber(string text, JsonObject schema, Action<string> fail)
+    /// <summary>The converted schema an evaluation path leads to through its <c>$ref</c>s, and where its original is in the document.</summary>
+    private (JsonObject Schema, string Where) SchemaAt(JsonPointer path, JsonObject root, string rootLocation)
     {
-        var number = Number(text);
-        if (schema["minimum"] is JsonValue minimum)
+        JsonNode? node = root;
+        var where = rootLocation;
+        for (var i = 0; i < path.Count; i++)
         {
-            var bound = Number(minimum.ToJsonString());
-            var exclusive = schema["exclusiveMinimum"]?.GetValue<bool>() == true;
-            if (exclusive ? number <= bound : number < bound)
+            if (path[i] == "$ref")
             {
-                fail($"{text} is below {(exclusive ? "exclusive " : "")}minimum {minimum.ToJsonString()}");
+                var token = node!["$ref"]!.GetValue<string>()[(Components.Length + "#/$defs/".Length)..];
+                (node, where) = (_components["$defs"]![token.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)], ComponentSchemas + token);
+            }
+            else
+            {
+                (node, where) = (node is JsonArray array ? array[int.Parse(path[i], CultureInfo.InvariantCulture)] : node?[path[i]], $"{where}/{Escape(path[i])}");
             }
         }
 
-        if (schema["maximum"] is JsonValue maximum)
-        {
-            var bound = Number(maximum.ToJsonString());
-            var exclusive = schema["exclusiveMaximum"]?.GetValue<bool>() == true;
-            if (exclusive ? number >= bound : number > bound)
-            {
-                fail($"{text} is above {(exclusive ? "exclusive " : "")}maximum {maximum.ToJsonString()}");
-            }
-        }
-
-        if (schema["multipleOf"] is JsonValue multipleOf)
-        {
-            var divisor = Number(multipleOf.ToJsonString());
-            if (divisor == 0 || number % divisor != 0)
-            {
-                fail($"{text} is not a multiple of {multipleOf.ToJsonString()}");
-            }
-        }
-
-        switch (schema["format"]?.GetValue<string>())
-        {
-            case null or "double" or "float":
-                break;
-            case "int32":
-                if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-                {
-                    fail($"{text} is not a 32-bit integer");
-                }
-
-                break;
-            case "int64":
-                if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-                {
-                    fail($"{text} is not a 64-bit integer");
-                }
-
-                break;
-            case var format:
-                throw new NotSupportedException($"number format '{format}' is not supported by this validator");
-        }
+        return (node as JsonObject ?? [], where);
     }
 
-    private void CheckCombinators(JsonNode instance, JsonObject schema, string at, string schemaAt, List<string> errors, int depth, Action<string> fail)
+    private static PredicateFormat Format(string key, Func<string, string?> problem) =>
+        new(key, (JsonNode? node, out string? error) =>
+        {
+            error = node is JsonValue value ? problem(value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString()) : null;
+            return error is null;
+        });
+
+    /// <summary>A JSON pointer as the path a reader expects: <c>$.nodes[0]</c>.</summary>
+    private static string Path(JsonPointer pointer, JsonNode? instance)
     {
-        if (schema["allOf"] is JsonArray all)
+        var path = "$";
+        for (var i = 0; i < pointer.Count; i++)
         {
-            for (var i = 0; i < all.Count; i++)
-            {
-                Check(instance, all[i], at, $"{schemaAt}/allOf/{i}", errors, depth + 1);
-            }
+            path += pointer[..i].TryEvaluate(instance, out var parent) && parent is JsonArray ? $"[{pointer[i]}]" : $".{pointer[i]}";
         }
 
-        if (schema["anyOf"] is JsonArray any && !any.Select((option, i) => Passes(instance, option, at, $"{schemaAt}/anyOf/{i}", depth)).Any(ok => ok))
-        {
-            fail("matches none of anyOf");
-        }
-
-        if (schema["oneOf"] is JsonArray one)
-        {
-            var matches = one.Select((option, i) => Passes(instance, option, at, $"{schemaAt}/oneOf/{i}", depth)).Count(ok => ok);
-            if (matches != 1)
-            {
-                fail($"matches {matches} of oneOf, not exactly one");
-            }
-        }
-
-        if (schema["not"] is { } not && Passes(instance, not, at, $"{schemaAt}/not", depth))
-        {
-            fail("matches the schema under not");
-        }
+        return path;
     }
-
-    private bool Passes(JsonNode instance, JsonNode? schema, string at, string schemaAt, int depth)
-    {
-        var branch = new List<string>();
-        Check(instance, schema, at, schemaAt, branch, depth + 1);
-        return branch.Count == 0;
-    }
-
-    private JsonNode Resolve(string reference)
-    {
-        if (!reference.StartsWith("#/", StringComparison.Ordinal) && reference != "#")
-        {
-            throw new NotSupportedException($"only local references are supported, not '{reference}'");
-        }
-
-        var node = _document;
-        foreach (var token in reference[1..].Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var name = token.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-            node = (node as JsonObject)?[name] ?? throw new FormatException($"reference '{reference}' points at nothing");
-        }
-
-        return node;
-    }
-
-    private static bool HasType(JsonNode instance, string type) => type switch
-    {
-        "object" => instance is JsonObject,
-        "array" => instance is JsonArray,
-        "string" => instance.GetValueKind() == JsonValueKind.String,
-        "boolean" => instance.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
-        "number" => instance.GetValueKind() == JsonValueKind.Number,
-        // A JSON number written without fraction or exponent: 1.5 and 1e3 are numbers, not integers.
-        "integer" => instance.GetValueKind() == JsonValueKind.Number && WholeNumber().IsMatch(instance.ToJsonString()),
-        _ => throw new NotSupportedException($"type '{type}' is not an OpenAPI 3.0 type"),
-    };
-
-    private static bool IsObjectSchema(JsonObject schema) =>
-        schema["type"]?.GetValue<string>() == "object" || schema.ContainsKey("properties");
 
     /// <summary>RFC 3339 section 5.6 <c>date-time</c>, with every field in range.</summary>
     private static bool IsDateTime(string text)
@@ -402,15 +312,7 @@ public sealed partial class SchemaValidator
             && offsetOk;
     }
 
-    /// <summary>A count keyword's value, whichever CLR type the document reader gave it.</summary>
-    private static long Count(JsonValue value) => long.Parse(value.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-
-    private static decimal Number(string text) =>
-        decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new NotSupportedException($"number {text} is beyond what this validator compares");
-
-    private static string Describe(JsonNode node) => node switch
+    private static string Kind(JsonNode node) => node switch
     {
         JsonObject => "an object",
         JsonArray => "an array",
@@ -421,9 +323,6 @@ public sealed partial class SchemaValidator
 
     private static string Escape(string token) =>
         token.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
-
-    [GeneratedRegex(@"^-?(0|[1-9][0-9]*)$", RegexOptions.CultureInvariant)]
-    private static partial Regex WholeNumber();
 
     [GeneratedRegex(
         @"^(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})[Tt](?<hour>\d{2}):(?<minute>\d{2}):(?<second>\d{2})(\.\d+)?([Zz]|[+-](?<oh>\d{2}):(?<om>\d{2}))$",

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HpcJobs.MockServer.Spec;
+using Microsoft.OpenApi;
 
 namespace HpcJobs.MockServer.Tests;
 
@@ -24,8 +25,8 @@ public sealed record ObservedResponse(int Status, string? ContentType, string Bo
 /// </summary>
 public sealed class SpecConformance(OpenApiSpec spec)
 {
-    private readonly SchemaValidator _bodies = new(spec.Root, SchemaOptions.Responses);
-    private readonly SchemaValidator _headers = new(spec.Root, SchemaOptions.Open);
+    private readonly SchemaValidator _bodies = new(SpecFile.Json(File.ReadAllText(spec.Source)), SchemaOptions.Responses);
+    private readonly SchemaValidator _headers = new(SpecFile.Json(File.ReadAllText(spec.Source)), SchemaOptions.Open);
 
     public IReadOnlyList<string> Check(SpecOperation operation, ObservedResponse response)
     {
@@ -46,7 +47,7 @@ public sealed class SpecConformance(OpenApiSpec spec)
 
         var problems = Against(spec.ComponentResponse("MethodNotAllowed", "405"), response, context).ToList();
         var allowed = response.Headers.GetValueOrDefault("Allow")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
-        var expected = path.Operations.Select(op => op.Method.ToUpperInvariant()).ToArray();
+        var expected = path.Operations.Select(op => op.Method.Method).ToArray();
         if (!allowed.Order().SequenceEqual(expected.Order()))
         {
             problems.Add($"{context}: Allow is '{string.Join(", ", allowed)}', the path serves {string.Join(", ", expected)}");
@@ -63,7 +64,10 @@ public sealed class SpecConformance(OpenApiSpec spec)
             return [$"GET {url}: expected 404, got {response.Status}"];
         }
 
-        var error = new SpecResponse("404", null, [], [new SpecMediaType("application/json", JsonNode.Parse("""{"$ref":"#/components/schemas/Error"}"""), [], "#/info/description")], "#/info/description");
+        var error = new SpecResponse("404", new OpenApiResponse
+        {
+            Content = new Dictionary<string, IOpenApiMediaType> { ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("Error", spec.Document) } },
+        });
         return Against(error, response, $"GET {url}");
     }
 
@@ -79,7 +83,7 @@ public sealed class SpecConformance(OpenApiSpec spec)
             }
             else
             {
-                problems.AddRange(_headers.Validate(JsonValue.Create(value), header.Schema, header.Location + "/schema").Select(e => $"{context}: header {header.Name}: {e}"));
+                problems.AddRange(_headers.Validate(JsonValue.Create(value), header.Schema, $"{context} header {header.Name}").Select(e => $"{context}: header {header.Name}: {e}"));
             }
         }
 
@@ -111,7 +115,7 @@ public sealed class SpecConformance(OpenApiSpec spec)
             return problems;
         }
 
-        problems.AddRange(_bodies.Validate(body, media.Schema, media.Location + "/schema").Select(e => $"{context}: {e}"));
+        problems.AddRange(_bodies.Validate(body, media.Schema, $"{context} {media.Name}").Select(e => $"{context}: {e}"));
         return problems;
     }
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using HpcJobs.MockServer.Spec;
+using Json.Pointer;
 
 namespace HpcJobs.MockServer.Tests;
 
@@ -15,15 +15,18 @@ public sealed record SpecExampleCase(string Location, JsonNode? Value, JsonNode?
 /// </summary>
 public static class SpecExamples
 {
-    public static IReadOnlyList<SpecExampleCase> All(OpenApiSpec spec)
+    private static readonly string[] Methods = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
+
+    /// <param name="root">The document as JSON (<see cref="SpecFile.Root"/>).</param>
+    public static IReadOnlyList<SpecExampleCase> All(JsonObject root)
     {
-        var walk = new Walk(spec);
-        foreach (var (template, item) in spec.Root["paths"] as JsonObject ?? [])
+        var walk = new Walk(root);
+        foreach (var (template, item) in root["paths"] as JsonObject ?? [])
         {
-            var where = "#/paths/" + OpenApiSpec.Escape(template);
-            var path = (JsonObject)spec.Resolve(item)!;
+            var where = "#/paths/" + Escape(template);
+            var path = (JsonObject)item!;
             walk.Parameters(path["parameters"], where + "/parameters");
-            foreach (var method in OpenApiSpec.Methods)
+            foreach (var method in Methods)
             {
                 if (path[method] is JsonObject operation)
                 {
@@ -41,36 +44,40 @@ public static class SpecExamples
             }
         }
 
-        var components = spec.Root["components"] as JsonObject ?? [];
+        var components = root["components"] as JsonObject ?? [];
         foreach (var (name, parameter) in components["parameters"] as JsonObject ?? [])
         {
-            walk.Parameter(parameter, "#/components/parameters/" + OpenApiSpec.Escape(name));
+            walk.Parameter(parameter, "#/components/parameters/" + Escape(name));
         }
 
         foreach (var (name, body) in components["requestBodies"] as JsonObject ?? [])
         {
-            walk.RequestBody(body, "#/components/requestBodies/" + OpenApiSpec.Escape(name));
+            walk.RequestBody(body, "#/components/requestBodies/" + Escape(name));
         }
 
         foreach (var (name, response) in components["responses"] as JsonObject ?? [])
         {
-            walk.Response(response, "#/components/responses/" + OpenApiSpec.Escape(name));
+            walk.Response(response, "#/components/responses/" + Escape(name));
         }
 
         foreach (var (name, header) in components["headers"] as JsonObject ?? [])
         {
-            walk.Header(header, "#/components/headers/" + OpenApiSpec.Escape(name));
+            walk.Header(header, "#/components/headers/" + Escape(name));
         }
 
         foreach (var (name, schema) in components["schemas"] as JsonObject ?? [])
         {
-            walk.Schema(schema, "#/components/schemas/" + OpenApiSpec.Escape(name));
+            walk.Schema(schema, "#/components/schemas/" + Escape(name));
         }
 
         return walk.Cases;
     }
 
-    private sealed class Walk(OpenApiSpec spec)
+    /// <summary>A JSON-pointer token.</summary>
+    public static string Escape(string token) =>
+        token.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+
+    private sealed class Walk(JsonObject root)
     {
         private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
@@ -104,7 +111,7 @@ public static class SpecExamples
             Content(response["content"], at + "/content", SchemaOptions.Responses);
             foreach (var (name, header) in response["headers"] as JsonObject ?? [])
             {
-                Header(header, $"{at}/headers/{OpenApiSpec.Escape(name)}");
+                Header(header, $"{at}/headers/{Escape(name)}");
             }
         }
 
@@ -133,7 +140,7 @@ public static class SpecExamples
 
             foreach (var (name, property) in schema["properties"] as JsonObject ?? [])
             {
-                Schema(property, $"{where}/properties/{OpenApiSpec.Escape(name)}");
+                Schema(property, $"{where}/properties/{Escape(name)}");
             }
 
             Schema(schema["items"], where + "/items");
@@ -153,7 +160,7 @@ public static class SpecExamples
         {
             foreach (var (name, raw) in content as JsonObject ?? [])
             {
-                var at = $"{where}/{OpenApiSpec.Escape(name)}";
+                var at = $"{where}/{Escape(name)}";
                 var media = (JsonObject)raw!;
                 Examples(media, at, media["schema"], at + "/schema", options);
                 Schema(media["schema"], at + "/schema");
@@ -169,7 +176,7 @@ public static class SpecExamples
 
             foreach (var (name, raw) in owner["examples"] as JsonObject ?? [])
             {
-                var (example, at) = Follow(raw, $"{where}/examples/{OpenApiSpec.Escape(name)}");
+                var (example, at) = Follow(raw, $"{where}/examples/{Escape(name)}");
                 Add(new SpecExampleCase(at + "/value", example["value"], schema, schemaWhere, options));
             }
         }
@@ -180,7 +187,7 @@ public static class SpecExamples
             while (raw is JsonObject { } obj && obj["$ref"] is JsonValue reference)
             {
                 where = reference.GetValue<string>();
-                raw = spec.Pointer(where);
+                raw = JsonPointer.Parse(where[1..]).TryEvaluate(root, out var target) ? target : throw new FormatException($"reference '{where}' points at nothing");
             }
 
             return ((JsonObject)raw!, where);

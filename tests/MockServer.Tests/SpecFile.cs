@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
 using HpcJobs.MockServer.Spec;
+using Microsoft.OpenApi.YamlReader;
+using SharpYaml.Serialization;
 
 namespace HpcJobs.MockServer.Tests;
 
@@ -10,7 +13,23 @@ public static class SpecFile
 
     private static readonly Lazy<OpenApiSpec> Loaded = new(() => OpenApiSpec.Load(Path));
 
+    private static readonly Lazy<JsonObject> Raw = new(() => Json(File.ReadAllText(Path)));
+
     public static OpenApiSpec Spec => Loaded.Value;
+
+    /// <summary>
+    /// The document as written, as the JSON Microsoft.OpenApi's YAML reader turns it into (so typed as
+    /// the mock's examples are): what examples are walked in and schemas resolved against. Not the
+    /// object model written back, which drops what is the default, such as <c>additionalProperties: true</c>.
+    /// </summary>
+    public static JsonObject Root => Raw.Value;
+
+    public static JsonObject Json(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return SpecExample.Json(YamlConverter.ToJsonNode(stream.Documents[0]))!.AsObject();
+    }
 
     private static string Find()
     {

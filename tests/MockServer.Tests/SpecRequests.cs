@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HpcJobs.MockServer.Spec;
+using Microsoft.OpenApi;
 
 namespace HpcJobs.MockServer.Tests;
 
@@ -13,16 +14,18 @@ public static partial class SpecRequests
     public static string PathOf(SpecOperation operation) =>
         Parameter().Replace(operation.Path, match =>
         {
-            var parameter = operation.Parameters.Single(p => p.In == "path" && p.Name == match.Groups[1].Value);
-            var value = parameter.Examples.FirstOrDefault()?.Value ?? parameter.Schema?["example"];
-            return Uri.EscapeDataString(value?.GetValue<string>() ?? throw new InvalidOperationException($"{parameter.Location} has no example"));
+            var parameter = operation.Parameters.Single(p => p.In == ParameterLocation.Path && p.Name == match.Groups[1].Value);
+#pragma warning disable CS0618 // OpenAPI 3.0's single schema example is what this document writes.
+            var value = Examples(parameter).FirstOrDefault()?.Value ?? SpecExample.Json(parameter.Schema?.Example);
+#pragma warning restore CS0618
+            return Uri.EscapeDataString(value?.GetValue<string>() ?? throw new InvalidOperationException($"{operation}: parameter {parameter.Name} has no example"));
         });
 
     /// <summary>The operation called with its path examples and, when it takes a body, the body example named (default: the first).</summary>
     public static HttpRequestMessage Request(SpecOperation operation, string? bodyExample = null)
     {
-        var request = new HttpRequestMessage(new HttpMethod(operation.Method.ToUpperInvariant()), PathOf(operation));
-        if (operation.RequestBody is { Content: [var media, ..] })
+        var request = new HttpRequestMessage(operation.Method, PathOf(operation));
+        if (operation.RequestContent is [var media, ..])
         {
             var example = bodyExample is null ? media.Examples[0] : media.Examples.Single(e => e.Name == bodyExample);
             request.Content = new StringContent(example.Value?.ToJsonString() ?? "null", Encoding.UTF8);
@@ -31,6 +34,8 @@ public static partial class SpecRequests
 
         return request;
     }
+
+    public static IReadOnlyList<SpecExample> Examples(IOpenApiParameter parameter) => SpecExample.All(parameter.Examples, parameter.Example);
 
     /// <summary>For messages: JSON as people read it, quotes and apostrophes unescaped.</summary>
     public static readonly System.Text.Json.JsonSerializerOptions Readable = new()

@@ -43,7 +43,18 @@ public sealed class DemoTests
             Assert.True(jobs.SelectMany(j => j.GetProperty("nodes").EnumerateArray().Select(n => n.GetString())).Distinct().Count() >= 24);
             Assert.Contains(jobs, j => j.TryGetProperty("gpu_usage", out var gpu) && gpu.GetDouble() > 80);
             Assert.Contains(jobs, j => j.TryGetProperty("gpu_usage", out var gpu) && gpu.GetDouble() < 5);
-            Assert.All(jobs, j => Assert.Equal("mock", j.GetProperty("scheduler").GetProperty("type").GetString()));
+            Assert.All(jobs, j => Assert.Equal("demo", j.GetProperty("cluster").GetString()));
+            Assert.All(jobs, j => Assert.True(j.GetProperty("allocated_cpus").GetInt32() > 0));
+            Assert.Contains(jobs, j => j.TryGetProperty("allocated_gpus", out var gpus) && gpus.GetInt32() > 0);
+            Assert.True(jobs.Select(j => j.GetProperty("scheduler").GetProperty("account").GetString()).Distinct().Count() >= 5);
+            Assert.True(jobs.Select(j => j.GetProperty("scheduler").GetProperty("partition").GetString()).Distinct().Count() >= 3);
+            Assert.Contains(jobs, j => j.GetProperty("scheduler").TryGetProperty("raw_state", out var raw) && raw.GetString() == "OUT_OF_MEMORY");
+            Assert.Contains(jobs, j => j.GetProperty("scheduler").TryGetProperty("signal", out var signal) && signal.GetInt32() == 15);
+            var requeued = Assert.Single(jobs, j => j.GetProperty("attempt").GetInt32() == 2).GetProperty("id").GetString();
+            Assert.Single((await GetAsync(first.Client, $"/v1/jobs/{requeued}")).GetProperty("attempts").EnumerateArray());
+            Assert.Equal(
+                ["created", "transition", "requeue"],
+                (await GetAsync(first.Client, $"/v1/jobs/{requeued}/audit")).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("change").GetString()));
             var running = jobs.First(j => j.GetProperty("state").GetString() == "running").GetProperty("id").GetString();
             Assert.True((await GetAsync(first.Client, $"/v1/jobs/{running}/metrics")).GetProperty("total").GetInt32() >= 3);
             await first.TerminateAsync(TimeSpan.FromSeconds(30));

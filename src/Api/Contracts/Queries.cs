@@ -111,9 +111,25 @@ public static class JobListQuery
             reader.Text("user"),
             reader.Text("node"),
             reader.Integer("limit", Limits.DefaultListLimit, 1, Limits.MaxListLimit),
-            reader.Long("offset", 0, 0, long.MaxValue));
+            reader.Long("offset", 0, 0, long.MaxValue),
+            reader.Text("account"),
+            reader.Text("partition"),
+            reader.Text("cluster"));
         error = reader.Error;
         return error is null ? result : null;
+    }
+}
+
+/// <summary><c>GET /v1/jobs/{id}/audit</c>.</summary>
+public static class AuditQuery
+{
+    public static (int Limit, long Offset)? Parse(IQueryCollection query, out RequestError? error)
+    {
+        var reader = new QueryReader(query);
+        var limit = reader.Integer("limit", Limits.DefaultListLimit, 1, Limits.MaxListLimit);
+        var offset = reader.Long("offset", 0, 0, long.MaxValue);
+        error = reader.Error;
+        return error is null ? (limit, offset) : null;
     }
 }
 

@@ -6,7 +6,8 @@ namespace HpcJobs.Api.Contracts;
 /// <summary><c>POST /v1/jobs</c>.</summary>
 public static class CreateJobRequest
 {
-    private static readonly FieldNames Names = new("id", "user", "nodes", "state", "start_time", "scheduler");
+    private static readonly FieldNames Names = new(
+        ["id", "user", "nodes", "state", "start_time", "scheduler", "cluster", .. AllocationFields.Job.Names]);
 
     public static (string Id, CreateJob Command)? Parse(JsonElement root, out RequestError? error)
     {
@@ -30,8 +31,10 @@ public static class CreateJobRequest
 
         var start = fields.Time("start_time");
         var scheduler = SchedulerFields.Normalize(fields);
+        var allocation = AllocationFields.Job.Read(fields);
+        var cluster = fields.Text("cluster", required: false);
         error = fields.Error;
-        return error is null ? (id!, new CreateJob(user!, nodes!, state, start, scheduler)) : null;
+        return error is null ? (id!, new CreateJob(user!, nodes!, state, start, scheduler, allocation, cluster)) : null;
     }
 
     private static IReadOnlyList<string>? ReadNodes(Fields fields)
@@ -42,9 +45,18 @@ public static class CreateJobRequest
             return null;
         }
 
+        return NodeNames.Read(fields, "nodes", raw);
+    }
+}
+
+/// <summary>A job's node names: an array of 1 to <see cref="Limits.MaxNodes"/> names.</summary>
+internal static class NodeNames
+{
+    public static IReadOnlyList<string>? Read(Fields fields, string name, JsonElement raw)
+    {
         if (raw.ValueKind != JsonValueKind.Array || raw.GetArrayLength() is 0 or > Limits.MaxNodes)
         {
-            fields.Fail("nodes", $"must be an array of 1 to {Limits.MaxNodes} node names");
+            fields.Fail(name, $"must be an array of 1 to {Limits.MaxNodes} node names");
             return null;
         }
 
@@ -55,7 +67,7 @@ public static class CreateJobRequest
                 || item.GetString() is not { Length: > 0 and <= Limits.MaxTextLength } node
                 || node.Contains('\0', StringComparison.Ordinal))
             {
-                fields.Fail("nodes", $"each node must be a string of 1 to {Limits.MaxTextLength} characters, without NUL");
+                fields.Fail(name, $"each node must be a string of 1 to {Limits.MaxTextLength} characters, without NUL");
                 return null;
             }
 
@@ -150,7 +162,14 @@ public static class SampleRequest
 internal static class SchedulerFields
 {
     private static readonly FieldNames Names = new(
-        "type", "external_job_id", "raw_state", "submit_time", "partition", "account", "qos", "priority", "exit_code", "extra");
+        "type", "external_job_id", "raw_state", "submit_time", "partition", "account", "qos", "priority", "exit_code",
+        "time_limit_minutes", "signal", "extra");
+
+    /// <summary>A year: far beyond any scheduler's limit, far below an overflow.</summary>
+    public const long MaxTimeLimitMinutes = 525_600;
+
+    /// <summary>Signals are 1–64 on Linux (128 leaves room for shells' 128+N convention).</summary>
+    public const int MaxSignal = 128;
 
     public static string? Normalize(Fields parent)
     {
@@ -172,6 +191,8 @@ internal static class SchedulerFields
         var submit = fields.Time("submit_time");
         var priority = fields.Integer("priority", required: false, long.MinValue, long.MaxValue);
         var exitCode = fields.Integer("exit_code", required: false, int.MinValue, int.MaxValue);
+        var timeLimit = fields.Integer("time_limit_minutes", required: false, 0, MaxTimeLimitMinutes);
+        var signal = fields.Integer("signal", required: false, 0, MaxSignal);
         var extra = fields.Raw("extra");
         if (extra is { ValueKind: not JsonValueKind.Object })
         {
@@ -210,9 +231,12 @@ internal static class SchedulerFields
                 writer.WriteNumber("priority", p);
             }
 
-            if (exitCode is { } code)
+            foreach (var (name, value) in new[] { ("exit_code", exitCode), ("time_limit_minutes", timeLimit), ("signal", signal) })
             {
-                writer.WriteNumber("exit_code", code);
+                if (value is { } number)
+                {
+                    writer.WriteNumber(name, number);
+                }
             }
 
             if (extra is { } e)

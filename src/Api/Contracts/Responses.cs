@@ -14,12 +14,21 @@ public sealed record JobResponse(
     double CpuUsage,
     long MemoryUsageMb,
     double? GpuUsage,
-    JsonElement? Scheduler)
+    JsonElement? Scheduler,
+    int Attempt,
+    int? AllocatedCpus,
+    long? AllocatedMemoryMb,
+    int? AllocatedGpus,
+    string? GpuVendor,
+    IReadOnlyList<string>? GpuDevices,
+    string? CgroupPath,
+    string? Cluster,
+    IReadOnlyList<AttemptResponse>? Attempts)
 {
-    public static JobResponse From(JobView job, DateTimeOffset now)
+    /// <summary>The job as the API shows it; <paramref name="withAttempts"/> only for <c>GET /v1/jobs/{id}</c>.</summary>
+    public static JobResponse From(JobView job, DateTimeOffset now, bool withAttempts = false)
     {
-        var end = job.EndTime ?? (job.State == JobState.Running ? now : job.StartTime);
-        var runtime = Math.Max(0, (end - job.StartTime).Ticks / (double)TimeSpan.TicksPerSecond);
+        var allocation = job.Allocation ?? JobAllocation.None;
         return new JobResponse(
             job.Id,
             job.User,
@@ -27,12 +36,32 @@ public sealed record JobResponse(
             job.State.ToWire(),
             job.StartTime,
             job.EndTime,
-            Math.Round(runtime, 6),
+            Runtime(job.StartTime, job.EndTime ?? (job.State == JobState.Running ? now : job.StartTime)),
             job.Latest?.CpuUsage ?? 0,
             job.Latest?.MemoryUsageMb ?? 0,
             job.Latest?.GpuUsage,
-            job.SchedulerJson is null ? null : JsonDocument.Parse(job.SchedulerJson).RootElement.Clone());
+            job.SchedulerJson is null ? null : JsonDocument.Parse(job.SchedulerJson).RootElement.Clone(),
+            job.Attempt,
+            allocation.Cpus,
+            allocation.MemoryMb,
+            allocation.Gpus,
+            allocation.GpuVendor,
+            allocation.GpuDevices,
+            allocation.CgroupPath,
+            job.Cluster,
+            withAttempts ? [.. (job.Attempts ?? []).Select(AttemptResponse.From)] : null);
     }
+
+    internal static double Runtime(DateTimeOffset start, DateTimeOffset end) =>
+        Math.Round(Math.Max(0, (end - start).Ticks / (double)TimeSpan.TicksPerSecond), 6);
+}
+
+/// <summary>An earlier attempt of a requeued job.</summary>
+public sealed record AttemptResponse(int Attempt, DateTimeOffset StartTime, DateTimeOffset? EndTime, string State, int? ExitCode, double RuntimeSeconds)
+{
+    public static AttemptResponse From(JobAttempt attempt) => new(
+        attempt.Attempt, attempt.StartTime, attempt.EndTime, attempt.State.ToWire(), attempt.ExitCode,
+        JobResponse.Runtime(attempt.StartTime, attempt.EndTime ?? attempt.StartTime));
 }
 
 public sealed record JobListResponse(IReadOnlyList<JobResponse> Jobs, long Total, int Limit, long Offset);
@@ -54,6 +83,26 @@ public sealed record SampleResponse(
 }
 
 public sealed record SampleHistoryResponse(string JobId, IReadOnlyList<SampleResponse> Samples, int Total);
+
+/// <summary><c>POST /v1/events/job-started</c> and <c>job-finished</c>.</summary>
+public sealed record EventResponse(string Status, string JobId, string? Message);
+
+public sealed record AuditEntryResponse(
+    DateTimeOffset At,
+    string Change,
+    string? FromState,
+    string? ToState,
+    string ChangedBy,
+    string Source,
+    string? CorrelationId,
+    JsonElement? Details)
+{
+    public static AuditEntryResponse From(AuditEntry entry) => new(
+        entry.At, entry.Change, entry.FromState?.ToWire(), entry.ToState?.ToWire(), entry.ChangedBy, entry.Source,
+        entry.CorrelationId, entry.DetailsJson is null ? null : JsonDocument.Parse(entry.DetailsJson).RootElement.Clone());
+}
+
+public sealed record AuditResponse(string JobId, IReadOnlyList<AuditEntryResponse> Entries, long Total, int Limit, long Offset);
 
 public sealed record HealthResponse(string Status, DateTimeOffset Timestamp, string Version);
 

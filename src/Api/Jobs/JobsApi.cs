@@ -26,6 +26,7 @@ public static class JobsApi
         jobs.MapDelete("/{id}", DeleteJob).RequireAuthorization(AccessPolicies.Write);
         jobs.MapPost("/{id}/metrics", RecordSample).RequireAuthorization(AccessPolicies.Ingest).RequireIngestAdmission(IngestRoute.Single);
         jobs.MapGet("/{id}/metrics", GetSamples).RequireAuthorization(AccessPolicies.Read);
+        jobs.MapGet("/{id}/audit", GetAudit).RequireAuthorization(AccessPolicies.Read);
         return app;
     }
 
@@ -73,7 +74,7 @@ public static class JobsApi
         }
 
         var outcome = await grains.GetJob(id).GetAsync();
-        return ToResult(outcome, time);
+        return ToResult(outcome, time, withAttempts: true);
     }
 
     public static async Task<Results<Ok<JobResponse>, JsonHttpResult<ErrorResponse>>> UpdateJob(
@@ -189,10 +190,35 @@ public static class JobsApi
             id, [.. history.Select(sample => SampleResponse.From(id, sample))], history.Count));
     }
 
-    private static Results<Ok<JobResponse>, JsonHttpResult<ErrorResponse>> ToResult(JobOutcome outcome, TimeProvider time) =>
+    /// <summary>The job's audit log: every change, who asked for it, oldest first.</summary>
+    public static async Task<Results<Ok<AuditResponse>, JsonHttpResult<ErrorResponse>>> GetAudit(
+        string id, HttpRequest request, IJobIndex index, CancellationToken cancellationToken)
+    {
+        if (JobId.Problem(id) is { } problem)
+        {
+            return ApiErrors.From(RequestError.Validation("id", problem));
+        }
+
+        if (AuditQuery.Parse(request.Query, out var error) is not { } page)
+        {
+            return ApiErrors.From(error!);
+        }
+
+        if (!await index.ExistsAsync(id, cancellationToken))
+        {
+            return ApiErrors.NotFound($"job '{id}' not found");
+        }
+
+        var audit = await index.ReadAuditAsync(id, page.Limit, page.Offset, cancellationToken);
+        return TypedResults.Ok(new AuditResponse(
+            id, [.. audit.Entries.Select(AuditEntryResponse.From)], audit.Total, page.Limit, page.Offset));
+    }
+
+    private static Results<Ok<JobResponse>, JsonHttpResult<ErrorResponse>> ToResult(
+        JobOutcome outcome, TimeProvider time, bool withAttempts = false) =>
         outcome.Kind switch
         {
-            OutcomeKind.Ok => TypedResults.Ok(JobResponse.From(outcome.Job!, time.GetUtcNow())),
+            OutcomeKind.Ok => TypedResults.Ok(JobResponse.From(outcome.Job!, time.GetUtcNow(), withAttempts)),
             OutcomeKind.NotFound => ApiErrors.NotFound(outcome.Message!),
             _ => ApiErrors.Conflict(outcome.Message!),
         };

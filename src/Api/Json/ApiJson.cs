@@ -16,6 +16,8 @@ namespace HpcJobs.Api.Json;
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(BatchIngestResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(EventResponse))]
+[JsonSerializable(typeof(AuditResponse))]
 [JsonSerializable(typeof(HeartbeatResponse))]
 [JsonSerializable(typeof(NodeListResponse))]
 [JsonSerializable(typeof(JsonElement))]

@@ -55,8 +55,8 @@ public sealed class NodeRecord
 /// <summary>A stored node, as the reconciler, the directory and <c>GET /v1/nodes</c> read it.</summary>
 public sealed record StoredNode(string Node, NodeRecord Record);
 
-/// <summary>A running job as the reconciler reads it from the jobs table.</summary>
-public sealed record RunningJob(string Id, DateTimeOffset StartTime, IReadOnlyList<string> Nodes);
+/// <summary>A running job as the reconciler reads it from the jobs table: its current attempt, when that started, and its nodes.</summary>
+public sealed record RunningJob(string Id, int Attempt, DateTimeOffset StartTime, IReadOnlyList<string> Nodes);
 
 [JsonSerializable(typeof(Dictionary<string, long>))]
 internal sealed partial class NodeJson : JsonSerializerContext;

@@ -10,8 +10,10 @@ namespace HpcJobs.Grains.Nodes;
 /// however many silos there are. As with retention, every silo makes sure a reminder exists at start;
 /// the reminder (at most once a minute) re-activates the grain wherever it can live after its silo
 /// died, and the activation runs its passes on a grain timer every <c>RECONCILE_INTERVAL_SECONDS</c>.
-/// A pass reads the nodes table and keyset pages of running jobs, and asks each job judged lost
-/// (<see cref="Heartbeats.IsLost"/>) to end itself: the job grain stays the only writer of the job.
+/// A pass reads the nodes table and keyset pages of running jobs, and sends each job judged lost
+/// (<see cref="Heartbeats.IsLost"/>) the end an epilog would have sent — job-finished, failed, raw
+/// state <c>LOST</c>, for the attempt that was judged — so the job grain stays the only writer of the
+/// job, writes the audit entry, and leaves a job that ended or was requeued meanwhile alone.
 /// </summary>
 [GrainType("reconciler")]
 public sealed partial class ReconcilerGrain(
@@ -22,6 +24,9 @@ public sealed partial class ReconcilerGrain(
 {
     /// <summary>What the job's audit records for an end decided here.</summary>
     public static readonly WriteContext Source = new("reconciler", "reconciler", null, null);
+
+    /// <summary>The scheduler state word a lost job ends with, as a scheduler's own would be.</summary>
+    public const string LostRawState = "LOST";
 
     private const string ReminderName = "reconcile";
 
@@ -101,8 +106,9 @@ public sealed partial class ReconcilerGrain(
                         return ended;
                     }
 
-                    var outcome = await GrainFactory.GetJob(job.Id).EndLostAsync(job.StartTime, Source).ConfigureAwait(true);
-                    if (outcome.Kind == OutcomeKind.Ok)
+                    var end = new JobFinished(time.GetUtcNow(), JobState.Failed, null, null, LostRawState, job.Attempt - 1);
+                    var outcome = await GrainFactory.GetJob(job.Id).FinishedAsync(end, Source).ConfigureAwait(true);
+                    if (outcome.Status == EventStatus.Updated)
                     {
                         ended++;
                         Reconciled.Inc();

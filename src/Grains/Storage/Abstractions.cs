@@ -1,9 +1,18 @@
 namespace HpcJobs.Grains.Storage;
 
 /// <summary>Filters and paging of <c>GET /v1/jobs</c>; already validated.</summary>
-public sealed record JobQuery(JobState? State, string? User, string? Node, int Limit, long Offset);
+public sealed record JobQuery(
+    JobState? State, string? User, string? Node, int Limit, long Offset,
+    string? Account = null, string? Partition = null, string? Cluster = null)
+{
+    /// <summary>No filter but (perhaps) the state: the per-state counts answer the total.</summary>
+    public bool FiltersStateOnly => Node is null && User is null && Account is null && Partition is null && Cluster is null;
+}
 
 public sealed record JobPage(IReadOnlyList<JobView> Jobs, long Total);
+
+/// <summary>A page of a job's audit log, oldest first, and how many entries it has in all.</summary>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long Total);
 
 /// <summary>
 /// The indexed jobs table that serves queries. A job's lifecycle columns are its grain's storage
@@ -27,6 +36,9 @@ public interface IJobIndex
     /// <paramref name="limit"/>, ascending: keyset pages whose cost does not grow with how far they are.
     /// </summary>
     Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The job's audit entries, oldest first (the audit log is written with each change by JobRowStorage).</summary>
+    Task<AuditPage> ReadAuditAsync(string jobId, int limit, long offset, CancellationToken cancellationToken);
 
     /// <summary>Jobs stored, by state: what the metrics grain rebuilds its counts from.</summary>
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken);

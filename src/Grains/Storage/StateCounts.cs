@@ -8,14 +8,15 @@ namespace HpcJobs.Grains.Storage;
 /// </summary>
 internal static class StateCounts
 {
-    public const string Sql = "SELECT state, jobs FROM job_counts";
+    /// <summary>Per state, summed over the shards (PostgreSQL shards its counts: 015_counter_shards.sql).</summary>
+    public const string Sql = "SELECT state, CAST(SUM(jobs) AS BIGINT) FROM job_counts GROUP BY state";
 
     /// <summary>
     /// The query for a list's <c>total</c> when <c>job_counts</c> answers it exactly (a state-only or
     /// unfiltered list), or null when the filter needs a count over the index.
     /// </summary>
     public static string? TotalSql(JobQuery query, string stateParameter) =>
-        query.Node is not null || query.User is not null ? null
+        !query.FiltersStateOnly ? null
         : "SELECT CAST(COALESCE(SUM(jobs), 0) AS BIGINT) FROM job_counts" + (query.State is null ? string.Empty : $" WHERE state = {stateParameter}");
 
     public static async Task<IReadOnlyDictionary<JobState, long>> ReadAsync(DbDataReader reader, CancellationToken cancellationToken)

@@ -1,41 +1,36 @@
 using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Microsoft.OpenApi.Reader;
 
 namespace HpcJobs.MockServer.Spec;
 
 /// <summary>
-/// An OpenAPI 3.0 document read into its paths, operations, parameters, bodies, responses and
-/// examples, with local <c>$ref</c>s followed. Schemas stay raw JSON: whoever checks values against
-/// them resolves their <c>$ref</c>s through <see cref="Resolve"/>.
+/// An OpenAPI document read by Microsoft.OpenApi (YAML typed by the core schema: <c>'12345'</c>
+/// and <c>0.1.0</c> stay strings), with its operations listed in document order.
 /// </summary>
 public sealed class OpenApiSpec
 {
     /// <summary>Methods an OpenAPI path item may hold, in the order an <c>Allow</c> header lists them.</summary>
-    public static readonly IReadOnlyList<string> Methods = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
+    public static readonly IReadOnlyList<HttpMethod> Methods =
+        [HttpMethod.Get, HttpMethod.Head, HttpMethod.Post, HttpMethod.Put, HttpMethod.Patch, HttpMethod.Delete, HttpMethod.Options, HttpMethod.Trace];
 
-    private OpenApiSpec(JsonObject root, string source)
+    private OpenApiSpec(OpenApiDocument document, string source)
     {
-        Root = root;
+        Document = document;
         Source = source;
-        var version = Text(root, "openapi", "#/openapi");
-        if (!version.StartsWith("3.", StringComparison.Ordinal))
-        {
-            throw new FormatException($"{source}: openapi '{version}' is not an OpenAPI 3 document");
-        }
-
-        var info = Object(root["info"], "#/info");
-        Title = Text(info, "title", "#/info/title");
-        Version = Text(info, "version", "#/info/version");
-        Paths = [.. Object(root["paths"], "#/paths").Select(path => ReadPath(path.Key, path.Value))];
+        Paths = [.. document.Paths.Select(path => new SpecPath(path.Key, [.. Methods
+            .Where(method => path.Value.Operations?.ContainsKey(method) == true)
+            .Select(method => new SpecOperation(path.Key, method, path.Value.Operations![method], Merge(path.Value.Parameters, path.Value.Operations[method].Parameters)))]))];
     }
 
-    public JsonObject Root { get; }
+    public OpenApiDocument Document { get; }
 
     /// <summary>Where the document was read from, for messages.</summary>
     public string Source { get; }
 
-    public string Title { get; }
+    public string Title => Document.Info.Title ?? string.Empty;
 
-    public string Version { get; }
+    public string Version => Document.Info.Version ?? string.Empty;
 
     public IReadOnlyList<SpecPath> Paths { get; }
 
@@ -45,216 +40,117 @@ public sealed class OpenApiSpec
 
     public static OpenApiSpec Parse(string yaml, string source = "openapi.yaml")
     {
-        JsonNode? root;
-        try
+        var settings = new OpenApiReaderSettings();
+        settings.AddYamlReader();
+        var result = OpenApiDocument.Parse(yaml, "yaml", settings);
+        if (result.Diagnostic?.Errors is [var error, ..])
         {
-            root = YamlJson.Parse(yaml);
-        }
-        catch (FormatException e)
-        {
-            throw new FormatException($"{source}: {e.Message}", e);
+            throw new FormatException($"{source}: {error.Pointer}: {error.Message}");
         }
 
-        return root is JsonObject document
-            ? new OpenApiSpec(document, source)
-            : throw new FormatException($"{source}: the document is not a mapping");
+        return new OpenApiSpec(result.Document ?? throw new FormatException($"{source}: not an OpenAPI document"), source);
     }
 
     public SpecOperation Operation(string operationId) =>
         Operations.SingleOrDefault(op => op.OperationId == operationId)
         ?? throw new KeyNotFoundException($"no operation '{operationId}' in {Source}");
 
-    /// <summary>The node a local reference (<c>#/components/...</c>) points at.</summary>
-    public JsonNode Pointer(string reference)
-    {
-        if (!reference.StartsWith('#'))
-        {
-            throw new FormatException($"{Source}: only local references are supported, not '{reference}'");
-        }
-
-        JsonNode? node = Root;
-        foreach (var raw in reference[1..].Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var token = Uri.UnescapeDataString(raw).Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-            node = node switch
-            {
-                JsonObject obj => obj[token],
-                JsonArray array when int.TryParse(token, out var index) && index >= 0 && index < array.Count => array[index],
-                _ => null,
-            };
-            if (node is null)
-            {
-                throw new FormatException($"{Source}: reference '{reference}' points at nothing");
-            }
-        }
-
-        return node!;
-    }
-
-    /// <summary>Follows <c>$ref</c> until the node is not a reference.</summary>
-    public JsonNode? Resolve(JsonNode? node)
-    {
-        for (var hops = 0; node is JsonObject obj && obj["$ref"] is JsonValue reference; hops++)
-        {
-            if (hops == 32)
-            {
-                throw new FormatException($"{Source}: reference cycle at '{reference}'");
-            }
-
-            node = Pointer(reference.GetValue<string>());
-        }
-
-        return node;
-    }
-
-    private static string? ReferenceOf(JsonNode? node) => node is JsonObject obj && obj["$ref"] is JsonValue value ? value.GetValue<string>() : null;
-
-    /// <summary>The object a node stands for after its <c>$ref</c>s, and where that object is.</summary>
-    private (JsonObject Node, string Where) Follow(JsonNode? node, string where)
-    {
-        for (var hops = 0; ReferenceOf(node) is { } reference; hops++)
-        {
-            if (hops == 32)
-            {
-                throw new FormatException($"{Source}: reference cycle at '{reference}'");
-            }
-
-            where = reference;
-            node = Pointer(reference);
-        }
-
-        return (Object(node, where), where);
-    }
-
-    private SpecPath ReadPath(string template, JsonNode? node)
-    {
-        var where = "#/paths/" + Escape(template);
-        var item = Object(Resolve(node), where);
-        var shared = Parameters(item["parameters"], where + "/parameters");
-        var operations = new List<SpecOperation>();
-        foreach (var method in Methods)
-        {
-            if (item[method] is { } operation)
-            {
-                operations.Add(ReadOperation(template, method, Object(operation, $"{where}/{method}"), shared, $"{where}/{method}"));
-            }
-        }
-
-        return new SpecPath(template, operations);
-    }
-
-    private SpecOperation ReadOperation(string path, string method, JsonObject operation, IReadOnlyList<SpecParameter> shared, string where)
-    {
-        var operationId = operation["operationId"] is JsonValue id ? id.GetValue<string>() : $"{method} {path}";
-        var own = Parameters(operation["parameters"], where + "/parameters");
-        var parameters = shared.Where(p => !own.Any(o => o.Name == p.Name && o.In == p.In)).Concat(own).ToList();
-
-        SpecRequestBody? body = null;
-        if (operation["requestBody"] is { } rawBody)
-        {
-            var (resolved, bodyWhere) = Follow(rawBody, where + "/requestBody");
-            body = new SpecRequestBody(
-                resolved["required"] is JsonValue required && required.GetValue<bool>(),
-                Content(resolved["content"], bodyWhere + "/content"));
-        }
-
-        var responses = Object(operation["responses"], where + "/responses")
-            .Select(entry => ReadResponse(entry.Key, entry.Value, $"{where}/responses/{Escape(entry.Key)}"))
-            .ToList();
-
-        return new SpecOperation(path, method, operationId, parameters, body, responses, where);
-    }
-
     /// <summary>A response of <c>components/responses</c> (such as <c>MethodNotAllowed</c>, which no operation lists) sent with <paramref name="status"/>.</summary>
-    public SpecResponse ComponentResponse(string name, string status)
+    public SpecResponse ComponentResponse(string name, string status) => new(status, Document.Components!.Responses![name]);
+
+    /// <summary>An operation's own parameters replace the path's of the same name and location.</summary>
+    private static List<IOpenApiParameter> Merge(IList<IOpenApiParameter>? shared, IList<IOpenApiParameter>? own) =>
+        [.. (shared ?? []).Where(p => own?.Any(o => o.Name == p.Name && o.In == p.In) != true), .. own ?? []];
+}
+
+/// <summary>One path of the document with the operations it serves.</summary>
+public sealed record SpecPath(string Template, IReadOnlyList<SpecOperation> Operations)
+{
+    /// <summary>The <c>Allow</c> header of a 405 on this path.</summary>
+    public string Allow => string.Join(", ", Operations.Select(op => op.Method.Method));
+}
+
+public sealed record SpecOperation(string Path, HttpMethod Method, OpenApiOperation Operation, IReadOnlyList<IOpenApiParameter> Parameters)
+{
+    public string OperationId => Operation.OperationId ?? $"{Method.Method.ToLowerInvariant()} {Path}";
+
+    public IOpenApiRequestBody? RequestBody => Operation.RequestBody;
+
+    public IReadOnlyList<SpecMediaType> RequestContent { get; } = SpecMediaType.All(Operation.RequestBody?.Content);
+
+    public IReadOnlyList<SpecResponse> Responses { get; } = [.. (Operation.Responses ?? []).Select(r => new SpecResponse(r.Key, r.Value))];
+
+    /// <summary>The documented success: the lowest 2xx status, else <c>default</c>, else the first response.</summary>
+    public SpecResponse Success =>
+        Responses.Where(r => r.Status.Length == 3 && r.Status[0] == '2' && r.Status.All(char.IsAsciiDigit)).MinBy(r => r.Status, StringComparer.Ordinal)
+        ?? Responses.FirstOrDefault(r => r.Status == "default")
+        ?? Responses.FirstOrDefault()
+        ?? throw new FormatException($"{this} documents no response");
+
+    /// <summary>
+    /// The response documented for <paramref name="status"/>: the exact code, else its range
+    /// (<c>4XX</c>), else <c>default</c>; null when the status is undocumented.
+    /// </summary>
+    public SpecResponse? ResponseFor(int status)
     {
-        var reference = "#/components/responses/" + Escape(name);
-        return ReadResponse(status, Pointer(reference), reference);
+        var code = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Responses.FirstOrDefault(r => r.Status == code)
+            ?? Responses.FirstOrDefault(r => r.Status.Equals($"{code[0]}XX", StringComparison.OrdinalIgnoreCase))
+            ?? Responses.FirstOrDefault(r => r.Status == "default");
     }
 
-    private SpecResponse ReadResponse(string status, JsonNode? raw, string where)
+    public override string ToString() => $"{Method.Method} {Path} ({OperationId})";
+}
+
+public sealed record SpecResponse(string Status, IOpenApiResponse Response)
+{
+    public IReadOnlyList<SpecMediaType> Content { get; } = SpecMediaType.All(Response.Content);
+
+    public IReadOnlyList<SpecHeader> Headers { get; } =
+        [.. (Response.Headers ?? new Dictionary<string, IOpenApiHeader>()).Select(h => new SpecHeader(h.Key, h.Value.Schema, SpecExample.All(h.Value.Examples, h.Value.Example)))];
+
+    /// <summary>
+    /// The media type documented for a <c>Content-Type</c>: the exact type, else <c>type/*</c>,
+    /// else <c>*/*</c>; null when none matches.
+    /// </summary>
+    public SpecMediaType? MediaTypeFor(string? contentType)
     {
-        var (response, responseWhere) = Follow(raw, where);
-        var headers = response["headers"] is JsonObject rawHeaders
-            ? rawHeaders.Select(h =>
-            {
-                var (header, headerWhere) = Follow(h.Value, $"{responseWhere}/headers/{Escape(h.Key)}");
-                return new SpecHeader(h.Key, header["schema"], Examples(header, headerWhere), headerWhere);
-            }).ToList()
-            : [];
-        return new SpecResponse(status, ReferenceOf(raw), headers, Content(response["content"], responseWhere + "/content"), responseWhere);
+        var type = (contentType ?? string.Empty).Split(';')[0].Trim();
+        var major = type.Split('/')[0];
+        return Content.FirstOrDefault(m => m.Name.Equals(type, StringComparison.OrdinalIgnoreCase))
+            ?? Content.FirstOrDefault(m => m.Name.Equals(major + "/*", StringComparison.OrdinalIgnoreCase))
+            ?? Content.FirstOrDefault(m => m.Name == "*/*");
     }
+}
 
-    private List<SpecParameter> Parameters(JsonNode? node, string where)
-    {
-        if (node is null)
-        {
-            return [];
-        }
+public sealed record SpecHeader(string Name, IOpenApiSchema? Schema, IReadOnlyList<SpecExample> Examples);
 
-        if (node is not JsonArray array)
-        {
-            throw new FormatException($"{Source}: {where} must be a list");
-        }
+public sealed record SpecMediaType(string Name, IOpenApiSchema? Schema, IReadOnlyList<SpecExample> Examples)
+{
+    public bool IsJson =>
+        Name.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        || Name.Split(';')[0].EndsWith("+json", StringComparison.OrdinalIgnoreCase);
 
-        return [.. array.Select((raw, i) =>
-        {
-            var (parameter, parameterWhere) = Follow(raw, $"{where}/{i}");
-            return new SpecParameter(
-                Text(parameter, "name", parameterWhere + "/name"),
-                Text(parameter, "in", parameterWhere + "/in"),
-                parameter["required"] is JsonValue required && required.GetValue<bool>(),
-                parameter["schema"],
-                Examples(parameter, parameterWhere),
-                ReferenceOf(raw),
-                parameterWhere);
-        })];
-    }
+    public static IReadOnlyList<SpecMediaType> All(IDictionary<string, IOpenApiMediaType>? content) =>
+        [.. (content ?? new Dictionary<string, IOpenApiMediaType>()).Select(m => new SpecMediaType(m.Key, m.Value.Schema, SpecExample.All(m.Value.Examples, m.Value.Example)))];
+}
 
-    private List<SpecMediaType> Content(JsonNode? node, string where) =>
-        node is null
-            ? []
-            : [.. Object(node, where).Select(media =>
-            {
-                var mediaWhere = $"{where}/{Escape(media.Key)}";
-                var mediaType = Object(media.Value, mediaWhere);
-                return new SpecMediaType(media.Key, mediaType["schema"], Examples(mediaType, mediaWhere), mediaWhere);
-            })];
-
+public sealed record SpecExample(string Name, JsonNode? Value)
+{
     /// <summary>The named <c>examples</c> in order, else the single <c>example</c> (named "example").</summary>
-    private List<SpecExample> Examples(JsonObject owner, string where)
+    public static IReadOnlyList<SpecExample> All(IDictionary<string, IOpenApiExample>? named, JsonNode? single) =>
+        named is { Count: > 0 } ? [.. named.Select(e => e.Value.ExternalValue is null
+            ? new SpecExample(e.Key, Json(e.Value.Value))
+            : throw new FormatException($"example '{e.Key}' uses externalValue, which the mock cannot serve"))]
+        : single is not null ? [new SpecExample("example", Json(single))]
+        : [];
+
+    /// <summary>The value as plain JSON: Microsoft.OpenApi reads a YAML <c>null</c> as a sentinel string.</summary>
+    public static JsonNode? Json(JsonNode? value) => value switch
     {
-        var examples = new List<SpecExample>();
-        if (owner["examples"] is JsonObject named)
-        {
-            foreach (var (name, raw) in named)
-            {
-                var (example, exampleWhere) = Follow(raw, $"{where}/examples/{Escape(name)}");
-                if (example.ContainsKey("externalValue"))
-                {
-                    throw new FormatException($"{Source}: {exampleWhere} uses externalValue, which the mock cannot serve");
-                }
-
-                examples.Add(new SpecExample(name, example["value"]?.DeepClone(), exampleWhere + "/value"));
-            }
-        }
-        else if (owner.TryGetPropertyValue("example", out var single))
-        {
-            examples.Add(new SpecExample("example", single?.DeepClone(), where + "/example"));
-        }
-
-        return examples;
-    }
-
-    private JsonObject Object(JsonNode? node, string where) =>
-        node as JsonObject ?? throw new FormatException($"{Source}: {where} must be a mapping");
-
-    private string Text(JsonObject owner, string key, string where) =>
-        owner[key] is JsonValue value && value.TryGetValue<string>(out var text)
-            ? text
-            : throw new FormatException($"{Source}: {where} must be a string");
-
-    /// <summary>A JSON-pointer token.</summary>
-    public static string Escape(string token) =>
-        token.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+        _ when JsonNullSentinel.IsJsonNullSentinel(value) => null,
+        JsonObject obj => new JsonObject(obj.Select(p => KeyValuePair.Create(p.Key, Json(p.Value)))),
+        JsonArray array => new JsonArray([.. array.Select(Json)]),
+        _ => value?.DeepClone(),
+    };
 }

@@ -1,54 +1,57 @@
 using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
 
 namespace HpcJobs.MockServer.Spec;
 
 /// <summary>A value for a schema that documents no example: its own <c>example</c>, <c>default</c> or first enum value, else one built from its type.</summary>
 public static class SchemaExample
 {
-    public static JsonNode? From(OpenApiSpec spec, JsonNode? schema) => Build(spec, schema, depth: 0);
+    public static JsonNode? From(IOpenApiSchema? schema) => Build(schema, depth: 0);
 
-    private static JsonNode? Build(OpenApiSpec spec, JsonNode? raw, int depth)
+    private static JsonNode? Build(IOpenApiSchema? schema, int depth)
     {
-        if (spec.Resolve(raw) is not JsonObject schema || depth > 16)
+        if (schema is null || depth > 16)
         {
             return null;
         }
 
-        if (schema.TryGetPropertyValue("example", out var example) || schema.TryGetPropertyValue("default", out example))
+#pragma warning disable CS0618 // OpenAPI 3.0's single schema example is what this document writes.
+        if ((schema.Example ?? schema.Examples?.FirstOrDefault() ?? schema.Default) is { } example)
+#pragma warning restore CS0618
         {
-            return example?.DeepClone();
+            return SpecExample.Json(example);
         }
 
-        if (schema["enum"] is JsonArray { Count: > 0 } values)
+        if (schema.Enum is [var first, ..])
         {
-            return values[0]?.DeepClone();
+            return SpecExample.Json(first);
         }
 
-        foreach (var combinator in new[] { "allOf", "oneOf", "anyOf" })
+        if (schema.AllOf is { Count: > 0 } all)
         {
-            if (schema[combinator] is JsonArray { Count: > 0 } options)
-            {
-                return combinator == "allOf"
-                    ? Merge(options.Select(option => Build(spec, option, depth + 1)))
-                    : Build(spec, options[0], depth + 1);
-            }
+            return Merge(all.Select(part => Build(part, depth + 1)));
         }
 
-        var type = schema["type"]?.GetValue<string>() ?? (schema.ContainsKey("properties") ? "object" : null);
-        return type switch
+        if ((schema.OneOf is { Count: > 0 } ? schema.OneOf : schema.AnyOf) is [var option, ..])
         {
-            "object" => new JsonObject(
-                (schema["properties"] as JsonObject ?? [])
-                    .Select(p => KeyValuePair.Create(p.Key, Build(spec, p.Value, depth + 1)))
+            return Build(option, depth + 1);
+        }
+
+        var type = schema.Type ?? (schema.Properties is { Count: > 0 } ? JsonSchemaType.Object : null);
+        return (type & ~JsonSchemaType.Null) switch
+        {
+            JsonSchemaType.Object => new JsonObject(
+                (schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+                    .Select(p => KeyValuePair.Create(p.Key, Build(p.Value, depth + 1)))
                     .Where(p => p.Value is not null)),
-            "array" => new JsonArray(Build(spec, schema["items"], depth + 1) is { } item ? [item] : []),
-            "integer" or "number" => schema["minimum"]?.DeepClone() ?? JsonValue.Create(0),
-            "boolean" => JsonValue.Create(true),
-            "string" => JsonValue.Create(schema["format"]?.GetValue<string>() switch
+            JsonSchemaType.Array => new JsonArray(Build(schema.Items, depth + 1) is { } item ? [item] : []),
+            JsonSchemaType.Integer or JsonSchemaType.Number => schema.Minimum is { } minimum ? JsonNode.Parse(minimum) : JsonValue.Create(0),
+            JsonSchemaType.Boolean => JsonValue.Create(true),
+            JsonSchemaType.String => JsonValue.Create(schema.Format switch
             {
                 "date-time" => "2026-01-15T10:00:00Z",
                 "date" => "2026-01-15",
-                _ => new string('x', schema["minLength"] is JsonValue min ? int.Parse(min.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : 1),
+                _ => new string('x', schema.MinLength ?? 1),
             }),
             _ => null,
         };

@@ -1,18 +1,20 @@
-using System.Text.Json;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 
 namespace HpcJobs.Silo.Demo;
 
 /// <summary>
-/// <c>DEMO_COLLECTOR=1</c>: keeps the demo moving. Every few seconds each running job whose
-/// scheduler type is <c>mock</c> reports a fresh sample through its grain (the write path the API
-/// uses); now and then one ends and a new one starts, so dashboards show change.
+/// <c>DEMO_COLLECTOR=1</c>: keeps the demo moving, as a mock scheduler and node agents would.
+/// Every few seconds each running job of the demo cluster reports a fresh sample through its grain
+/// (the write path the API uses); now and then one ends (a job-finished event) and a new one
+/// starts (job-started, with its allocation), so dashboards show change.
 /// </summary>
 public sealed partial class DemoCollector(
     IGrainFactory grains, IJobIndex index, TimeProvider time, ILogger<DemoCollector> logger) : BackgroundService
 {
-    private static readonly WriteContext Source = new("demo-collector", "demo", null, null);
+    private static readonly WriteContext Source = new("demo-collector", "agent", null, null);
+    private static readonly WriteContext Prolog = new("demo-collector", "prolog", null, null);
+    private static readonly WriteContext Epilog = new("demo-collector", "epilog", null, null);
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private const int TargetRunning = 60;
@@ -37,8 +39,8 @@ public sealed partial class DemoCollector(
 
     private async Task TickAsync(CancellationToken cancellationToken)
     {
-        var page = await index.ListAsync(new JobQuery(JobState.Running, null, null, 1000, 0), cancellationToken);
-        var mock = page.Jobs.Where(IsMock).ToList();
+        var page = await index.ListAsync(new JobQuery(JobState.Running, null, null, 1000, 0, Cluster: DemoSeeder.Cluster), cancellationToken);
+        var mock = page.Jobs;
         var now = time.GetUtcNow();
         foreach (var job in mock)
         {
@@ -46,7 +48,9 @@ public sealed partial class DemoCollector(
             var roll = _random.NextDouble();
             if (roll < 0.004)
             {
-                await grain.UpdateAsync(new UpdateJob(roll < 0.001 ? JobState.Failed : JobState.Completed, null, null, null), Source);
+                await grain.FinishedAsync(
+                    roll < 0.001 ? new JobFinished(now, null, 1, null, "FAILED", null) : new JobFinished(now, null, 0, null, "COMPLETED", null),
+                    Epilog);
                 continue;
             }
 
@@ -65,24 +69,9 @@ public sealed partial class DemoCollector(
         var id = $"mock-{now.ToUnixTimeMilliseconds()}";
         var gpu = _random.Next(4) == 0;
         var node = gpu ? $"gpu-{_random.Next(1, 13):D2}" : $"cn-{_random.Next(1, 49):D3}";
-        var scheduler = JsonSerializer.Serialize(new Dictionary<string, string>
-        {
-            ["type"] = "mock",
-            ["partition"] = gpu ? "gpu" : "cpu",
-            ["account"] = "demo",
-        });
-        await grains.GetJob(id).CreateAsync(new CreateJob("demo", [node], JobState.Running, now, scheduler), Source);
-    }
-
-    private static bool IsMock(JobView job)
-    {
-        if (job.SchedulerJson is null)
-        {
-            return false;
-        }
-
-        using var scheduler = JsonDocument.Parse(job.SchedulerJson);
-        return scheduler.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("mock");
+        var allocation = new JobAllocation(gpu ? 32 : 64, gpu ? 256_000 : 128_000, gpu ? 4 : null, gpu ? "nvidia" : "none");
+        await grains.GetJob(id).StartedAsync(
+            new JobStarted("demo", [node], now, allocation, DemoSeeder.Cluster, gpu ? "gpu" : "cpu", "demo", "normal", 240, 0), Prolog);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Demo collector tick failed; next tick retries")]

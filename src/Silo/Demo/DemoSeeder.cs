@@ -1,18 +1,28 @@
-using System.Text.Json;
 using HpcJobs.Grains;
 
 namespace HpcJobs.Silo.Demo;
 
 /// <summary>
-/// <c>--seed-demo</c>: a believable cluster through the job grains (the same path as the API):
-/// a few hundred jobs over dozens of nodes and users, every state, CPU-only and GPU jobs, and
-/// sample histories with realistic shapes. Ids are fixed, so a second run adds nothing.
+/// <c>--seed-demo</c>: a believable cluster, told to the job grains the way Slurm's prolog and
+/// epilog tell the API (job-started with the allocation, samples, job-finished with exit code,
+/// signal and state word): a few hundred jobs over dozens of nodes, users, accounts and partitions,
+/// every state, CPU-only and GPU jobs, a requeued job and an OOM-killed one, and sample histories
+/// with realistic shapes. Ids are fixed, so a second run adds nothing.
 /// </summary>
 public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, ILogger<DemoSeeder> logger)
 {
-    private static readonly WriteContext Source = new("demo-seed", "demo", null, null);
+    /// <summary>The cluster name of every demo job: what the demo collector keeps moving.</summary>
+    public const string Cluster = "demo";
 
     public const int JobCount = 300;
+
+    /// <summary>The plans that show the requeue and the OOM kill (any running, non-pending slot works).</summary>
+    internal const int RequeuedJob = 1;
+    internal const int OomKilledJob = 10;
+
+    private static readonly WriteContext Prolog = new("demo-seed", "prolog", null, null);
+    private static readonly WriteContext Epilog = new("demo-seed", "epilog", null, null);
+    private static readonly WriteContext Api = new("demo-seed", "demo", null, null);
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMinutes(5);
 
     private static readonly string[] Users =
@@ -32,38 +42,67 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
         {
             var plan = Plan(i, random, now);
             var grain = grains.GetJob(plan.Id);
-            var outcome = await grain.CreateAsync(new CreateJob(plan.User, plan.Nodes, plan.InitialState, plan.Start, plan.Scheduler), Source);
-            if (outcome.Kind == OutcomeKind.Conflict)
+            if ((await grain.GetAsync()).Kind == OutcomeKind.Ok)
             {
                 existing++;
                 continue;
             }
 
             created++;
-            if (plan.InitialState == JobState.Running)
+            if (plan.Pending)
             {
-                var profile = DemoProfile.For(plan.Id, plan.Nodes[0].StartsWith("gpu-", StringComparison.Ordinal));
-                var history = new List<UsageSample>();
-                for (var at = plan.Start; at <= now; at += SampleEvery)
+                // Pending jobs have not reached a prolog: they come from the scheduler's queue.
+                var scheduler = SchedulerJson.With(
+                    null, ("partition", plan.Partition), ("account", plan.Account), ("qos", plan.Qos), ("time_limit_minutes", plan.TimeLimitMinutes));
+                await grain.CreateAsync(new CreateJob(plan.User, plan.Nodes, JobState.Pending, plan.Start, scheduler, plan.Allocation, Cluster), Api);
+                if (plan.Final == JobState.Cancelled)
                 {
-                    history.Add(profile.At(plan.Start, at, random));
+                    await grain.UpdateAsync(new UpdateJob(JobState.Cancelled, null, null, null), Api);
                 }
 
-                if (history.Count > 0)
-                {
-                    await grain.RecordSamplesAsync(history, Source);
-                    samples += history.Count;
-                }
+                continue;
             }
 
-            if (plan.FinalState != plan.InitialState)
+            if (i == RequeuedJob)
             {
-                await grain.UpdateAsync(new UpdateJob(plan.FinalState, null, null, null), Source);
+                // The first attempt died with its node; Slurm requeued it and it runs again on another.
+                await grain.StartedAsync(plan.Started(plan.Start.AddHours(-2), restarts: 0), Prolog);
+                await grain.FinishedAsync(new JobFinished(plan.Start.AddMinutes(-30), null, 1, null, "NODE_FAIL", 0), Epilog);
+            }
+
+            await grain.StartedAsync(plan.Started(plan.Start, restarts: i == RequeuedJob ? 1 : 0), Prolog);
+            samples += await RecordHistoryAsync(grain, plan, i == OomKilledJob, now, random);
+            if (plan.Final != JobState.Running)
+            {
+                await grain.FinishedAsync(plan.Finished(plan.End(now), i == OomKilledJob), Epilog);
             }
         }
 
         LogSeeded(logger, created, existing, samples);
         return (created, existing, samples);
+    }
+
+    private static async Task<int> RecordHistoryAsync(IJobGrain grain, JobPlan plan, bool oomKilled, DateTimeOffset now, Random random)
+    {
+        var profile = DemoProfile.For(plan.Id, plan.Gpu);
+        var history = new List<UsageSample>();
+        for (var at = plan.Start; at <= plan.End(now); at += SampleEvery)
+        {
+            history.Add(profile.At(plan.Start, at, random));
+        }
+
+        if (oomKilled && history.Count > 0)
+        {
+            // The last reading before the kill: at the limit, one OOM kill counted by the cgroup.
+            history[^1] = history[^1] with { MemoryUsageMb = plan.Allocation.MemoryMb!.Value, MemoryPeakMb = plan.Allocation.MemoryMb, OomKills = 1 };
+        }
+
+        if (history.Count > 0)
+        {
+            await grain.RecordSamplesAsync(history, Api);
+        }
+
+        return history.Count;
     }
 
     private static JobPlan Plan(int i, Random random, DateTimeOffset now)
@@ -75,7 +114,7 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
         var nodes = Enumerable.Range(0, nodeCount)
             .Select(k => gpu ? $"gpu-{(first + k) % 12 + 1:D2}" : $"cn-{(first + k) % 48 + 1:D3}")
             .ToList();
-        var final = (i % 20) switch
+        var final = i == OomKilledJob ? JobState.Failed : (i % 20) switch
         {
             < 7 => JobState.Running,
             < 9 => JobState.Pending,
@@ -84,23 +123,42 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
             _ => JobState.Cancelled,
         };
         var cancelledWhilePending = final == JobState.Cancelled && i % 2 == 0;
-        var initial = final == JobState.Pending || cancelledWhilePending ? JobState.Pending : JobState.Running;
-        var start = initial == JobState.Pending ? now : now - TimeSpan.FromMinutes(random.Next(15, 20 * 60));
-        var scheduler = JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["type"] = "mock",
-            ["external_job_id"] = id,
-            ["partition"] = gpu ? "gpu" : i % 9 == 0 ? "debug" : "cpu",
-            ["account"] = Accounts[i % Accounts.Length],
-            ["qos"] = i % 6 == 0 ? "high" : "normal",
-            ["priority"] = 1000 + random.Next(9000),
-            ["raw_state"] = final.ToWire().ToUpperInvariant(),
-        });
-        return new JobPlan(id, Users[i % Users.Length], nodes, initial, final, start, scheduler);
+        var pending = final == JobState.Pending || cancelledWhilePending;
+        var start = pending ? now : now - TimeSpan.FromMinutes(random.Next(15, 20 * 60));
+        var cpusPerNode = gpu ? 32 : 64;
+        var allocation = new JobAllocation(
+            cpusPerNode * nodeCount,
+            (gpu ? 256_000L : 128_000L) * nodeCount,
+            gpu ? 4 * nodeCount : null,
+            gpu ? "nvidia" : "none",
+            null,
+            null);
+        var partition = gpu ? "gpu" : i % 9 == 0 ? "debug" : "cpu";
+        return new JobPlan(
+            id, Users[i % Users.Length], nodes, gpu, pending, final, start, allocation, partition,
+            Accounts[i % Accounts.Length], i % 6 == 0 ? "high" : "normal", partition == "debug" ? 30 : 24 * 60);
     }
 
     private sealed record JobPlan(
-        string Id, string User, IReadOnlyList<string> Nodes, JobState InitialState, JobState FinalState, DateTimeOffset Start, string Scheduler);
+        string Id, string User, IReadOnlyList<string> Nodes, bool Gpu, bool Pending, JobState Final, DateTimeOffset Start,
+        JobAllocation Allocation, string Partition, string Account, string Qos, long TimeLimitMinutes)
+    {
+        public JobStarted Started(DateTimeOffset at, int restarts) =>
+            new(User, Nodes, at, Allocation, Cluster, Partition, Account, Qos, TimeLimitMinutes, restarts);
+
+        /// <summary>When the job ended (a few minutes ago), or now while it runs.</summary>
+        public DateTimeOffset End(DateTimeOffset now) =>
+            Final == JobState.Running ? now : now - TimeSpan.FromMinutes(Math.Min(10, (now - Start).TotalMinutes / 2));
+
+        /// <summary>What an epilog reports for the planned end: Slurm's exit code, signal and state word.</summary>
+        public JobFinished Finished(DateTimeOffset end, bool oomKilled) => Final switch
+        {
+            _ when oomKilled => new JobFinished(end, null, 125, null, "OUT_OF_MEMORY", null),
+            JobState.Completed => new JobFinished(end, null, 0, null, "COMPLETED", null),
+            JobState.Cancelled => new JobFinished(end, null, 0, 15, "CANCELLED", null),
+            _ => new JobFinished(end, null, Id.Length % 2 == 0 ? 1 : 0, null, Id.Length % 2 == 0 ? "FAILED" : "TIMEOUT", null),
+        };
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Demo data: created {Created} jobs with {Samples} samples; {Existing} demo jobs were already present and left unchanged")]
     private static partial void LogSeeded(ILogger logger, int created, int existing, int samples);

@@ -31,4 +31,12 @@ public static class DirectDatabase
         await using var connection = Open(database);
         await ExecuteAsync(connection, sql);
     }
+
+    public static async Task<long> ScalarAsync(IReadOnlyDictionary<string, string> database, string sql)
+    {
+        await using var connection = Open(database);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

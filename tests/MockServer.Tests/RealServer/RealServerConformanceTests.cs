@@ -110,6 +110,27 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
         await CallAsync("listJobs", 200, Get("/v1/jobs?state=completed"));
         await CallAsync("getPrometheusMetrics", 200, Get("/metrics"));
 
+        // Scheduler events on the ended jobs: replays of what the prolog and epilog said (skipped),
+        // the end of an attempt that never started, and the audit of it all.
+        foreach (var example in Examples("jobStarted"))
+        {
+            await CallAsync("jobStarted", 200, SpecRequests.Request(Spec.Operation("jobStarted"), example));
+        }
+
+        foreach (var example in Examples("jobFinished"))
+        {
+            await CallAsync("jobFinished", 200, SpecRequests.Request(Spec.Operation("jobFinished"), example));
+        }
+
+        Expect(await CallAsync("jobFinished", 409, Post("/v1/events/job-finished", """{"job_id":"12345","exit_code":0,"restart_count":1}""")), "jobFinished", "409", "laterAttempt");
+        await CallAsync("jobFinished", 404, Post("/v1/events/job-finished", """{"job_id":"99999","exit_code":0}"""));
+        await CallAsync("jobStarted", 200, Post("/v1/events/job-started", """{"job_id":"99998","user":"carol","node_list":"cn[01-03]"}"""));
+        await CallAsync("jobFinished", 200, Post("/v1/events/job-finished", """{"job_id":"99998","exit_code":0}"""));
+        await CallAsync("getJobAudit", 200, Get("/v1/jobs/12345/audit"));
+        await CallAsync("getJobAudit", 200, Get("/v1/jobs/99998/audit?limit=1&offset=1"));
+        await CallAsync("getJobAudit", 404, Get("/v1/jobs/99999/audit"));
+        await CallAsync("listJobs", 200, Get("/v1/jobs?account=physics&partition=gpu&cluster=alps"));
+
         // Unknown jobs.
         await CallAsync("updateJob", 404, Patch("/v1/jobs/99999", """{"state":"running"}"""));
         await CallAsync("recordJobMetrics", 404, Post("/v1/jobs/99999/metrics", """{"cpu_usage":1,"memory_usage_mb":1}"""));
@@ -130,7 +151,7 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
         // Known paths with methods they do not serve, and a path that does not exist.
         foreach (var path in Spec.Paths)
         {
-            foreach (var method in new[] { "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" }.Where(m => path.Operations.All(op => !op.Method.Equals(m, StringComparison.OrdinalIgnoreCase))))
+            foreach (var method in new[] { "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" }.Where(m => path.Operations.All(op => op.Method.Method != m)))
             {
                 using var response = await service.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path.Template.Replace("{id}", "12345_7", StringComparison.Ordinal)));
                 _problems.AddRange(_conformance.CheckMethodNotAllowed(path, method, await ObservedResponse.ReadAsync(response)));
@@ -210,7 +231,7 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
     }
 
     private static IEnumerable<string> Examples(string operationId) =>
-        Spec.Operation(operationId).RequestBody!.Content[0].Examples.Select(e => e.Name);
+        Spec.Operation(operationId).RequestContent[0].Examples.Select(e => e.Name);
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 

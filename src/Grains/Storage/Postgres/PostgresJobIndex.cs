@@ -1,4 +1,3 @@
-using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -6,13 +5,10 @@ namespace HpcJobs.Grains.Storage.Postgres;
 
 public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
 {
-    private const string Columns =
-        "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler::text, " +
-        "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
-
     public Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
-        await using var command = database.DataSource.CreateCommand("SELECT value FROM service_counters WHERE name = 'jobs_created'");
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT CAST(SUM(value) AS bigint) FROM service_counters WHERE name = 'jobs_created'");
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
     });
 
@@ -41,41 +37,16 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
     public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var from = new StringBuilder(" FROM ");
-        var where = new List<string>();
-        var parameters = new List<NpgsqlParameter>();
-        if (query.Node is not null)
-        {
-            from.Append("job_nodes n JOIN jobs j ON j.id = n.job_id");
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Node });
-            where.Add($"n.node = ${parameters.Count}");
-        }
-        else
-        {
-            from.Append("jobs j");
-        }
-
-        if (query.State is { } state)
-        {
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = state.ToWire() });
-            where.Add($"j.state = ${parameters.Count}");
-        }
-
-        if (query.User is not null)
-        {
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = query.User });
-            where.Add($"j.user_name = ${parameters.Count}");
-        }
-
-        var filter = from + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty);
+        var (filter, values) = JobListSql.Filter(query, i => "$" + i);
+        var parameters = values.Select(value => new NpgsqlParameter<string> { TypedValue = value }).ToList();
 
         // A state-only or unfiltered total is kept by triggers (see 010_service.sql); count and page go in one round trip.
         await using var batch = new NpgsqlBatch(connection);
         var count = new NpgsqlBatchCommand(StateCounts.TotalSql(query, "$1") ?? "SELECT COUNT(*)" + filter);
-        count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+        count.Parameters.AddRange(parameters.Select(p => (NpgsqlParameter)p.Clone()).ToArray());
         batch.BatchCommands.Add(count);
         var select = new NpgsqlBatchCommand(
-            $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT ${parameters.Count + 1} OFFSET ${parameters.Count + 2}");
+            $"SELECT {JobListSql.Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT ${parameters.Count + 1} OFFSET ${parameters.Count + 2}");
         select.Parameters.AddRange(parameters.ToArray());
         select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
         select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = query.Offset });
@@ -87,21 +58,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         var jobs = new List<JobView>(Math.Min(query.Limit, 128));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(new JobView(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetFieldValue<string[]>(2),
-                JobStateMachine.TryParse(reader.GetString(3), out var jobState) ? jobState : JobState.Pending,
-                new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero),
-                reader.IsDBNull(5) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(5), TimeSpan.Zero),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.IsDBNull(10)
-                    ? null
-                    : new UsageSample(
-                        new DateTimeOffset(reader.GetFieldValue<DateTime>(10), TimeSpan.Zero),
-                        reader.GetDouble(7),
-                        reader.GetInt64(8),
-                        reader.IsDBNull(9) ? null : reader.GetDouble(9))));
+            jobs.Add(JobListSql.Read(reader, Time, Strings));
         }
 
         return new JobPage(jobs, total);
@@ -132,4 +89,38 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             return await StateCounts.ReadAsync(reader, cancellationToken).ConfigureAwait(false);
         });
+
+    public Task<AuditPage> ReadAuditAsync(string jobId, int limit, long offset, CancellationToken cancellationToken) =>
+        database.GuardAsync(async () =>
+        {
+            await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            var count = new NpgsqlBatchCommand("SELECT COUNT(*) FROM job_audit WHERE job_id = $1");
+            count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+            batch.BatchCommands.Add(count);
+            var select = new NpgsqlBatchCommand(
+                $"SELECT {JobListSql.AuditColumns.Replace("details", "details::text", StringComparison.Ordinal)} FROM job_audit WHERE job_id = $1 ORDER BY id LIMIT $2 OFFSET $3");
+            select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+            select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = offset });
+            batch.BatchCommands.Add(select);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var total = reader.GetInt64(0);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            var entries = new List<AuditEntry>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                entries.Add(JobListSql.ReadAudit(reader, Time));
+            }
+
+            return new AuditPage(entries, total);
+        });
+
+    private static DateTimeOffset Time(System.Data.Common.DbDataReader reader, int ordinal) =>
+        new(reader.GetFieldValue<DateTime>(ordinal), TimeSpan.Zero);
+
+    private static IReadOnlyList<string> Strings(System.Data.Common.DbDataReader reader, int ordinal) =>
+        reader.GetFieldValue<string[]>(ordinal);
 }

@@ -12,7 +12,11 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
     protected override Task<(JobRecord? Record, long Version)> ReadAsync(string jobId) => database.GuardAsync(async () =>
     {
         await using var command = database.DataSource.CreateCommand(
-            "SELECT user_name, nodes, state, start_time, end_time, scheduler::text, version FROM jobs WHERE id = $1");
+            """
+            SELECT user_name, nodes, state, start_time, end_time, scheduler::text, version, attempt, attempts::text,
+                   allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster
+            FROM jobs WHERE id = $1
+            """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         if (!await reader.ReadAsync().ConfigureAwait(false))
@@ -28,6 +32,16 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
             StartTime = new DateTimeOffset(reader.GetFieldValue<DateTime>(3), TimeSpan.Zero),
             EndTime = reader.IsDBNull(4) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero),
             SchedulerJson = reader.IsDBNull(5) ? null : reader.GetString(5),
+            Attempt = reader.GetInt32(7),
+            Attempts = StorageJson.Attempts(reader.IsDBNull(8) ? null : reader.GetString(8)),
+            Allocation = new JobAllocation(
+                reader.IsDBNull(9) ? null : reader.GetInt32(9),
+                reader.IsDBNull(10) ? null : reader.GetInt64(10),
+                reader.IsDBNull(11) ? null : reader.GetInt32(11),
+                reader.IsDBNull(12) ? null : reader.GetString(12),
+                reader.IsDBNull(13) ? null : reader.GetFieldValue<string[]>(13),
+                reader.IsDBNull(14) ? null : reader.GetString(14)),
+            Cluster = reader.IsDBNull(15) ? null : reader.GetString(15),
         };
         return (record, reader.GetInt64(6));
     });
@@ -36,8 +50,9 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
     {
         await using var insert = new NpgsqlCommand(
             """
-            INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 1)
+            INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, attempt, attempts,
+                              allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, 1)
             ON CONFLICT (id) DO NOTHING
             """,
             connection,
@@ -50,8 +65,9 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
 
         await using var rest = new NpgsqlBatch(connection, transaction);
         rest.BatchCommands.Add(new NpgsqlBatchCommand(
-            "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = service_counters.value + 1"));
+            "INSERT INTO service_counters (name, shard, value) VALUES ('jobs_created', counter_shard(), 1) ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1"));
         rest.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
+        AddAudit(rest, jobId, record.PendingAudit);
         await rest.ExecuteNonQueryAsync().ConfigureAwait(false);
         return true;
     });
@@ -61,8 +77,10 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         await using var update = new NpgsqlCommand(
             """
             UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
+                            attempt = $8, attempts = $9::jsonb, allocated_cpus = $10, allocated_memory_mb = $11,
+                            allocated_gpus = $12, gpu_vendor = $13, gpu_devices = $14, cgroup_path = $15, cluster = $16,
                             version = version + 1, updated_at = now()
-            WHERE id = $1 AND version = $8
+            WHERE id = $1 AND version = $17
             """,
             connection,
             transaction);
@@ -75,6 +93,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
 
         await using var nodes = new NpgsqlBatch(connection, transaction);
         nodes.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
+        AddAudit(nodes, jobId, record.PendingAudit);
         await nodes.ExecuteNonQueryAsync().ConfigureAwait(false);
         return true;
     });
@@ -89,7 +108,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
             return false;
         }
 
-        // job_nodes go with the row (ON DELETE CASCADE); samples have no foreign key, for ingest speed.
+        // job_nodes and job_audit go with the row (ON DELETE CASCADE); samples have no foreign key, for ingest speed.
         await using var samples = new NpgsqlCommand("DELETE FROM samples WHERE job_id = $1", connection, transaction);
         samples.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         await samples.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -119,6 +138,42 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         parameters.Add(new NpgsqlParameter { Value = (object?)record.EndTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. record.Nodes] });
         parameters.Add(new NpgsqlParameter { Value = (object?)record.SchedulerJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter<int> { TypedValue = record.Attempt });
+        parameters.Add(Nullable(StorageJson.Attempts(record.Attempts), NpgsqlDbType.Text));
+        var allocation = record.Allocation;
+        parameters.Add(Nullable(allocation.Cpus, NpgsqlDbType.Integer));
+        parameters.Add(Nullable(allocation.MemoryMb, NpgsqlDbType.Bigint));
+        parameters.Add(Nullable(allocation.Gpus, NpgsqlDbType.Integer));
+        parameters.Add(Nullable(allocation.GpuVendor, NpgsqlDbType.Text));
+        parameters.Add(Nullable(allocation.GpuDevices?.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text));
+        parameters.Add(Nullable(allocation.CgroupPath, NpgsqlDbType.Text));
+        parameters.Add(Nullable(record.Cluster, NpgsqlDbType.Text));
+    }
+
+    private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
+
+    private static void AddAudit(NpgsqlBatch batch, string jobId, AuditEntry? entry)
+    {
+        if (entry is null)
+        {
+            return;
+        }
+
+        var command = new NpgsqlBatchCommand(
+            """
+            INSERT INTO job_audit (job_id, at, change, from_state, to_state, changed_by, source, correlation_id, details)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = entry.At });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Change });
+        command.Parameters.Add(Nullable(entry.FromState?.ToWire(), NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(entry.ToState?.ToWire(), NpgsqlDbType.Text));
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.ChangedBy });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Source });
+        command.Parameters.Add(Nullable(entry.CorrelationId, NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(entry.DetailsJson, NpgsqlDbType.Text));
+        batch.BatchCommands.Add(command);
     }
 
     private static NpgsqlBatchCommand NodesCommand(string jobId, IReadOnlyList<string> nodes)

@@ -30,7 +30,7 @@ public sealed class PostgresNodeStore(PostgresDatabase database) : NodeRowStorag
             // The states are literals so that the planner can prove the partial index jobs_active_id_idx applies.
             await using var command = database.DataSource.CreateCommand(
                 """
-                SELECT id, start_time, nodes FROM jobs
+                SELECT id, attempt, start_time, nodes FROM jobs
                 WHERE state IN ('pending', 'running') AND state = 'running' AND id > $1 AND start_time <= $2
                 ORDER BY id LIMIT $3
                 """);
@@ -43,8 +43,9 @@ public sealed class PostgresNodeStore(PostgresDatabase database) : NodeRowStorag
             {
                 jobs.Add(new RunningJob(
                     reader.GetString(0),
-                    new DateTimeOffset(reader.GetFieldValue<DateTime>(1), TimeSpan.Zero),
-                    reader.GetFieldValue<string[]>(2)));
+                    reader.GetInt32(1),
+                    new DateTimeOffset(reader.GetFieldValue<DateTime>(2), TimeSpan.Zero),
+                    reader.GetFieldValue<string[]>(3)));
             }
 
             return jobs;

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
@@ -6,10 +5,6 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
 {
-    private const string Columns =
-        "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler, " +
-        "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time";
-
     public async Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken)
     {
         await using var connection = database.OpenReader();
@@ -52,43 +47,23 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         await using var transaction = connection.BeginTransaction(deferred: true);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        var from = new StringBuilder(" FROM ");
-        var where = new List<string>();
-        if (query.Node is not null)
+        var (filter, values) = JobListSql.Filter(query, i => "$p" + i);
+        for (var i = 0; i < values.Count; i++)
         {
-            from.Append("job_nodes n JOIN jobs j ON j.id = n.job_id");
-            where.Add("n.node = $node");
-            command.Parameters.AddWithValue("$node", query.Node);
-        }
-        else
-        {
-            from.Append("jobs j");
+            command.Parameters.AddWithValue("$p" + (i + 1), values[i]);
         }
 
-        if (query.State is { } state)
-        {
-            where.Add("j.state = $state");
-            command.Parameters.AddWithValue("$state", state.ToWire());
-        }
-
-        if (query.User is not null)
-        {
-            where.Add("j.user_name = $user");
-            command.Parameters.AddWithValue("$user", query.User);
-        }
-
-        var filter = from + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty);
-        command.CommandText = StateCounts.TotalSql(query, "$state") ?? "SELECT COUNT(*)" + filter;
+        command.CommandText = StateCounts.TotalSql(query, "$p1") ?? "SELECT COUNT(*)" + filter;
         var total = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
 
-        command.CommandText = $"SELECT {Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT $limit OFFSET $offset";
+        command.CommandText = $"SELECT {JobListSql.Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT $limit OFFSET $offset";
         command.Parameters.AddWithValue("$limit", query.Limit);
         command.Parameters.AddWithValue("$offset", query.Offset);
         var jobs = new List<JobView>(Math.Min(query.Limit, 128));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(ReadJob(reader));
+            jobs.Add(JobListSql.Read(reader, Time, Strings));
         }
 
         return new JobPage(jobs, total);
@@ -123,19 +98,31 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         return await StateCounts.ReadAsync(reader, cancellationToken).ConfigureAwait(false);
     }
 
-    private static JobView ReadJob(SqliteDataReader reader) => new(
-        reader.GetString(0),
-        reader.GetString(1),
-        JsonSerializer.Deserialize(reader.GetString(2), StorageJson.Default.StringArray) ?? [],
-        JobStateMachine.TryParse(reader.GetString(3), out var state) ? state : JobState.Pending,
-        MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(4)),
-        reader.IsDBNull(5) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(5)),
-        reader.IsDBNull(6) ? null : reader.GetString(6),
-        reader.IsDBNull(10)
-            ? null
-            : new UsageSample(
-                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(10)),
-                reader.GetDouble(7),
-                reader.GetInt64(8),
-                reader.IsDBNull(9) ? null : reader.GetDouble(9)));
+    public async Task<AuditPage> ReadAuditAsync(string jobId, int limit, long offset, CancellationToken cancellationToken)
+    {
+        await using var connection = database.OpenReader();
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COUNT(*) FROM job_audit WHERE job_id = $id";
+        command.Parameters.AddWithValue("$id", jobId);
+        var total = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        command.CommandText = $"SELECT {JobListSql.AuditColumns} FROM job_audit WHERE job_id = $id ORDER BY id LIMIT $limit OFFSET $offset";
+        command.Parameters.AddWithValue("$limit", limit);
+        command.Parameters.AddWithValue("$offset", offset);
+        var entries = new List<AuditEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            entries.Add(JobListSql.ReadAudit(reader, Time));
+        }
+
+        return new AuditPage(entries, total);
+    }
+
+    private static DateTimeOffset Time(System.Data.Common.DbDataReader reader, int ordinal) =>
+        MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(ordinal));
+
+    private static IReadOnlyList<string> Strings(System.Data.Common.DbDataReader reader, int ordinal) =>
+        JsonSerializer.Deserialize(reader.GetString(ordinal), StorageJson.Default.StringArray) ?? [];
 }

@@ -1,19 +1,35 @@
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
 /// <see cref="JobRowStorage"/> on the SQLite file: each write is one unit of the single writer, so it
-/// commits in one transaction (possibly a group commit shared with other writes) or not at all.
+/// commits in one transaction (possibly a group commit shared with other writes) or not at all —
+/// the row, its node entries, the "jobs created" counter and the audit entry together.
 /// </summary>
 public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
 {
+    /// <summary>The lifecycle columns, in the order <see cref="Bind"/> fills them after <c>$id</c>.</summary>
+    private static readonly string[] Lifecycle =
+    [
+        "user_name", "state", "start_time", "end_time", "nodes", "scheduler", "attempt", "attempts",
+        "allocated_cpus", "allocated_memory_mb", "allocated_gpus", "gpu_vendor", "gpu_devices", "cgroup_path", "cluster",
+    ];
+
+    private static readonly string[] LifecycleParameters = [.. Lifecycle.Select(column => "$" + column)];
+
+    private static readonly string InsertSql =
+        $"INSERT INTO jobs (id, {string.Join(", ", Lifecycle)}, version) VALUES ($id, {string.Join(", ", LifecycleParameters)}, 1) ON CONFLICT (id) DO NOTHING";
+
+    private static readonly string UpdateSql =
+        $"UPDATE jobs SET {string.Join(", ", Lifecycle.Select(column => $"{column} = ${column}"))}, version = version + 1 WHERE id = $id AND version = $version";
+
     protected override async Task<(JobRecord? Record, long Version)> ReadAsync(string jobId)
     {
         await using var connection = database.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT user_name, nodes, state, start_time, end_time, scheduler, version FROM jobs WHERE id = $id";
+        command.CommandText = $"SELECT {string.Join(", ", Lifecycle)}, version FROM jobs WHERE id = $id";
         command.Parameters.AddWithValue("$id", jobId);
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         if (!await reader.ReadAsync().ConfigureAwait(false))
@@ -24,25 +40,29 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
         var record = new JobRecord
         {
             User = reader.GetString(0),
-            Nodes = JsonSerializer.Deserialize(reader.GetString(1), StorageJson.Default.ListString) ?? [],
-            State = JobStateMachine.TryParse(reader.GetString(2), out var state) ? state : JobState.Pending,
-            StartTime = MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(3)),
-            EndTime = reader.IsDBNull(4) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(4)),
+            State = JobStateMachine.TryParse(reader.GetString(1), out var state) ? state : JobState.Pending,
+            StartTime = MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(2)),
+            EndTime = reader.IsDBNull(3) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(3)),
+            Nodes = JsonSerializer.Deserialize(reader.GetString(4), StorageJson.Default.ListString) ?? [],
             SchedulerJson = reader.IsDBNull(5) ? null : reader.GetString(5),
+            Attempt = reader.GetInt32(6),
+            Attempts = StorageJson.Attempts(reader.IsDBNull(7) ? null : reader.GetString(7)),
+            Allocation = new JobAllocation(
+                reader.IsDBNull(8) ? null : reader.GetInt32(8),
+                reader.IsDBNull(9) ? null : reader.GetInt64(9),
+                reader.IsDBNull(10) ? null : reader.GetInt32(10),
+                reader.IsDBNull(11) ? null : reader.GetString(11),
+                reader.IsDBNull(12) ? null : JsonSerializer.Deserialize(reader.GetString(12), StorageJson.Default.ListString),
+                reader.IsDBNull(13) ? null : reader.GetString(13)),
+            Cluster = reader.IsDBNull(14) ? null : reader.GetString(14),
         };
-        return (record, reader.GetInt64(6));
+        return (record, reader.GetInt64(15));
     }
 
     protected override Task<bool> InsertAsync(string jobId, JobRecord record) =>
         database.WriteAsync(new DelegateWrite<bool>(context =>
         {
-            var insert = context.Command(
-                """
-                INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, version)
-                VALUES ($id, $user, $state, $start, $end, $nodes, $scheduler, 1)
-                ON CONFLICT (id) DO NOTHING
-                """,
-                "$id", "$user", "$state", "$start", "$end", "$nodes", "$scheduler");
+            var insert = context.Command(InsertSql, ["$id", .. LifecycleParameters]);
             Bind(insert.Parameters, jobId, record);
             if (insert.ExecuteNonQuery() == 0)
             {
@@ -53,21 +73,16 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1")
                 .ExecuteNonQuery();
             WriteNodes(context, jobId, record.Nodes);
+            WriteAudit(context, jobId, record.PendingAudit);
             return true;
         }));
 
     protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) =>
         database.WriteAsync(new DelegateWrite<bool>(context =>
         {
-            var update = context.Command(
-                """
-                UPDATE jobs SET user_name = $user, state = $state, start_time = $start, end_time = $end,
-                                nodes = $nodes, scheduler = $scheduler, version = version + 1
-                WHERE id = $id AND version = $version
-                """,
-                "$id", "$user", "$state", "$start", "$end", "$nodes", "$scheduler", "$version");
+            var update = context.Command(UpdateSql, ["$id", .. LifecycleParameters, "$version"]);
             Bind(update.Parameters, jobId, record);
-            update.Parameters[7].Value = version;
+            update.Parameters[^1].Value = version;
             if (update.ExecuteNonQuery() == 0)
             {
                 return false;
@@ -77,6 +92,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
             clear.Parameters[0].Value = jobId;
             clear.ExecuteNonQuery();
             WriteNodes(context, jobId, record.Nodes);
+            WriteAudit(context, jobId, record.PendingAudit);
             return true;
         }));
 
@@ -91,7 +107,11 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 return false;
             }
 
-            foreach (var sql in new[] { "DELETE FROM samples WHERE job_id = $id", "DELETE FROM job_nodes WHERE job_id = $id" })
+            foreach (var sql in new[]
+                     {
+                         "DELETE FROM samples WHERE job_id = $id", "DELETE FROM job_nodes WHERE job_id = $id",
+                         "DELETE FROM job_audit WHERE job_id = $id",
+                     })
             {
                 var command = context.Command(sql, "$id");
                 command.Parameters[0].Value = jobId;
@@ -101,15 +121,32 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
             return true;
         }));
 
-    private static void Bind(Microsoft.Data.Sqlite.SqliteParameterCollection parameters, string jobId, JobRecord record)
+    private static void Bind(SqliteParameterCollection parameters, string jobId, JobRecord record)
     {
-        parameters[0].Value = jobId;
-        parameters[1].Value = record.User;
-        parameters[2].Value = record.State.ToWire();
-        parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(record.StartTime);
-        parameters[4].Value = record.EndTime is { } end ? MicrosecondTime.ToUnixMicroseconds(end) : DBNull.Value;
-        parameters[5].Value = JsonSerializer.Serialize(record.Nodes, StorageJson.Default.ListString);
-        parameters[6].Value = (object?)record.SchedulerJson ?? DBNull.Value;
+        var allocation = record.Allocation;
+        object?[] values =
+        [
+            jobId,
+            record.User,
+            record.State.ToWire(),
+            MicrosecondTime.ToUnixMicroseconds(record.StartTime),
+            record.EndTime is { } end ? MicrosecondTime.ToUnixMicroseconds(end) : null,
+            JsonSerializer.Serialize(record.Nodes, StorageJson.Default.ListString),
+            record.SchedulerJson,
+            record.Attempt,
+            StorageJson.Attempts(record.Attempts),
+            allocation.Cpus,
+            allocation.MemoryMb,
+            allocation.Gpus,
+            allocation.GpuVendor,
+            allocation.GpuDevices is { } devices ? JsonSerializer.Serialize(devices, StorageJson.Default.IReadOnlyListString) : null,
+            allocation.CgroupPath,
+            record.Cluster,
+        ];
+        for (var i = 0; i < values.Length; i++)
+        {
+            parameters[i].Value = values[i] ?? DBNull.Value;
+        }
     }
 
     private static void WriteNodes(SqliteWriteContext context, string jobId, IReadOnlyList<string> nodes)
@@ -121,5 +158,31 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
             insertNode.Parameters[1].Value = jobId;
             insertNode.ExecuteNonQuery();
         }
+    }
+
+    private static void WriteAudit(SqliteWriteContext context, string jobId, AuditEntry? entry)
+    {
+        if (entry is null)
+        {
+            return;
+        }
+
+        var insert = context.Command(
+            """
+            INSERT INTO job_audit (job_id, at, change, from_state, to_state, changed_by, source, correlation_id, details)
+            VALUES ($job, $at, $change, $from, $to, $by, $source, $correlation, $details)
+            """,
+            "$job", "$at", "$change", "$from", "$to", "$by", "$source", "$correlation", "$details");
+        object?[] values =
+        [
+            jobId, MicrosecondTime.ToUnixMicroseconds(entry.At), entry.Change, entry.FromState?.ToWire(), entry.ToState?.ToWire(),
+            entry.ChangedBy, entry.Source, entry.CorrelationId, entry.DetailsJson,
+        ];
+        for (var i = 0; i < values.Length; i++)
+        {
+            insert.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+
+        insert.ExecuteNonQuery();
     }
 }

@@ -17,6 +17,28 @@ internal static class SqliteMigrations
         AddColumn(connection, "samples", "memory_peak_mb", "INTEGER");
         AddColumn(connection, "samples", "oom_kills", "INTEGER");
         AddSampleIdentity(connection);
+        AddLifecycleColumns(connection);
+    }
+
+    /// <summary>Allocation, attempts and the columns the account / partition / cluster filters use.</summary>
+    private static void AddLifecycleColumns(SqliteConnection connection)
+    {
+        AddColumn(connection, "jobs", "attempt", "INTEGER NOT NULL DEFAULT 1");
+        AddColumn(connection, "jobs", "attempts", "TEXT");  // JSON array of earlier attempts, oldest first
+        AddColumn(connection, "jobs", "allocated_cpus", "INTEGER");
+        AddColumn(connection, "jobs", "allocated_memory_mb", "INTEGER");
+        AddColumn(connection, "jobs", "allocated_gpus", "INTEGER");
+        AddColumn(connection, "jobs", "gpu_vendor", "TEXT");
+        AddColumn(connection, "jobs", "gpu_devices", "TEXT");  // JSON array
+        AddColumn(connection, "jobs", "cgroup_path", "TEXT");
+        AddColumn(connection, "jobs", "cluster", "TEXT");
+
+        // account and partition live in the scheduler object; virtual columns make them indexable.
+        AddColumn(connection, "jobs", "account", "TEXT GENERATED ALWAYS AS (json_extract(scheduler, '$.account')) VIRTUAL");
+        AddColumn(connection, "jobs", "partition", "TEXT GENERATED ALWAYS AS (json_extract(scheduler, '$.partition')) VIRTUAL");
+        Execute(connection, null, "CREATE INDEX IF NOT EXISTS jobs_by_account ON jobs (account, start_time DESC, id) WHERE account IS NOT NULL");
+        Execute(connection, null, "CREATE INDEX IF NOT EXISTS jobs_by_partition ON jobs (partition, start_time DESC, id) WHERE partition IS NOT NULL");
+        Execute(connection, null, "CREATE INDEX IF NOT EXISTS jobs_by_cluster ON jobs (cluster, start_time DESC, id) WHERE cluster IS NOT NULL");
     }
 
     /// <summary>
@@ -42,7 +64,9 @@ internal static class SqliteMigrations
     private static void AddColumn(SqliteConnection connection, string table, string column, string definition)
     {
         using var check = connection.CreateCommand();
-        check.CommandText = "SELECT COUNT(*) FROM pragma_table_info($table) WHERE name = $column";
+
+        // table_xinfo, not table_info: generated columns are hidden from the latter.
+        check.CommandText = "SELECT COUNT(*) FROM pragma_table_xinfo($table) WHERE name = $column";
         check.Parameters.AddWithValue("$table", table);
         check.Parameters.AddWithValue("$column", column);
         if ((long)check.ExecuteScalar()! == 0)

@@ -33,7 +33,7 @@ public sealed class SqliteNodeStore(SqliteDatabase database) : NodeRowStorage, I
         // As for re-activation: without statistics SQLite would prefer jobs_by_state and sort.
         command.CommandText =
             """
-            SELECT id, start_time, nodes FROM jobs INDEXED BY jobs_active_by_id
+            SELECT id, attempt, start_time, nodes FROM jobs INDEXED BY jobs_active_by_id
             WHERE state IN ('pending', 'running') AND state = 'running' AND id > $after AND start_time <= $started
             ORDER BY id LIMIT $limit
             """;
@@ -46,8 +46,9 @@ public sealed class SqliteNodeStore(SqliteDatabase database) : NodeRowStorage, I
         {
             jobs.Add(new RunningJob(
                 reader.GetString(0),
-                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(1)),
-                JsonSerializer.Deserialize(reader.GetString(2), StorageJson.Default.StringArray) ?? []));
+                reader.GetInt32(1),
+                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(2)),
+                JsonSerializer.Deserialize(reader.GetString(3), StorageJson.Default.StringArray) ?? []));
         }
 
         return jobs;

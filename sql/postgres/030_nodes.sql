@@ -1,4 +1,4 @@
--- 020_nodes.sql
+-- 030_nodes.sql
 --
 -- Nodes that send heartbeats (the node agent): one row per node, written by the node's grain
 -- (NodeRowStorage) with one upsert per heartbeat. Idempotent: safe to run on every silo start.

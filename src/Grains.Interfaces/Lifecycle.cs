@@ -1,0 +1,127 @@
+namespace HpcJobs.Grains;
+
+/// <summary>What the scheduler allocated to a job; every field is optional (unknown).</summary>
+[GenerateSerializer, Immutable, Alias("hpc.JobAllocation")]
+public sealed record JobAllocation(
+    [property: Id(0)] int? Cpus = null,
+    [property: Id(1)] long? MemoryMb = null,
+    [property: Id(2)] int? Gpus = null,
+    [property: Id(3)] string? GpuVendor = null,
+    [property: Id(4)] IReadOnlyList<string>? GpuDevices = null,
+    [property: Id(5)] string? CgroupPath = null)
+{
+    public static JobAllocation None { get; } = new();
+
+    public bool IsEmpty => Cpus is null && MemoryMb is null && Gpus is null && GpuVendor is null && GpuDevices is null && CgroupPath is null;
+
+    /// <summary>These values where given, the current ones elsewhere.</summary>
+    public JobAllocation Over(JobAllocation current) => new(
+        Cpus ?? current.Cpus,
+        MemoryMb ?? current.MemoryMb,
+        Gpus ?? current.Gpus,
+        GpuVendor ?? current.GpuVendor,
+        GpuDevices ?? current.GpuDevices,
+        CgroupPath ?? current.CgroupPath);
+
+    public bool SameAs(JobAllocation other) =>
+        Cpus == other.Cpus && MemoryMb == other.MemoryMb && Gpus == other.Gpus && GpuVendor == other.GpuVendor
+        && CgroupPath == other.CgroupPath
+        && (GpuDevices ?? []).SequenceEqual(other.GpuDevices ?? []);
+}
+
+/// <summary>An earlier attempt of a requeued job, kept readable after the job starts again.</summary>
+[GenerateSerializer, Immutable, Alias("hpc.JobAttempt")]
+public sealed record JobAttempt(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] DateTimeOffset StartTime,
+    [property: Id(2)] DateTimeOffset? EndTime,
+    [property: Id(3)] JobState State,
+    [property: Id(4)] int? ExitCode);
+
+/// <summary>
+/// One entry of a job's audit log: a change to the job and who asked for it. Written in the same
+/// transaction as the change it describes.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("hpc.AuditEntry")]
+public sealed record AuditEntry(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] string Change,
+    [property: Id(2)] JobState? FromState,
+    [property: Id(3)] JobState? ToState,
+    [property: Id(4)] string ChangedBy,
+    [property: Id(5)] string Source,
+    [property: Id(6)] string? CorrelationId,
+    [property: Id(7)] string? DetailsJson);
+
+/// <summary>The names of <see cref="AuditEntry.Change"/>.</summary>
+public static class AuditChanges
+{
+    public const string Created = "created";
+    public const string Transition = "transition";
+    public const string Requeue = "requeue";
+    public const string Updated = "updated";
+}
+
+/// <summary><c>POST /v1/events/job-started</c> (a Slurm prolog): the job runs, on these nodes, with this allocation.</summary>
+[GenerateSerializer, Immutable, Alias("hpc.JobStarted")]
+public sealed record JobStarted(
+    [property: Id(0)] string User,
+    [property: Id(1)] IReadOnlyList<string> Nodes,
+    [property: Id(2)] DateTimeOffset Timestamp,
+    [property: Id(3)] JobAllocation Allocation,
+    [property: Id(4)] string? Cluster,
+    [property: Id(5)] string? Partition,
+    [property: Id(6)] string? Account,
+    [property: Id(7)] string? Qos,
+    [property: Id(8)] long? TimeLimitMinutes,
+    [property: Id(9)] int RestartCount);
+
+/// <summary><c>POST /v1/events/job-finished</c> (a Slurm epilog, or the reconciler).</summary>
+[GenerateSerializer, Immutable, Alias("hpc.JobFinished")]
+public sealed record JobFinished(
+    [property: Id(0)] DateTimeOffset Timestamp,
+    [property: Id(1)] JobState? FinalState,
+    [property: Id(2)] int? ExitCode,
+    [property: Id(3)] int? Signal,
+    [property: Id(4)] string? RawState,
+    [property: Id(5)] int? RestartCount)
+{
+    /// <summary>
+    /// The state the job ends in: <see cref="FinalState"/> when given; otherwise cancelled for
+    /// signal 9 or 15 or Slurm's <c>CANCELLED</c>, completed for exit code 0, else failed.
+    /// </summary>
+    public JobState EndState()
+    {
+        if (FinalState is { } given)
+        {
+            return given;
+        }
+
+        if (Signal is 9 or 15 || string.Equals(RawState, "CANCELLED", StringComparison.OrdinalIgnoreCase)
+            || (RawState?.StartsWith("CANCELLED ", StringComparison.OrdinalIgnoreCase) ?? false))
+        {
+            return JobState.Cancelled;
+        }
+
+        return ExitCode == 0 && (RawState is null || string.Equals(RawState, "COMPLETED", StringComparison.OrdinalIgnoreCase))
+            ? JobState.Completed
+            : JobState.Failed;
+    }
+}
+
+public enum EventStatus
+{
+    Created = 0,
+    Updated = 1,
+    Skipped = 2,
+    NotFound = 3,
+
+    /// <summary>The event does not fit the job (e.g. the end of an attempt that has not started).</summary>
+    Conflict = 4,
+}
+
+[GenerateSerializer, Immutable, Alias("hpc.EventOutcome")]
+public sealed record EventOutcome(
+    [property: Id(0)] EventStatus Status,
+    [property: Id(1)] JobView? Job,
+    [property: Id(2)] string? Message);
