@@ -36,7 +36,9 @@ public sealed record JobAttempt(
     [property: Id(1)] DateTimeOffset StartTime,
     [property: Id(2)] DateTimeOffset? EndTime,
     [property: Id(3)] JobState State,
-    [property: Id(4)] int? ExitCode);
+    [property: Id(4)] int? ExitCode,
+    [property: Id(5)] JobSummary? Summary = null,
+    [property: Id(6)] IReadOnlyList<string>? Flags = null);
 
 /// <summary>
 /// One entry of a job's audit log: a change to the job and who asked for it. Written in the same
@@ -125,3 +127,44 @@ public sealed record EventOutcome(
     [property: Id(0)] EventStatus Status,
     [property: Id(1)] JobView? Job,
     [property: Id(2)] string? Message);
+
+/// <summary>
+/// A job's footprint over its current attempt (contract, "Efficiency summary and flags"), kept by
+/// its grain as samples commit. Averages are time-weighted; hours are core- or GPU-hours.
+/// Null fields are unknown (no sample of that kind, or no allocation to compare with).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("hpc.JobSummary")]
+public sealed record JobSummary(
+    [property: Id(0)] long SampleCount,
+    [property: Id(1)] DateTimeOffset? FirstSampleAt,
+    [property: Id(2)] DateTimeOffset? LastSampleAt,
+    [property: Id(3)] double? AvgCpuUsage,
+    [property: Id(4)] double? MaxCpuUsage,
+    [property: Id(5)] double? AvgGpuUsage,
+    [property: Id(6)] double? MaxGpuUsage,
+    [property: Id(7)] long? MaxMemoryUsageMb,
+    [property: Id(8)] double? CpuHoursAllocated,
+    [property: Id(9)] double? CpuHoursUsed,
+    [property: Id(10)] double? GpuHoursAllocated,
+    [property: Id(11)] double? GpuHoursUsed,
+    [property: Id(12)] double? MemoryPeakPercentOfAllocation,
+    [property: Id(13)] double? GpuIdleFraction,
+    [property: Id(14)] double Coverage,
+    [property: Id(15)] long OomKills)
+{
+    public static JobSummary Empty { get; } = new(0, null, null, null, null, null, null, null, null, null, null, null, null, null, 0, 0);
+}
+
+/// <summary>The contract's flag names.</summary>
+public static class JobFlags
+{
+    public const string IdleGpu = "idle_gpu";
+    public const string LowCpu = "low_cpu";
+    public const string MemoryOverallocated = "memory_overallocated";
+    public const string NearMemoryLimit = "near_memory_limit";
+    public const string OomKilled = "oom_killed";
+    public const string NoData = "no_data";
+    public const string Lost = "lost";
+
+    public static IReadOnlyList<string> All { get; } = [IdleGpu, LowCpu, MemoryOverallocated, NearMemoryLimit, OomKilled, NoData, Lost];
+}

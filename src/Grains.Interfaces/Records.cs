@@ -42,7 +42,9 @@ public sealed record JobView(
     [property: Id(8)] JobAllocation? Allocation = null,
     [property: Id(9)] string? Cluster = null,
     [property: Id(10)] int Attempt = 1,
-    [property: Id(11)] IReadOnlyList<JobAttempt>? Attempts = null);
+    [property: Id(11)] IReadOnlyList<JobAttempt>? Attempts = null,
+    [property: Id(12)] JobSummary? Summary = null,
+    [property: Id(13)] IReadOnlyList<string>? Flags = null);
 
 [GenerateSerializer, Immutable, Alias("hpc.CreateJob")]
 public sealed record CreateJob(

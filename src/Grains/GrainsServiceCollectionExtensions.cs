@@ -7,11 +7,16 @@ public static class GrainsServiceCollectionExtensions
 {
     /// <summary>What the grains need besides storage: the clock, retention and sample settings, and the job observers.</summary>
     public static IServiceCollection AddJobGrains(
-        this IServiceCollection services, Action<RetentionOptions> retention, Action<SampleOptions>? samples = null)
+        this IServiceCollection services,
+        Action<RetentionOptions> retention,
+        Action<SampleOptions>? samples = null,
+        Action<EfficiencyOptions>? efficiency = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.Configure(retention);
         services.Configure(samples ?? (_ => { }));
+        services.Configure(efficiency ?? (_ => { }));
+        services.TryAddSingleton<Storage.JobListSql>();
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
         services.AddSingleton<IJobObserverPart, JobCountForwarder>();
         services.AddSingleton<ActiveJobActivator>();

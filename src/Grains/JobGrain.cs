@@ -18,6 +18,7 @@ public sealed partial class JobGrain(
     IJobObserver observer,
     IOptions<SampleOptions> sampleOptions,
     IOptions<RetentionOptions> retentionOptions,
+    IOptions<EfficiencyOptions> efficiencyOptions,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -35,20 +36,21 @@ public sealed partial class JobGrain(
 
     private bool Exists => record.RecordExists && !_deleting;
 
-    private JobUsage Usage => _usage ??= new JobUsage(Id, _sampleOptions.NodeWindow);
+    private JobUsage Usage => _usage ??= new JobUsage(Id, _sampleOptions.NodeWindow, efficiencyOptions.Value, time) { Facts = JobFacts.Of(record.State) };
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (record.RecordExists)
         {
-            var latest = await index.ReadLatestAsync(Id).ConfigureAwait(true);
+            var stored = await index.ReadUsageAsync(Id).ConfigureAwait(true);
             var recent = await samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true);
             foreach (var sample in recent)
             {
                 _recent.Add(sample);
             }
 
-            Usage.Load(recent, latest);
+            // The summary goes on from the footprint stored with the row, never from the history.
+            Usage.Load(recent, stored.Latest, stored.Footprint, record.State.Attempt);
             observer.OnChanged(View());
             KeepActiveJobsActivated();
         }
@@ -324,7 +326,21 @@ public sealed partial class JobGrain(
         }
 
         var audit = next.PendingAudit!;
+        var requeued = from is not null && next.Attempt != record.State.Attempt;
+        if (requeued && next.Attempts.Count > 0)
+        {
+            // The attempt that ends here keeps its summary and flags, frozen at its end.
+            var (summary, flags) = Usage.Verdict(Usage.Footprint);
+            var ended = next.Attempts[^1];
+            next.Attempts = [.. next.Attempts.SkipLast(1), ended with { Summary = summary, Flags = flags }];
+        }
+
         await WriteLifecycleAsync(next).ConfigureAwait(true);
+        if (requeued)
+        {
+            Usage.StartAttempt(next.Attempt);
+        }
+
         if (from is not { } previous)
         {
             observer.OnCreated(View());
@@ -350,7 +366,12 @@ public sealed partial class JobGrain(
     private async Task WriteLifecycleAsync(JobRecord next)
     {
         var previous = record.State;
+        var previousFacts = Usage.Facts;
         record.State = next;
+
+        // The flags stored with the row are judged against the new lifecycle (final when it ends).
+        Usage.Facts = JobFacts.Of(next);
+        next.Flags = Usage.Verdict(next.Attempt == previous.Attempt ? Usage.Footprint : Footprint.Empty(next.Attempt)).Flags;
         try
         {
             await record.WriteStateAsync().ConfigureAwait(true);
@@ -358,6 +379,7 @@ public sealed partial class JobGrain(
         catch
         {
             record.State = previous;
+            Usage.Facts = previousFacts;
             throw;
         }
         finally
@@ -369,9 +391,10 @@ public sealed partial class JobGrain(
     private JobView View()
     {
         var r = record.State;
+        var (summary, flags) = Usage.Verdict(Usage.Footprint);
         return new JobView(
             Id, r.User, r.Nodes, r.State, r.StartTime, r.EndTime, r.SchedulerJson, _usage?.Latest,
-            r.Allocation, r.Cluster, r.Attempt, r.Attempts);
+            r.Allocation, r.Cluster, r.Attempt, r.Attempts, summary, flags);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

@@ -46,6 +46,13 @@ public sealed class JobRecord
     [Id(10)]
     public AuditEntry? PendingAudit { get; set; }
 
+    /// <summary>
+    /// The job's flags as judged for this write (final when the job ends), stored in the row's
+    /// flags column by the storage provider; not read back (the grain judges them again).
+    /// </summary>
+    [Id(11)]
+    public IReadOnlyList<string> Flags { get; set; } = [];
+
     /// <summary>A copy to change: what the grain builds the next write from.</summary>
     public JobRecord Copy() => new()
     {

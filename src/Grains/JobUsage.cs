@@ -8,12 +8,30 @@ namespace HpcJobs.Grains;
 /// the log agree, and a rolled-back batch leaves no trace here. Staging runs only on the writer's
 /// loop (one at a time); readers see <see cref="Latest"/>, replaced whole on commit.
 /// </summary>
-public sealed class JobUsage(string jobId, TimeSpan window)
+public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? efficiency = null, TimeProvider? time = null)
 {
+    private readonly EfficiencyOptions _efficiency = efficiency ?? new EfficiencyOptions();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private State _committed = State.Empty;
     private State? _staged;
 
     public string JobId { get; } = jobId;
+
+    /// <summary>What the summary and flags are judged against; the grain replaces it at every lifecycle change.</summary>
+    public JobFacts Facts { get; set; } = JobFacts.None;
+
+    /// <summary>The committed samples' footprint over the current attempt.</summary>
+    public Footprint Footprint => _committed.Footprint;
+
+    /// <summary>The footprint including the samples staged in the open transaction: what the writer stores with the row.</summary>
+    public Footprint StagedFootprint => (_staged ?? _committed).Footprint;
+
+    /// <summary>The summary and flags of <paramref name="footprint"/> for this job, as of now (or its end).</summary>
+    public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
+        JobVerdict.Of(footprint, Facts, window, _time.GetUtcNow(), _efficiency);
+
+    /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
+    public void StartAttempt(int attempt) => _committed = _committed with { Footprint = Footprint.Empty(attempt) };
 
     /// <summary>The latest usage of the committed samples, or null before the first.</summary>
     public UsageSample? Latest => _committed.Latest;
@@ -24,21 +42,26 @@ public sealed class JobUsage(string jobId, TimeSpan window)
     /// <summary>Whether samples are staged in the open transaction.</summary>
     public bool IsStaged => _staged is not null;
 
-    /// <summary>Rebuilds the state on activation from the newest stored samples (oldest first) and the row's latest usage.</summary>
-    public void Load(IReadOnlyList<UsageSample> recent, UsageSample? rowLatest)
+    /// <summary>
+    /// Rebuilds the state on activation from the newest stored samples (oldest first), the row's
+    /// latest usage and the row's footprint (never from the history: the footprint was stored with
+    /// every commit); a footprint of an earlier attempt is not this attempt's.
+    /// </summary>
+    public void Load(IReadOnlyList<UsageSample> recent, UsageSample? rowLatest, Footprint? stored = null, int attempt = 1)
     {
         var state = State.Empty;
         foreach (var sample in recent)
         {
-            state = state.With(sample, window);
+            state = state.With(sample, window, _efficiency.IdleGpuPercent);
         }
 
-        _committed = rowLatest is null ? state : state with { Latest = rowLatest };
+        var footprint = stored is { } row && row.Attempt == attempt ? row : Footprint.Empty(attempt);
+        _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { Footprint = footprint };
         _staged = null;
     }
 
     /// <summary>Adds a sample that the open transaction inserted.</summary>
-    public void Stage(UsageSample sample) => _staged = (_staged ?? _committed).With(sample, window);
+    public void Stage(UsageSample sample) => _staged = (_staged ?? _committed).With(sample, window, _efficiency.IdleGpuPercent);
 
     public void Commit()
     {
@@ -51,12 +74,13 @@ public sealed class JobUsage(string jobId, TimeSpan window)
 
     public void Discard() => _staged = null;
 
-    private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest)
+    private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, Footprint Footprint)
     {
-        public static State Empty { get; } = new(null, [], null);
+        public static State Empty { get; } = new(null, [], null, Footprint.Empty(1));
 
-        public State With(UsageSample sample, TimeSpan window)
+        public State With(UsageSample sample, TimeSpan window, double idleGpuPercent)
         {
+            var footprint = Footprint.With(sample, window, idleGpuPercent);
             var wholeJob = WholeJob;
             var byNode = ByNode;
             if (sample.Node is null)
@@ -83,10 +107,23 @@ public sealed class JobUsage(string jobId, TimeSpan window)
 
             if (ReferenceEquals(wholeJob, WholeJob) && ReferenceEquals(byNode, ByNode))
             {
-                return this;
+                return this with { Footprint = footprint };
             }
 
-            return new State(wholeJob, byNode, LatestUsage.Combine(wholeJob, byNode, window));
+            var latest = LatestUsage.Combine(wholeJob, byNode, window);
+            return new State(wholeJob, byNode, latest, latest is null ? footprint : footprint.WithMemory(latest.MemoryUsageMb));
         }
     }
+}
+
+/// <summary>The lifecycle facts a job's summary and flags are judged against.</summary>
+public sealed record JobFacts(DateTimeOffset Start, DateTimeOffset? End, JobState State, JobAllocation Allocation, int NodeCount, string? RawState)
+{
+    public static JobFacts None { get; } = new(DateTimeOffset.UnixEpoch, null, JobState.Running, JobAllocation.None, 1, null);
+
+    public static JobFacts Of(JobView job) => new(
+        job.StartTime, job.EndTime, job.State, job.Allocation ?? JobAllocation.None, job.Nodes.Count, SchedulerJson.Text(job.SchedulerJson, "raw_state"));
+
+    public static JobFacts Of(JobRecord job) => new(
+        job.StartTime, job.EndTime, job.State, job.Allocation, job.Nodes.Count, SchedulerJson.Text(job.SchedulerJson, "raw_state"));
 }

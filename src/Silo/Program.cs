@@ -15,6 +15,7 @@ try
 {
     settings = ServiceSettings.Load(builder.Configuration, args);
     builder.AddDashboard();
+    builder.AddEfficiencyFlags();
 }
 catch (SettingsException error)
 {

@@ -569,8 +569,11 @@ public abstract partial class JobsContractTests<TBackend>(ServiceFixture<TBacken
         }
 
         Assert.Equal(
-            ["attempt", "attempts", "cpu_usage", "gpu_usage", "id", "memory_usage_mb", "nodes", "runtime_seconds", "start_time", "state", "user"],
-            job.EnumerateObject().Select(p => p.Name).Where(n => n != "end_time" && n != "scheduler").Order(StringComparer.Ordinal));
+            ["attempt", "attempts", "cpu_usage", "flags", "gpu_usage", "id", "memory_usage_mb", "nodes", "runtime_seconds", "sample_count",
+             "start_time", "state", "summary", "user"],
+            job.EnumerateObject().Select(p => p.Name)
+                .Where(n => n is not ("end_time" or "scheduler" or "first_sample_at" or "last_sample_at") && !n.StartsWith("avg_", StringComparison.Ordinal) && !n.StartsWith("max_", StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal));
     }
 
     [SkippableFact]

@@ -114,9 +114,22 @@ public static class JobListQuery
             reader.Long("offset", 0, 0, long.MaxValue),
             reader.Text("account"),
             reader.Text("partition"),
-            reader.Text("cluster"));
+            reader.Text("cluster"),
+            Flag(reader));
         error = reader.Error;
         return error is null ? result : null;
+    }
+
+    private static string? Flag(QueryReader reader)
+    {
+        var flag = reader.Text("flag");
+        if (flag is not null && !JobFlags.All.Contains(flag))
+        {
+            reader.Fail("flag", "must be one of " + string.Join(", ", JobFlags.All));
+            return null;
+        }
+
+        return flag;
     }
 }
 

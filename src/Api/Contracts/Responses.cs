@@ -23,12 +23,23 @@ public sealed record JobResponse(
     IReadOnlyList<string>? GpuDevices,
     string? CgroupPath,
     string? Cluster,
-    IReadOnlyList<AttemptResponse>? Attempts)
+    IReadOnlyList<AttemptResponse>? Attempts,
+    long SampleCount,
+    DateTimeOffset? FirstSampleAt,
+    DateTimeOffset? LastSampleAt,
+    double? AvgCpuUsage,
+    double? MaxCpuUsage,
+    double? AvgGpuUsage,
+    double? MaxGpuUsage,
+    long? MaxMemoryUsageMb,
+    SummaryResponse Summary,
+    IReadOnlyList<string> Flags)
 {
     /// <summary>The job as the API shows it; <paramref name="withAttempts"/> only for <c>GET /v1/jobs/{id}</c>.</summary>
     public static JobResponse From(JobView job, DateTimeOffset now, bool withAttempts = false)
     {
         var allocation = job.Allocation ?? JobAllocation.None;
+        var summary = job.Summary ?? JobSummary.Empty;
         return new JobResponse(
             job.Id,
             job.User,
@@ -49,19 +60,56 @@ public sealed record JobResponse(
             allocation.GpuDevices,
             allocation.CgroupPath,
             job.Cluster,
-            withAttempts ? [.. (job.Attempts ?? []).Select(AttemptResponse.From)] : null);
+            withAttempts ? [.. (job.Attempts ?? []).Select(AttemptResponse.From)] : null,
+            summary.SampleCount,
+            summary.FirstSampleAt,
+            summary.LastSampleAt,
+            Round(summary.AvgCpuUsage),
+            summary.MaxCpuUsage,
+            Round(summary.AvgGpuUsage),
+            summary.MaxGpuUsage,
+            summary.MaxMemoryUsageMb,
+            SummaryResponse.From(summary),
+            job.Flags ?? []);
     }
+
+    internal static double? Round(double? value, int digits = 3) => value is { } v ? Math.Round(v, digits) : null;
 
     internal static double Runtime(DateTimeOffset start, DateTimeOffset end) =>
         Math.Round(Math.Max(0, (end - start).Ticks / (double)TimeSpan.TicksPerSecond), 6);
 }
 
-/// <summary>An earlier attempt of a requeued job.</summary>
-public sealed record AttemptResponse(int Attempt, DateTimeOffset StartTime, DateTimeOffset? EndTime, string State, int? ExitCode, double RuntimeSeconds)
+/// <summary>An earlier attempt of a requeued job, with its frozen summary and flags.</summary>
+public sealed record AttemptResponse(
+    int Attempt, DateTimeOffset StartTime, DateTimeOffset? EndTime, string State, int? ExitCode, double RuntimeSeconds,
+    SummaryResponse Summary, IReadOnlyList<string> Flags)
 {
     public static AttemptResponse From(JobAttempt attempt) => new(
         attempt.Attempt, attempt.StartTime, attempt.EndTime, attempt.State.ToWire(), attempt.ExitCode,
-        JobResponse.Runtime(attempt.StartTime, attempt.EndTime ?? attempt.StartTime));
+        JobResponse.Runtime(attempt.StartTime, attempt.EndTime ?? attempt.StartTime),
+        SummaryResponse.From(attempt.Summary ?? JobSummary.Empty), attempt.Flags ?? []);
+}
+
+/// <summary>The contract's <c>summary</c> object: allocation against use.</summary>
+public sealed record SummaryResponse(
+    double? CpuHoursAllocated,
+    double? CpuHoursUsed,
+    double? GpuHoursAllocated,
+    double? GpuHoursUsed,
+    double? MemoryPeakPercentOfAllocation,
+    double? GpuIdleFraction,
+    double Coverage,
+    long OomKills)
+{
+    public static SummaryResponse From(JobSummary summary) => new(
+        JobResponse.Round(summary.CpuHoursAllocated, 4),
+        JobResponse.Round(summary.CpuHoursUsed, 4),
+        JobResponse.Round(summary.GpuHoursAllocated, 4),
+        JobResponse.Round(summary.GpuHoursUsed, 4),
+        JobResponse.Round(summary.MemoryPeakPercentOfAllocation, 2),
+        JobResponse.Round(summary.GpuIdleFraction, 4),
+        Math.Round(summary.Coverage, 4),
+        summary.OomKills);
 }
 
 public sealed record JobListResponse(IReadOnlyList<JobResponse> Jobs, long Total, int Limit, long Offset);

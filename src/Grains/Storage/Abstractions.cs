@@ -3,13 +3,16 @@ namespace HpcJobs.Grains.Storage;
 /// <summary>Filters and paging of <c>GET /v1/jobs</c>; already validated.</summary>
 public sealed record JobQuery(
     JobState? State, string? User, string? Node, int Limit, long Offset,
-    string? Account = null, string? Partition = null, string? Cluster = null)
+    string? Account = null, string? Partition = null, string? Cluster = null, string? Flag = null)
 {
     /// <summary>No filter but (perhaps) the state: the per-state counts answer the total.</summary>
-    public bool FiltersStateOnly => Node is null && User is null && Account is null && Partition is null && Cluster is null;
+    public bool FiltersStateOnly => Node is null && User is null && Account is null && Partition is null && Cluster is null && Flag is null;
 }
 
 public sealed record JobPage(IReadOnlyList<JobView> Jobs, long Total);
+
+/// <summary>What the sample writer keeps in a jobs row: the latest usage and the footprint of the current attempt.</summary>
+public sealed record StoredUsage(UsageSample? Latest, Footprint? Footprint);
 
 /// <summary>A page of a job's audit log, oldest first, and how many entries it has in all.</summary>
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long Total);
@@ -24,8 +27,8 @@ public interface IJobIndex
     /// <summary>Jobs ever created (a monotonic counter that survives restarts and deletes).</summary>
     Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken);
 
-    /// <summary>The latest usage recorded in the row, or null when the job never reported.</summary>
-    Task<UsageSample?> ReadLatestAsync(string jobId);
+    /// <summary>The latest usage recorded in the row (null when the job never reported) and the footprint stored with it.</summary>
+    Task<StoredUsage> ReadUsageAsync(string jobId);
 
     Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken);
 

@@ -11,8 +11,21 @@ namespace HpcJobs.Grains.Storage;
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(List<JobAttempt>))]
+[JsonSerializable(typeof(Footprint))]
 internal sealed partial class StorageJson : JsonSerializerContext
 {
+    public static string FootprintJson(Footprint footprint) => System.Text.Json.JsonSerializer.Serialize(footprint, Default.Footprint);
+
+    public static Footprint? ReadFootprint(string? json) =>
+        json is null ? null : System.Text.Json.JsonSerializer.Deserialize(json, Default.Footprint);
+
+    /// <summary>A job's stored flags (all but the clock-dependent no_data) as the JSON array the flags column holds.</summary>
+    public static string Flags(IReadOnlyList<string> flags) =>
+        System.Text.Json.JsonSerializer.Serialize(Flagging.Stored(flags), Default.IReadOnlyListString);
+
+    public static IReadOnlyList<string> Flags(string? json) =>
+        json is null ? [] : System.Text.Json.JsonSerializer.Deserialize(json, Default.IReadOnlyListString) ?? [];
+
     public static string? Attempts(List<JobAttempt> attempts) =>
         attempts.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(attempts, Default.ListJobAttempt);
 

@@ -3,7 +3,7 @@ using NpgsqlTypes;
 
 namespace HpcJobs.Grains.Storage.Postgres;
 
-public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
+public sealed class PostgresJobIndex(PostgresDatabase database, JobListSql list) : IJobIndex
 {
     public Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
@@ -12,19 +12,25 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
     });
 
-    public Task<UsageSample?> ReadLatestAsync(string jobId) => database.GuardAsync(async () =>
+    public Task<StoredUsage> ReadUsageAsync(string jobId) => database.GuardAsync(async () =>
     {
         await using var command = database.DataSource.CreateCommand(
-            "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage FROM jobs WHERE id = $1 AND last_sample_time IS NOT NULL");
+            "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage, footprint::text FROM jobs WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        return await reader.ReadAsync().ConfigureAwait(false)
-            ? new UsageSample(
+        if (!await reader.ReadAsync().ConfigureAwait(false))
+        {
+            return new StoredUsage(null, null);
+        }
+
+        var latest = reader.IsDBNull(0)
+            ? null
+            : new UsageSample(
                 new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
                 reader.GetDouble(1),
                 reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3))
-            : null;
+                reader.IsDBNull(3) ? null : reader.GetDouble(3));
+        return new StoredUsage(latest, StorageJson.ReadFootprint(reader.IsDBNull(4) ? null : reader.GetString(4)));
     });
 
     public Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken) => database.GuardAsync(async () =>
@@ -37,13 +43,13 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
     public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => database.GuardAsync(async () =>
     {
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var (filter, values) = JobListSql.Filter(query, i => "$" + i);
-        var parameters = values.Select(value => new NpgsqlParameter<string> { TypedValue = value }).ToList();
+        var (filter, values) = list.Filter(query, i => "$" + i, t => t);
+        var parameters = values.Select(value => new NpgsqlParameter { Value = value }).ToList();
 
         // A state-only or unfiltered total is kept by triggers (see 010_service.sql); count and page go in one round trip.
         await using var batch = new NpgsqlBatch(connection);
         var count = new NpgsqlBatchCommand(StateCounts.TotalSql(query, "$1") ?? "SELECT COUNT(*)" + filter);
-        count.Parameters.AddRange(parameters.Select(p => (NpgsqlParameter)p.Clone()).ToArray());
+        count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
         batch.BatchCommands.Add(count);
         var select = new NpgsqlBatchCommand(
             $"SELECT {JobListSql.Columns}{filter} ORDER BY j.start_time DESC, j.id LIMIT ${parameters.Count + 1} OFFSET ${parameters.Count + 2}");
@@ -58,7 +64,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database) : IJobIndex
         var jobs = new List<JobView>(Math.Min(query.Limit, 128));
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(JobListSql.Read(reader, Time, Strings));
+            jobs.Add(list.Read(reader, Time, Strings));
         }
 
         return new JobPage(jobs, total);

@@ -51,8 +51,8 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         await using var insert = new NpgsqlCommand(
             """
             INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, attempt, attempts,
-                              allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, 1)
+                              allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, flags, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, 1)
             ON CONFLICT (id) DO NOTHING
             """,
             connection,
@@ -79,8 +79,8 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
             UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
                             attempt = $8, attempts = $9::jsonb, allocated_cpus = $10, allocated_memory_mb = $11,
                             allocated_gpus = $12, gpu_vendor = $13, gpu_devices = $14, cgroup_path = $15, cluster = $16,
-                            version = version + 1, updated_at = now()
-            WHERE id = $1 AND version = $17
+                            flags = $17::jsonb, version = version + 1, updated_at = now()
+            WHERE id = $1 AND version = $18
             """,
             connection,
             transaction);
@@ -148,6 +148,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         parameters.Add(Nullable(allocation.GpuDevices?.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text));
         parameters.Add(Nullable(allocation.CgroupPath, NpgsqlDbType.Text));
         parameters.Add(Nullable(record.Cluster, NpgsqlDbType.Text));
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = StorageJson.Flags(record.Flags) });
     }
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

@@ -212,8 +212,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             await using var update = new NpgsqlCommand(
                 """
                 UPDATE jobs AS j
-                SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts
-                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[]) AS u(id, ts, cpu, mem, gpu)
+                SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts,
+                    footprint = u.footprint::jsonb, flags = u.flags::jsonb
+                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::text[])
+                     AS u(id, ts, cpu, mem, gpu, footprint, flags)
                 WHERE j.id = u.id
                 """,
                 connection,
@@ -223,6 +225,8 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.CpuUsage)] });
             update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.MemoryUsageMb)] });
             update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.GpuUsage)] });
+            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => StorageJson.FootprintJson(u.StagedFootprint))] });
+            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => StorageJson.Flags(u.Verdict(u.StagedFootprint).Flags))] });
             await update.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 

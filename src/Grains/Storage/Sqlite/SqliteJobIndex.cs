@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
 
-public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
+public sealed class SqliteJobIndex(SqliteDatabase database, JobListSql list) : IJobIndex
 {
     public async Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken)
     {
@@ -13,21 +13,26 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
     }
 
-    public async Task<UsageSample?> ReadLatestAsync(string jobId)
+    public async Task<StoredUsage> ReadUsageAsync(string jobId)
     {
         await using var connection = database.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage FROM jobs WHERE id = $id AND last_sample_time IS NOT NULL";
+        command.CommandText = "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage, footprint FROM jobs WHERE id = $id";
         command.Parameters.AddWithValue("$id", jobId);
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        return await reader.ReadAsync().ConfigureAwait(false)
-            ? new UsageSample(
+        if (!await reader.ReadAsync().ConfigureAwait(false))
+        {
+            return new StoredUsage(null, null);
+        }
+
+        var latest = reader.IsDBNull(0)
+            ? null
+            : new UsageSample(
                 MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0)),
                 reader.GetDouble(1),
                 reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3))
-            : null;
+                reader.IsDBNull(3) ? null : reader.GetDouble(3));
+        return new StoredUsage(latest, StorageJson.ReadFootprint(reader.IsDBNull(4) ? null : reader.GetString(4)));
     }
 
     public async Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken)
@@ -47,7 +52,7 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         await using var transaction = connection.BeginTransaction(deferred: true);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        var (filter, values) = JobListSql.Filter(query, i => "$p" + i);
+        var (filter, values) = list.Filter(query, i => "$p" + i, t => MicrosecondTime.ToUnixMicroseconds(t));
         for (var i = 0; i < values.Count; i++)
         {
             command.Parameters.AddWithValue("$p" + (i + 1), values[i]);
@@ -63,7 +68,7 @@ public sealed class SqliteJobIndex(SqliteDatabase database) : IJobIndex
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(JobListSql.Read(reader, Time, Strings));
+            jobs.Add(list.Read(reader, Time, Strings));
         }
 
         return new JobPage(jobs, total);

@@ -14,7 +14,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
     private static readonly string[] Lifecycle =
     [
         "user_name", "state", "start_time", "end_time", "nodes", "scheduler", "attempt", "attempts",
-        "allocated_cpus", "allocated_memory_mb", "allocated_gpus", "gpu_vendor", "gpu_devices", "cgroup_path", "cluster",
+        "allocated_cpus", "allocated_memory_mb", "allocated_gpus", "gpu_vendor", "gpu_devices", "cgroup_path", "cluster", "flags",
     ];
 
     private static readonly string[] LifecycleParameters = [.. Lifecycle.Select(column => "$" + column)];
@@ -56,7 +56,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 reader.IsDBNull(13) ? null : reader.GetString(13)),
             Cluster = reader.IsDBNull(14) ? null : reader.GetString(14),
         };
-        return (record, reader.GetInt64(15));
+        return (record, reader.GetInt64(Lifecycle.Length));
     }
 
     protected override Task<bool> InsertAsync(string jobId, JobRecord record) =>
@@ -142,6 +142,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
             allocation.GpuDevices is { } devices ? JsonSerializer.Serialize(devices, StorageJson.Default.IReadOnlyListString) : null,
             allocation.CgroupPath,
             record.Cluster,
+            StorageJson.Flags(record.Flags),
         ];
         for (var i = 0; i < values.Length; i++)
         {

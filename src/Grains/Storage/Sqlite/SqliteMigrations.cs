@@ -18,6 +18,35 @@ internal static class SqliteMigrations
         AddColumn(connection, "samples", "oom_kills", "INTEGER");
         AddSampleIdentity(connection);
         AddLifecycleColumns(connection);
+        AddFlags(connection);
+    }
+
+    /// <summary>
+    /// The footprint of the current attempt and the stored flags (a JSON array), and the flag -> jobs
+    /// table the <c>?flag=</c> list reads, kept from the column by triggers in the same transaction.
+    /// </summary>
+    private static void AddFlags(SqliteConnection connection)
+    {
+        AddColumn(connection, "jobs", "footprint", "TEXT");
+        AddColumn(connection, "jobs", "flags", "TEXT");
+        Execute(connection, null, """
+            CREATE TABLE IF NOT EXISTS job_flags (
+                flag   TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                PRIMARY KEY (flag, job_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS job_flags_by_job ON job_flags (job_id);
+            CREATE TRIGGER IF NOT EXISTS jobs_flags_insert AFTER INSERT ON jobs WHEN new.flags IS NOT NULL BEGIN
+                INSERT OR IGNORE INTO job_flags (flag, job_id) SELECT value, new.id FROM json_each(new.flags);
+            END;
+            CREATE TRIGGER IF NOT EXISTS jobs_flags_update AFTER UPDATE OF flags ON jobs WHEN old.flags IS NOT new.flags BEGIN
+                DELETE FROM job_flags WHERE job_id = new.id;
+                INSERT OR IGNORE INTO job_flags (flag, job_id) SELECT value, new.id FROM json_each(new.flags);
+            END;
+            CREATE TRIGGER IF NOT EXISTS jobs_flags_delete AFTER DELETE ON jobs BEGIN
+                DELETE FROM job_flags WHERE job_id = old.id;
+            END;
+            """);
     }
 
     /// <summary>Allocation, attempts and the columns the account / partition / cluster filters use.</summary>

@@ -100,18 +100,22 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
 
         var update = Command(
             """
-            UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts
+            UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts,
+                            footprint = $footprint, flags = $flags
             WHERE id = $id
             """,
-            "$cpu", "$mem", "$gpu", "$ts", "$id");
+            "$cpu", "$mem", "$gpu", "$ts", "$id", "$footprint", "$flags");
         foreach (var usage in _staged)
         {
             var latest = usage.StagedLatest!;
+            var footprint = usage.StagedFootprint;
             update.Parameters[0].Value = latest.CpuUsage;
             update.Parameters[1].Value = latest.MemoryUsageMb;
             update.Parameters[2].Value = (object?)latest.GpuUsage ?? DBNull.Value;
             update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(latest.Timestamp);
             update.Parameters[4].Value = usage.JobId;
+            update.Parameters[5].Value = StorageJson.FootprintJson(footprint);
+            update.Parameters[6].Value = StorageJson.Flags(usage.Verdict(footprint).Flags);
             update.ExecuteNonQuery();
         }
     }

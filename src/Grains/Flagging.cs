@@ -1,0 +1,62 @@
+namespace HpcJobs.Grains;
+
+/// <summary>
+/// The contract's flags, from a job's summary, allocation and lifecycle — one rule each, in one
+/// place. Live while the job runs (judged at <c>now</c>), final once it ends (judged at its end).
+/// </summary>
+public static class Flagging
+{
+    /// <summary>The scheduler state word the reconciler gives a job no node reports any more.</summary>
+    public const string LostRawState = "LOST";
+
+    public static IReadOnlyList<string> Evaluate(
+        JobSummary summary, JobAllocation allocation, JobState state, TimeSpan runtime, string? rawState, DateTimeOffset now, EfficiencyOptions options)
+    {
+        List<string>? flags = null;
+        void Raise(string flag) => (flags ??= []).Add(flag);
+
+        var judged = runtime >= options.MinRuntime;
+        if (allocation.Gpus > 0 && judged && summary.AvgGpuUsage < options.IdleGpuPercent)
+        {
+            Raise(JobFlags.IdleGpu);
+        }
+
+        if (judged && summary.AvgCpuUsage < options.LowCpuPercent)
+        {
+            Raise(JobFlags.LowCpu);
+        }
+
+        var peak = summary.MemoryPeakPercentOfAllocation;
+        if (judged && peak < options.MemoryOverallocatedPercent)
+        {
+            Raise(JobFlags.MemoryOverallocated);
+        }
+
+        if (peak >= options.NearMemoryLimitPercent)
+        {
+            Raise(JobFlags.NearMemoryLimit);
+        }
+
+        if (summary.OomKills > 0 || string.Equals(rawState, "OUT_OF_MEMORY", StringComparison.OrdinalIgnoreCase))
+        {
+            Raise(JobFlags.OomKilled);
+        }
+
+        if (state == JobState.Running && runtime >= options.NoDataAfter
+            && (summary.LastSampleAt is not { } last || now - last >= options.NoDataAfter))
+        {
+            Raise(JobFlags.NoData);
+        }
+
+        if (string.Equals(rawState, LostRawState, StringComparison.Ordinal))
+        {
+            Raise(JobFlags.Lost);
+        }
+
+        return flags ?? (IReadOnlyList<string>)[];
+    }
+
+    /// <summary>The flags a stored row keeps: all but <c>no_data</c>, which depends on the clock and is judged when read.</summary>
+    public static IReadOnlyList<string> Stored(IReadOnlyList<string> flags) =>
+        flags.Contains(JobFlags.NoData) ? [.. flags.Where(f => f != JobFlags.NoData)] : flags;
+}

@@ -1,0 +1,187 @@
+namespace HpcJobs.Grains;
+
+/// <summary>
+/// What a job's samples add up to over its current attempt, kept incrementally: constant work per
+/// sample, never a scan of the history. Per node (a whole-job sample is the node ""), each sample
+/// stands for the time until the same node's next sample, at most <c>cap</c> (3 reporting
+/// intervals); its weighted CPU and GPU are added once that next sample is known. The newest few
+/// samples of each node stay open (<see cref="OpenSamples"/>), so a sample arriving out of order
+/// among them is placed exactly; the last open one stands for the time until now or the job's end.
+/// Immutable: the sample writer stages a new value per inserted sample and commits or drops it
+/// with its transaction, and the value is persisted with the jobs row.
+/// </summary>
+public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemoryMb)
+{
+    /// <summary>How many of a node's newest samples stay open to out-of-order arrivals.</summary>
+    public const int OpenSamples = 4;
+
+    public static Footprint Empty(int attempt) => new(attempt, [], 0);
+
+    public long SampleCount => Nodes.Sum(n => n.Samples);
+
+    /// <summary>This footprint with <paramref name="sample"/> (a sample the log just inserted).</summary>
+    public Footprint With(UsageSample sample, TimeSpan cap, double idleGpuPercent)
+    {
+        var key = sample.Node ?? string.Empty;
+        var at = Array.FindIndex(Nodes, n => n.Node == key);
+        var node = (at < 0 ? NodeFootprint.Empty(key) : Nodes[at]).With(sample, cap.TotalSeconds, idleGpuPercent);
+        var nodes = at < 0 ? [.. Nodes, node] : (NodeFootprint[])Nodes.Clone();
+        if (at >= 0)
+        {
+            nodes[at] = node;
+        }
+
+        return this with { Nodes = nodes };
+    }
+
+    /// <summary>Raises the job's peak memory (all nodes together) to <paramref name="memoryMb"/>.</summary>
+    public Footprint WithMemory(long memoryMb) => memoryMb > MaxMemoryMb ? this with { MaxMemoryMb = memoryMb } : this;
+
+    /// <summary>
+    /// The summary as of <paramref name="until"/> (now while the job runs, its end once it ended):
+    /// per node, then combined; allocation figures split evenly over the job's nodes.
+    /// </summary>
+    public JobSummary Summarize(JobAllocation allocation, int nodeCount, DateTimeOffset start, DateTimeOffset until, TimeSpan cap, double idleGpuPercent)
+    {
+        var runtime = Math.Max(0, (until - start).TotalSeconds);
+        double covered = 0, cpuSum = 0, gpuSum = 0, gpuSeconds = 0, gpuIdle = 0, cpuShareSum = 0, gpuShareSum = 0;
+        double? maxCpu = null, maxGpu = null;
+        long peakSum = 0, oomKills = 0;
+        DateTimeOffset? first = null, last = null;
+        var perNode = Math.Max(1, nodeCount);
+        foreach (var node in Nodes)
+        {
+            var open = node.Closed(until, cap.TotalSeconds, idleGpuPercent);
+            covered += open.CoveredSeconds;
+            cpuSum += open.CpuSum;
+            gpuSum += open.GpuSum;
+            gpuSeconds += open.GpuSeconds;
+            gpuIdle += open.GpuIdleSeconds;
+
+            // A node's share of the allocation; a whole-job sample stands for all of it.
+            var share = node.Node.Length == 0 ? 1.0 : 1.0 / perNode;
+            cpuShareSum += open.CpuSum * share;
+            gpuShareSum += open.GpuSum * share;
+            maxCpu = Max(maxCpu, node.MaxCpu);
+            maxGpu = Max(maxGpu, node.MaxGpu);
+            peakSum += node.MaxPeakMb ?? 0;
+            oomKills += node.OomKills;
+            first = first is null || node.First < first ? node.First : first;
+            last = last is null || node.Last > last ? node.Last : last;
+        }
+
+        var samples = SampleCount;
+        var maxMemory = samples == 0 ? (long?)null : Math.Max(MaxMemoryMb, peakSum);
+        var reporters = Nodes.Any(n => n.Node.Length > 0) ? perNode : 1;
+        var hours = runtime / 3600;
+        return new JobSummary(
+            samples,
+            first,
+            last,
+            covered > 0 ? cpuSum / covered : null,
+            maxCpu,
+            gpuSeconds > 0 ? gpuSum / gpuSeconds : null,
+            maxGpu,
+            maxMemory,
+            allocation.Cpus * hours,
+            allocation.Cpus is { } cpus ? cpuShareSum / 100 * cpus / 3600 : null,
+            allocation.Gpus * hours,
+            allocation.Gpus is { } gpus && gpuSeconds > 0 ? gpuShareSum / 100 * gpus / 3600 : null,
+            maxMemory is { } peak && allocation.MemoryMb is > 0 and { } limit ? 100.0 * peak / limit : null,
+            gpuSeconds > 0 ? gpuIdle / gpuSeconds : null,
+            runtime > 0 ? Math.Clamp(covered / (runtime * reporters), 0, 1) : 0,
+            oomKills);
+    }
+
+    private static double? Max(double? a, double? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
+}
+
+/// <summary>One reporting node's part of a <see cref="Footprint"/> (sums over its closed samples, and its open ones).</summary>
+public sealed record NodeFootprint(
+    string Node,
+    long Samples,
+    DateTimeOffset First,
+    DateTimeOffset Last,
+    double CpuSum,
+    double CoveredSeconds,
+    double GpuSum,
+    double GpuSeconds,
+    double GpuIdleSeconds,
+    double? MaxCpu,
+    double? MaxGpu,
+    long? MaxPeakMb,
+    long OomKills,
+    OpenSample[] Open)
+{
+    public static NodeFootprint Empty(string node) =>
+        new(node, 0, DateTimeOffset.MaxValue, DateTimeOffset.MinValue, 0, 0, 0, 0, 0, null, null, null, 0, []);
+
+    public NodeFootprint With(UsageSample sample, double capSeconds, double idleGpuPercent)
+    {
+        var next = this with
+        {
+            Samples = Samples + 1,
+            First = sample.Timestamp < First ? sample.Timestamp : First,
+            Last = sample.Timestamp > Last ? sample.Timestamp : Last,
+            MaxCpu = MaxCpu is { } cpu ? Math.Max(cpu, sample.CpuUsage) : sample.CpuUsage,
+            MaxGpu = sample.GpuUsage is { } gpu ? Math.Max(MaxGpu ?? gpu, gpu) : MaxGpu,
+            MaxPeakMb = sample.MemoryPeakMb is { } peak ? Math.Max(MaxPeakMb ?? peak, peak) : MaxPeakMb,
+
+            // oom_kills is cumulative per node: the highest count seen is the node's total.
+            OomKills = sample.OomKills is { } kills ? Math.Max(OomKills, kills) : OomKills,
+        };
+        var open = new OpenSample(sample.Timestamp, sample.CpuUsage, sample.GpuUsage);
+        if (Open.Length > 0 && open.At < Open[0].At && CoveredSeconds + GpuSeconds > 0)
+        {
+            // Older than every open sample of a node whose earlier ones are already summed: it
+            // stands for the time until the oldest open sample (its predecessor's share is not
+            // re-cut; coverage is clamped to 1).
+            return next.Close(open, Math.Min((Open[0].At - open.At).TotalSeconds, capSeconds), idleGpuPercent);
+        }
+
+        var samples = new OpenSample[Open.Length + 1];
+        var position = Open.Length;
+        while (position > 0 && Open[position - 1].At > open.At)
+        {
+            position--;
+        }
+
+        Array.Copy(Open, samples, position);
+        samples[position] = open;
+        Array.Copy(Open, position, samples, position + 1, Open.Length - position);
+        next = next with { Open = samples };
+        if (samples.Length <= Footprint.OpenSamples)
+        {
+            return next;
+        }
+
+        // The oldest open sample now has a known successor: it is summed and leaves the open set.
+        var weight = Math.Min((samples[1].At - samples[0].At).TotalSeconds, capSeconds);
+        return (next with { Open = samples[1..] }).Close(samples[0], weight, idleGpuPercent);
+    }
+
+    /// <summary>The sums with every open sample counted, the last one standing for the time until <paramref name="until"/>.</summary>
+    public NodeFootprint Closed(DateTimeOffset until, double capSeconds, double idleGpuPercent)
+    {
+        var closed = this;
+        for (var i = 0; i < Open.Length; i++)
+        {
+            var end = i + 1 < Open.Length ? Open[i + 1].At : until;
+            closed = closed.Close(Open[i], Math.Clamp((end - Open[i].At).TotalSeconds, 0, capSeconds), idleGpuPercent);
+        }
+
+        return closed;
+    }
+
+    private NodeFootprint Close(OpenSample sample, double seconds, double idleGpuPercent) => this with
+    {
+        CpuSum = CpuSum + sample.Cpu * seconds,
+        CoveredSeconds = CoveredSeconds + seconds,
+        GpuSum = sample.Gpu is { } gpu ? GpuSum + gpu * seconds : GpuSum,
+        GpuSeconds = sample.Gpu is not null ? GpuSeconds + seconds : GpuSeconds,
+        GpuIdleSeconds = sample.Gpu < idleGpuPercent ? GpuIdleSeconds + seconds : GpuIdleSeconds,
+    };
+}
+
+/// <summary>A sample whose successor on its node is not known yet: what its weight will multiply.</summary>
+public sealed record OpenSample(DateTimeOffset At, double Cpu, double? Gpu);

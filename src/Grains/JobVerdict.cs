@@ -1,0 +1,18 @@
+namespace HpcJobs.Grains;
+
+/// <summary>
+/// A job's summary and flags from its footprint and lifecycle, as of now or its end: the one
+/// computation the grain (as samples commit), the sample writer (the stored flags) and the list
+/// (rows read back) share.
+/// </summary>
+public static class JobVerdict
+{
+    public static (JobSummary Summary, IReadOnlyList<string> Flags) Of(
+        Footprint? footprint, JobFacts facts, TimeSpan cap, DateTimeOffset now, EfficiencyOptions options)
+    {
+        var until = facts.End ?? now;
+        var summary = (footprint ?? Footprint.Empty(1)).Summarize(facts.Allocation, facts.NodeCount, facts.Start, until, cap, options.IdleGpuPercent);
+        var runtime = facts.State == JobState.Pending ? TimeSpan.Zero : until - facts.Start;
+        return (summary, Flagging.Evaluate(summary, facts.Allocation, facts.State, runtime, facts.RawState, now, options));
+    }
+}
