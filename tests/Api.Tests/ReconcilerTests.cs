@@ -47,6 +47,7 @@ public abstract class ReconcilerTests<TBackend>
         var job = await WaitForStateAsync(service.Client, id, "failed");
 
         Assert.Equal("LOST", job.GetProperty("scheduler").GetProperty("raw_state").GetString());
+        Assert.Contains("lost", job.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
         Assert.True(ParseTime(job.GetProperty("end_time")) >= lastListed + After,
             $"ended at {job.GetProperty("end_time")}, less than {After.TotalSeconds} s after it was last listed at {Wire(lastListed)}");
 

@@ -25,9 +25,6 @@ public sealed partial class ReconcilerGrain(
     /// <summary>What the job's audit records for an end decided here.</summary>
     public static readonly WriteContext Source = new("reconciler", "reconciler", null, null);
 
-    /// <summary>The scheduler state word a lost job ends with, as a scheduler's own would be.</summary>
-    public const string LostRawState = "LOST";
-
     private const string ReminderName = "reconcile";
 
     private static readonly Counter Reconciled = Prometheus.Metrics.CreateCounter(
@@ -106,7 +103,7 @@ public sealed partial class ReconcilerGrain(
                         return ended;
                     }
 
-                    var end = new JobFinished(time.GetUtcNow(), JobState.Failed, null, null, LostRawState, job.Attempt - 1);
+                    var end = new JobFinished(time.GetUtcNow(), JobState.Failed, null, null, Flagging.LostRawState, job.Attempt - 1);
                     var outcome = await GrainFactory.GetJob(job.Id).FinishedAsync(end, Source).ConfigureAwait(true);
                     if (outcome.Status == EventStatus.Updated)
                     {
