@@ -165,6 +165,33 @@ public abstract class EfficiencyContractTests<TBackend>
     }
 
     [SkippableFact]
+    public async Task Metrics_CountRunningJobsPerFlag_AndIdleGpusPerUser()
+    {
+        await using var backend = new TBackend();
+        var database = await backend.CreateDatabaseAsync();
+        await using var service = InProcessService.Start(database, "waste");
+        var client = service.Client;
+        var user = "gpu-" + Guid.NewGuid().ToString("N")[..8];
+        var start = Now().AddMinutes(-40);
+        var (idle, busy) = ("w-" + Guid.NewGuid().ToString("N")[..8], "w-" + Guid.NewGuid().ToString("N")[..8]);
+        foreach (var (id, gpu) in new[] { (idle, 1.0), (busy, 90.0) })
+        {
+            await PostEventAsync(client, "job-started", Started(id, start, "g1", gpus: 2).Replace("\"user\":\"eff\"", $"\"user\":\"{user}\"", StringComparison.Ordinal));
+            await PostBatchAsync(client, Readings(id, start, 70, ("g1", 80, 5000, gpu)));
+        }
+
+        var metrics = MetricsExposition.Parse(await client.GetStringAsync("/metrics"));
+
+        Assert.Equal(1, metrics.Single("hpc_jobs_flagged", "flag", "idle_gpu"));
+        Assert.Equal(0, metrics.Single("hpc_jobs_flagged", "flag", "lost"));
+        Assert.Equal(JobFlagCount, metrics.Named("hpc_jobs_flagged").Count());
+        Assert.Equal(4, metrics.Single("hpc_user_gpus_allocated", "user", user));
+        Assert.Equal(2, metrics.Single("hpc_user_gpus_idle", "user", user));
+    }
+
+    private const int JobFlagCount = 7;
+
+    [SkippableFact]
     public async Task FlagFilter_RefusesAnUnknownFlag()
     {
         await using var backend = new TBackend();

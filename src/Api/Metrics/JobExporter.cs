@@ -11,7 +11,7 @@ namespace HpcJobs.Api.Metrics;
 /// database and costs O(active jobs on this silo). Ended jobs stay for a grace period, deleted and
 /// deactivated ones leave at once, so a job's series are exported by exactly one silo.
 /// </summary>
-public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> options) : IJobObserverPart
+public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> options, IOptions<EfficiencyOptions> efficiency) : IJobObserverPart
 {
     private const double BytesPerMegabyte = 1024 * 1024;
 
@@ -66,6 +66,59 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         }
 
         WriteNodes(exposition, jobs);
+        WriteWaste(exposition, jobs, now);
+    }
+
+    /// <summary>
+    /// The waste the flags show, bounded by flags and users, never by jobs: running jobs per flag,
+    /// and per user the GPUs its running jobs hold and how many of those sit in jobs flagged idle.
+    /// Flags are judged again at the scrape, so a job that stopped reporting shows no_data.
+    /// </summary>
+    private void WriteWaste(Exposition exposition, JobView[] jobs, DateTimeOffset now)
+    {
+        var flagged = JobFlags.All.ToDictionary(f => f, _ => 0, StringComparer.Ordinal);
+        var gpus = new SortedDictionary<string, (long Allocated, long Idle)>(StringComparer.Ordinal);
+        foreach (var job in jobs)
+        {
+            if (job.State != JobState.Running)
+            {
+                continue;
+            }
+
+            var allocation = job.Allocation ?? JobAllocation.None;
+            var flags = Flagging.Evaluate(
+                job.Summary ?? JobSummary.Empty, allocation, job.State, now - job.StartTime,
+                SchedulerJson.Text(job.SchedulerJson, "raw_state"), now, efficiency.Value);
+            foreach (var flag in flags)
+            {
+                flagged[flag]++;
+            }
+
+            if (allocation.Gpus is > 0 and var held)
+            {
+                var (allocated, idle) = gpus.GetValueOrDefault(job.User);
+                gpus[job.User] = (allocated + held, idle + (flags.Contains(JobFlags.IdleGpu) ? held : 0));
+            }
+        }
+
+        exposition.Family("hpc_jobs_flagged", "gauge", "Running jobs on this silo with each efficiency flag (every flag present, 0 included).");
+        foreach (var flag in JobFlags.All)
+        {
+            exposition.Line("hpc_jobs_flagged", Exposition.Labels(("flag", flag)), flagged[flag]);
+        }
+
+        exposition.Family("hpc_user_gpus_allocated", "gauge", "GPUs allocated to the user's running jobs on this silo.");
+        var users = gpus.Keys.ToDictionary(u => u, u => Exposition.Labels(("user", u)), StringComparer.Ordinal);
+        foreach (var (user, totals) in gpus)
+        {
+            exposition.Line("hpc_user_gpus_allocated", users[user], totals.Allocated);
+        }
+
+        exposition.Family("hpc_user_gpus_idle", "gauge", "GPUs allocated to the user's running jobs on this silo that are flagged idle_gpu.");
+        foreach (var (user, totals) in gpus)
+        {
+            exposition.Line("hpc_user_gpus_idle", users[user], totals.Idle);
+        }
     }
 
     private static void WriteNodes(Exposition exposition, JobView[] jobs)
