@@ -10,10 +10,6 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>Records a heartbeat listing <paramref name="jobs"/> (any names; duplicates are one), received now.</summary>
     [Alias("Heartbeat")]
     Task<NodeView> HeartbeatAsync(IReadOnlyList<string> jobs, WriteContext context);
-
-    /// <summary>The node as stored, or null when it never sent a heartbeat.</summary>
-    [Alias("Get"), Orleans.Concurrency.ReadOnly]
-    Task<NodeView?> GetAsync();
 }
 
 /// <summary>

@@ -49,8 +49,6 @@ public sealed partial class NodeGrain(
         return view;
     }
 
-    public Task<NodeView?> GetAsync() => Task.FromResult(record.RecordExists ? record.State.View(Name) : null);
-
     [LoggerMessage(Level = LogLevel.Trace, Message = "Node {Node} heartbeat listing {Jobs} jobs from {ChangedBy} ({Source})")]
     private static partial void LogHeartbeat(ILogger logger, string node, int jobs, string changedBy, string source);
 }

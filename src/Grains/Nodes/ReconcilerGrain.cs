@@ -117,8 +117,9 @@ public sealed partial class ReconcilerGrain(
             }
             while (page.Count == settings.PageSize);
         }
-        catch (StorageUnavailableException error)
+        catch (Exception error) when (error is StorageUnavailableException or OrleansException or TimeoutException)
         {
+            // Storage down, or a job's silo just died: what is left is judged again next pass.
             LogPassFailed(logger, error);
         }
 
@@ -131,6 +132,6 @@ public sealed partial class ReconcilerGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler pass stopped after ending {Count} jobs (the per-pass limit); the next pass continues. Many lost jobs at once may mean agents that cannot see the jobs (check hpc_node_heartbeat_jobs)")]
     private static partial void LogCapped(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler pass stopped: storage unavailable; the next pass continues")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler pass stopped: storage or a silo unavailable; the next pass continues")]
     private static partial void LogPassFailed(ILogger logger, Exception error);
 }
