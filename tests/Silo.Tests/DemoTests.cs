@@ -50,6 +50,11 @@ public sealed class DemoTests
             Assert.True(jobs.Select(j => j.GetProperty("scheduler").GetProperty("partition").GetString()).Distinct().Count() >= 3);
             Assert.Contains(jobs, j => j.GetProperty("scheduler").TryGetProperty("raw_state", out var raw) && raw.GetString() == "OUT_OF_MEMORY");
             Assert.Contains(jobs, j => j.GetProperty("scheduler").TryGetProperty("signal", out var signal) && signal.GetInt32() == 15);
+            foreach (var flag in new[] { "idle_gpu", "low_cpu", "memory_overallocated", "near_memory_limit", "oom_killed", "no_data", "lost" })
+            {
+                Assert.True((await GetAsync(first.Client, $"/v1/jobs?flag={flag}&limit=1")).GetProperty("total").GetInt32() > 0, flag);
+            }
+
             var requeued = Assert.Single(jobs, j => j.GetProperty("attempt").GetInt32() == 2).GetProperty("id").GetString();
             Assert.Single((await GetAsync(first.Client, $"/v1/jobs/{requeued}")).GetProperty("attempts").EnumerateArray());
             Assert.Equal(

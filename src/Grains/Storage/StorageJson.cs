@@ -19,9 +19,15 @@ internal sealed partial class StorageJson : JsonSerializerContext
     public static Footprint? ReadFootprint(string? json) =>
         json is null ? null : System.Text.Json.JsonSerializer.Deserialize(json, Default.Footprint);
 
-    /// <summary>A job's stored flags (all but the clock-dependent no_data) as the JSON array the flags column holds.</summary>
-    public static string Flags(IReadOnlyList<string> flags) =>
-        System.Text.Json.JsonSerializer.Serialize(Flagging.Stored(flags), Default.IReadOnlyListString);
+    /// <summary>
+    /// A job's stored flags (all but the clock-dependent no_data) as the JSON array the flags column
+    /// holds; null when there are none, so the flag triggers have nothing to do for most rows.
+    /// </summary>
+    public static string? Flags(IReadOnlyList<string> flags)
+    {
+        var stored = Flagging.Stored(flags);
+        return stored.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(stored, Default.IReadOnlyListString);
+    }
 
     public static IReadOnlyList<string> Flags(string? json) =>
         json is null ? [] : System.Text.Json.JsonSerializer.Deserialize(json, Default.IReadOnlyListString) ?? [];

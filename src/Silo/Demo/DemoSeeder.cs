@@ -20,6 +20,17 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
     internal const int RequeuedJob = 1;
     internal const int OomKilledJob = 10;
 
+    /// <summary>A running job whose agent went quiet 20 minutes ago (no_data).</summary>
+    internal const int SilentJob = 5;
+
+    /// <summary>A job whose epilog never came, ended by the reconciler (lost).</summary>
+    internal const int LostJob = 6;
+
+    /// <summary>A job that asked for just a little more memory than it peaked at (near_memory_limit).</summary>
+    internal const int TightMemoryJob = 21;
+
+    private static readonly WriteContext Reconciler = new("reconciler", "reconciler", null, null);
+
     private static readonly WriteContext Prolog = new("demo-seed", "prolog", null, null);
     private static readonly WriteContext Epilog = new("demo-seed", "epilog", null, null);
     private static readonly WriteContext Api = new("demo-seed", "demo", null, null);
@@ -70,9 +81,24 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
                 await grain.FinishedAsync(new JobFinished(plan.Start.AddMinutes(-30), null, 1, null, "NODE_FAIL", 0), Epilog);
             }
 
+            var history = History(plan, i, now, random);
+            if (i == TightMemoryJob && history.Count > 0)
+            {
+                plan = plan with { Allocation = plan.Allocation with { MemoryMb = (long)(history.Max(h => h.MemoryUsageMb) / 0.97) } };
+            }
+
             await grain.StartedAsync(plan.Started(plan.Start, restarts: i == RequeuedJob ? 1 : 0), Prolog);
-            samples += await RecordHistoryAsync(grain, plan, i == OomKilledJob, now, random);
-            if (plan.Final != JobState.Running)
+            if (history.Count > 0)
+            {
+                await grain.RecordSamplesAsync(history, Api);
+                samples += history.Count;
+            }
+
+            if (i == LostJob)
+            {
+                await grain.FinishedAsync(new JobFinished(now.AddMinutes(-1), JobState.Failed, null, null, Grains.Flagging.LostRawState, null), Reconciler);
+            }
+            else if (plan.Final != JobState.Running)
             {
                 await grain.FinishedAsync(plan.Finished(plan.End(now), i == OomKilledJob), Epilog);
             }
@@ -82,27 +108,23 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
         return (created, existing, samples);
     }
 
-    private static async Task<int> RecordHistoryAsync(IJobGrain grain, JobPlan plan, bool oomKilled, DateTimeOffset now, Random random)
+    private static List<UsageSample> History(JobPlan plan, int i, DateTimeOffset now, Random random)
     {
         var profile = DemoProfile.For(plan.Id, plan.Gpu);
+        var until = i == SilentJob ? now.AddMinutes(-20) : plan.End(now);
         var history = new List<UsageSample>();
-        for (var at = plan.Start; at <= plan.End(now); at += SampleEvery)
+        for (var at = plan.Start; at <= until; at += SampleEvery)
         {
             history.Add(profile.At(plan.Start, at, random));
         }
 
-        if (oomKilled && history.Count > 0)
+        if (i == OomKilledJob && history.Count > 0)
         {
             // The last reading before the kill: at the limit, one OOM kill counted by the cgroup.
             history[^1] = history[^1] with { MemoryUsageMb = plan.Allocation.MemoryMb!.Value, MemoryPeakMb = plan.Allocation.MemoryMb, OomKills = 1 };
         }
 
-        if (history.Count > 0)
-        {
-            await grain.RecordSamplesAsync(history, Api);
-        }
-
-        return history.Count;
+        return history;
     }
 
     private static JobPlan Plan(int i, Random random, DateTimeOffset now)
@@ -124,7 +146,7 @@ public sealed partial class DemoSeeder(IGrainFactory grains, TimeProvider time, 
         };
         var cancelledWhilePending = final == JobState.Cancelled && i % 2 == 0;
         var pending = final == JobState.Pending || cancelledWhilePending;
-        var start = pending ? now : now - TimeSpan.FromMinutes(random.Next(15, 20 * 60));
+        var start = pending ? now : now - TimeSpan.FromMinutes(i == SilentJob ? 90 : random.Next(15, 20 * 60));
         var cpusPerNode = gpu ? 32 : 64;
         var allocation = new JobAllocation(
             cpusPerNode * nodeCount,

@@ -46,56 +46,66 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         return (record, reader.GetInt64(6));
     });
 
-    protected override Task<bool> InsertAsync(string jobId, JobRecord record) => InTransactionAsync(async (connection, transaction) =>
-    {
-        await using var insert = new NpgsqlCommand(
-            """
+    // A create or a transition is one statement (one round trip, one implicit transaction): the row,
+    // its node entries, the counter and the audit entry are sub-statements that all see whether the
+    // row was written (ON CONFLICT / version check) and write nothing when it was not.
+    private const string AuditInsert =
+        "INSERT INTO job_audit (job_id, at, change, from_state, to_state, changed_by, source, correlation_id, details) " +
+        "SELECT id, {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}::jsonb FROM job WHERE {1}::text IS NOT NULL";
+
+    private static readonly string InsertSql =
+        """
+        WITH job AS (
             INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, attempt, attempts,
                               allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, flags, version)
             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, 1)
             ON CONFLICT (id) DO NOTHING
-            """,
-            connection,
-            transaction);
-        AddLifecycle(insert.Parameters, jobId, record);
-        if (await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 0)
-        {
-            return false;
-        }
+            RETURNING id),
+        counted AS (
+            INSERT INTO service_counters (name, shard, value) SELECT 'jobs_created', counter_shard(), 1 FROM job
+            ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1),
+        placed AS (
+            INSERT INTO job_nodes (node, job_id) SELECT DISTINCT n, job.id FROM job, unnest($6::text[]) AS n ON CONFLICT DO NOTHING),
+        audited AS (
+        """ + string.Format(System.Globalization.CultureInfo.InvariantCulture, AuditInsert, "$18", "$19", "$20", "$21", "$22", "$23", "$24", "$25") + """
+        )
+        SELECT COUNT(*) FROM job
+        """;
 
-        await using var rest = new NpgsqlBatch(connection, transaction);
-        rest.BatchCommands.Add(new NpgsqlBatchCommand(
-            "INSERT INTO service_counters (name, shard, value) VALUES ('jobs_created', counter_shard(), 1) ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1"));
-        rest.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
-        AddAudit(rest, jobId, record.PendingAudit);
-        await rest.ExecuteNonQueryAsync().ConfigureAwait(false);
-        return true;
-    });
-
-    protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) => InTransactionAsync(async (connection, transaction) =>
-    {
-        await using var update = new NpgsqlCommand(
-            """
+    private static readonly string UpdateSql =
+        """
+        WITH job AS (
             UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
                             attempt = $8, attempts = $9::jsonb, allocated_cpus = $10, allocated_memory_mb = $11,
                             allocated_gpus = $12, gpu_vendor = $13, gpu_devices = $14, cgroup_path = $15, cluster = $16,
                             flags = $17::jsonb, version = version + 1, updated_at = now()
             WHERE id = $1 AND version = $18
-            """,
-            connection,
-            transaction);
+            RETURNING id),
+        gone AS (
+            DELETE FROM job_nodes WHERE job_id IN (SELECT id FROM job) AND NOT (node = ANY ($6::text[]))),
+        placed AS (
+            INSERT INTO job_nodes (node, job_id) SELECT DISTINCT n, job.id FROM job, unnest($6::text[]) AS n ON CONFLICT DO NOTHING),
+        audited AS (
+        """ + string.Format(System.Globalization.CultureInfo.InvariantCulture, AuditInsert, "$19", "$20", "$21", "$22", "$23", "$24", "$25", "$26") + """
+        )
+        SELECT COUNT(*) FROM job
+        """;
+
+    protected override Task<bool> InsertAsync(string jobId, JobRecord record) => database.GuardAsync(async () =>
+    {
+        await using var insert = database.DataSource.CreateCommand(InsertSql);
+        AddLifecycle(insert.Parameters, jobId, record);
+        AddAudit(insert.Parameters, record.PendingAudit);
+        return (long)(await insert.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
+    });
+
+    protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) => database.GuardAsync(async () =>
+    {
+        await using var update = database.DataSource.CreateCommand(UpdateSql);
         AddLifecycle(update.Parameters, jobId, record);
         update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
-        if (await update.ExecuteNonQueryAsync().ConfigureAwait(false) == 0)
-        {
-            return false;
-        }
-
-        await using var nodes = new NpgsqlBatch(connection, transaction);
-        nodes.BatchCommands.Add(NodesCommand(jobId, record.Nodes));
-        AddAudit(nodes, jobId, record.PendingAudit);
-        await nodes.ExecuteNonQueryAsync().ConfigureAwait(false);
-        return true;
+        AddAudit(update.Parameters, record.PendingAudit);
+        return (long)(await update.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 
     protected override Task<bool> DeleteAsync(string jobId, long version) => InTransactionAsync(async (connection, transaction) =>
@@ -148,44 +158,21 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         parameters.Add(Nullable(allocation.GpuDevices?.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text));
         parameters.Add(Nullable(allocation.CgroupPath, NpgsqlDbType.Text));
         parameters.Add(Nullable(record.Cluster, NpgsqlDbType.Text));
-        parameters.Add(new NpgsqlParameter<string> { TypedValue = StorageJson.Flags(record.Flags) });
+        parameters.Add(Nullable(StorageJson.Flags(record.Flags), NpgsqlDbType.Text));
     }
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
 
-    private static void AddAudit(NpgsqlBatch batch, string jobId, AuditEntry? entry)
+    /// <summary>The audit entry's eight parameters; all null (nothing inserted) when the write has none.</summary>
+    private static void AddAudit(NpgsqlParameterCollection parameters, AuditEntry? entry)
     {
-        if (entry is null)
-        {
-            return;
-        }
-
-        var command = new NpgsqlBatchCommand(
-            """
-            INSERT INTO job_audit (job_id, at, change, from_state, to_state, changed_by, source, correlation_id, details)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = entry.At });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Change });
-        command.Parameters.Add(Nullable(entry.FromState?.ToWire(), NpgsqlDbType.Text));
-        command.Parameters.Add(Nullable(entry.ToState?.ToWire(), NpgsqlDbType.Text));
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.ChangedBy });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Source });
-        command.Parameters.Add(Nullable(entry.CorrelationId, NpgsqlDbType.Text));
-        command.Parameters.Add(Nullable(entry.DetailsJson, NpgsqlDbType.Text));
-        batch.BatchCommands.Add(command);
-    }
-
-    private static NpgsqlBatchCommand NodesCommand(string jobId, IReadOnlyList<string> nodes)
-    {
-        var command = new NpgsqlBatchCommand(
-            """
-            WITH gone AS (DELETE FROM job_nodes WHERE job_id = $1 AND NOT (node = ANY($2)))
-            INSERT INTO job_nodes (node, job_id) SELECT DISTINCT n, $1 FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. nodes] });
-        return command;
+        parameters.Add(Nullable(entry?.At, NpgsqlDbType.TimestampTz));
+        parameters.Add(Nullable(entry?.Change, NpgsqlDbType.Text));
+        parameters.Add(Nullable(entry?.FromState?.ToWire(), NpgsqlDbType.Text));
+        parameters.Add(Nullable(entry?.ToState?.ToWire(), NpgsqlDbType.Text));
+        parameters.Add(Nullable(entry?.ChangedBy, NpgsqlDbType.Text));
+        parameters.Add(Nullable(entry?.Source, NpgsqlDbType.Text));
+        parameters.Add(Nullable(entry?.CorrelationId, NpgsqlDbType.Text));
+        parameters.Add(Nullable(entry?.DetailsJson, NpgsqlDbType.Text));
     }
 }

@@ -226,7 +226,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.MemoryUsageMb)] });
             update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.GpuUsage)] });
             update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => StorageJson.FootprintJson(u.StagedFootprint))] });
-            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => StorageJson.Flags(u.Verdict(u.StagedFootprint).Flags))] });
+            update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. touched.Select(u => StorageJson.Flags(u.Verdict(u.StagedFootprint).Flags))] });
             await update.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 

@@ -115,7 +115,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
             update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(latest.Timestamp);
             update.Parameters[4].Value = usage.JobId;
             update.Parameters[5].Value = StorageJson.FootprintJson(footprint);
-            update.Parameters[6].Value = StorageJson.Flags(usage.Verdict(footprint).Flags);
+            update.Parameters[6].Value = (object?)StorageJson.Flags(usage.Verdict(footprint).Flags) ?? DBNull.Value;
             update.ExecuteNonQuery();
         }
     }
