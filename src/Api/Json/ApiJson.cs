@@ -18,6 +18,8 @@ namespace HpcJobs.Api.Json;
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(EventResponse))]
 [JsonSerializable(typeof(AuditResponse))]
+[JsonSerializable(typeof(HeartbeatResponse))]
+[JsonSerializable(typeof(NodeListResponse))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ApiJson : JsonSerializerContext
 {
