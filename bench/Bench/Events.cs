@@ -21,8 +21,16 @@ internal static class Events
         };
         var array = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 
-        // Warm-up on other ids: connections opened, handlers jitted, as a service that has run a while.
-        await PhaseAsync(client, "warm-up", Math.Min(2000, tasks), connections, i => Started($"w{array}_{i}", i));
+        // Warm-up on other ids for 10 s, then a pause for the tiered JIT to finish: a service that has
+        // run a while (measured: in the first ~20 s, re-JIT takes a sixth of the CPU).
+        var warm = Stopwatch.StartNew();
+        for (var round = 0; warm.Elapsed < TimeSpan.FromSeconds(10); round++)
+        {
+            await PhaseAsync(client, "warm-up", 2000, connections, i => Started($"w{array}r{round}_{i}", i), print: false);
+            await PhaseAsync(client, "warm-up", 2000, connections, i => Finished($"w{array}r{round}_{i}", i), print: false);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
         await PhaseAsync(client, "job-started", tasks, connections, i => Started($"{array}_{i}", i));
         await PhaseAsync(client, "job-finished", tasks, connections, i => Finished($"{array}_{i}", i));
     }
@@ -35,7 +43,8 @@ internal static class Events
         ("/v1/events/job-finished", string.Create(CultureInfo.InvariantCulture,
             $$"""{"job_id":"{{id}}","exit_code":{{(i % 10 == 0 ? 1 : 0)}},"raw_state":"{{(i % 10 == 0 ? "FAILED" : "COMPLETED")}}"}"""));
 
-    private static async Task PhaseAsync(HttpClient client, string name, int count, int connections, Func<int, (string Path, string Body)> request)
+    private static async Task PhaseAsync(
+        HttpClient client, string name, int count, int connections, Func<int, (string Path, string Body)> request, bool print = true)
     {
         var latencies = new double[count];
         long next = -1, errors = 0;
@@ -61,6 +70,11 @@ internal static class Events
         // Every connection's worker starts at once: the whole array arrives together.
         await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(WorkerAsync)));
         var seconds = watch.Elapsed.TotalSeconds;
+        if (!print)
+        {
+            return;
+        }
+
         Array.Sort(latencies);
         double Percentile(double p) => latencies[Math.Min(count - 1, (int)Math.Ceiling(p * count) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -4,6 +4,7 @@ using HpcJobs.Api.Ingest;
 using HpcJobs.Api.Jobs;
 using HpcJobs.Api.Json;
 using HpcJobs.Api.Metrics;
+using HpcJobs.Api.Nodes;
 using HpcJobs.Api.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -28,6 +29,7 @@ public static class ApiServiceCollectionExtensions
         app.MapJobsApi();
         app.MapEventsApi();
         app.MapBatchIngestApi();
+        app.MapNodesApi();
         app.MapMetrics();
         app.MapJobPages();
         return app;

@@ -120,6 +120,9 @@ public enum EventStatus
 
     /// <summary>The event does not fit the job (e.g. the end of an attempt that has not started).</summary>
     Conflict = 4,
+
+    /// <summary>A node token's event for a job that does not run on its node.</summary>
+    Forbidden = 5,
 }
 
 [GenerateSerializer, Immutable, Alias("hpc.EventOutcome")]

@@ -15,6 +15,11 @@ public static class LifecycleEvents
 
     public static Decision Started(string jobId, JobRecord? current, JobStarted started, WriteContext context, DateTimeOffset now)
     {
+        if (context.ScopedNode is { } node && (!started.Nodes.Contains(node) || (current is not null && !current.Nodes.Contains(node))))
+        {
+            return new Decision(EventStatus.Forbidden, null, $"a token for node '{node}' may report only jobs that run on it");
+        }
+
         var attempt = started.RestartCount + 1;
         var at = MicrosecondTime.Truncate(started.Timestamp);
         if (current is null)
@@ -64,6 +69,11 @@ public static class LifecycleEvents
 
     public static Decision Finished(string jobId, JobRecord current, JobFinished finished, WriteContext context, DateTimeOffset now)
     {
+        if (context.ScopedNode is { } node && !current.Nodes.Contains(node))
+        {
+            return new Decision(EventStatus.Forbidden, null, $"a token for node '{node}' may report only jobs that run on it");
+        }
+
         if (finished.RestartCount is { } restarts && restarts + 1 != current.Attempt)
         {
             return restarts + 1 < current.Attempt

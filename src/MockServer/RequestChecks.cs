@@ -15,6 +15,9 @@ public delegate ValueTask<RequestError?> RequestCheck(HttpContext context);
 /// </summary>
 public static class RequestChecks
 {
+    /// <summary>The service's default <c>MAX_CLOCK_SKEW_SECONDS</c>.</summary>
+    private static readonly TimeSpan DefaultClockSkew = TimeSpan.FromSeconds(300);
+
     private static readonly Dictionary<string, RequestCheck> Known = new(StringComparer.Ordinal)
     {
         ["getHealth"] = None,
@@ -32,6 +35,8 @@ public static class RequestChecks
         ["getJobReport"] = Id,
         ["jobStarted"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobStartedRequest.Parse(root, now, out var error), error)),
         ["jobFinished"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobFinishedRequest.Parse(root, now, out var error), error)),
+        ["postNodeHeartbeat"] = All(Node, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(HeartbeatRequest.Parse(root, now, DefaultClockSkew, out var error), error))),
+        ["listNodes"] = None,
         ["getPrometheusMetrics"] = None,
     };
 
@@ -64,6 +69,12 @@ public static class RequestChecks
     }
 
     private static ValueTask<RequestError?> None(HttpContext context) => ValueTask.FromResult<RequestError?>(null);
+
+    private static ValueTask<RequestError?> Node(HttpContext context)
+    {
+        var node = context.Request.RouteValues["node"] as string;
+        return ValueTask.FromResult(NodeName.Problem(node) is { } problem ? RequestError.Validation("node", problem) : null);
+    }
 
     private static ValueTask<RequestError?> Id(HttpContext context)
     {

@@ -45,7 +45,9 @@ public sealed record ServiceSettings(
     int ActivationPageSize,
     TimeSpan MaxClockSkew,
     TimeSpan SampleInterval,
-    int IngestMaxSamplesInFlight)
+    int IngestMaxSamplesInFlight,
+    TimeSpan ReconcileAfter,
+    TimeSpan ReconcileInterval)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -115,7 +117,9 @@ public sealed record ServiceSettings(
             Integer(configuration, "ACTIVATION_PAGE_SIZE", 1000, 1, 100_000),
             TimeSpan.FromSeconds(Integer(configuration, "MAX_CLOCK_SKEW_SECONDS", 300, 1, 86_400)),
             TimeSpan.FromSeconds(Integer(configuration, "SAMPLE_INTERVAL_SECONDS", 30, 1, 3600)),
-            Integer(configuration, "INGEST_MAX_SAMPLES_IN_FLIGHT", Api.Ingest.IngestAdmissionOptions.DefaultMaxSamplesInFlight, 1, 10_000_000));
+            Integer(configuration, "INGEST_MAX_SAMPLES_IN_FLIGHT", Api.Ingest.IngestAdmissionOptions.DefaultMaxSamplesInFlight, 1, 10_000_000),
+            TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_AFTER_SECONDS", 600, 0, 30 * 86_400)),
+            TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_INTERVAL_SECONDS", 60, 1, 3600)));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

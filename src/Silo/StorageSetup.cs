@@ -1,4 +1,5 @@
 using HpcJobs.Grains;
+using HpcJobs.Grains.Nodes;
 using HpcJobs.Grains.Storage;
 using HpcJobs.Grains.Storage.Postgres;
 using HpcJobs.Grains.Storage.Sqlite;
@@ -22,6 +23,15 @@ public static class StorageSetup
                 samples.Interval = settings.SampleInterval;
             });
         builder.Services.Configure<ActivationOptions>(activation => activation.PageSize = settings.ActivationPageSize);
+        builder.Services.Configure<ReconcileOptions>(reconcile =>
+        {
+            reconcile.After = settings.ReconcileAfter;
+            reconcile.Interval = settings.ReconcileInterval;
+
+            // A heartbeat missed now and then is no gap; three agent intervals without one is.
+            var gap = settings.SampleInterval * 3;
+            reconcile.MaxGap = settings.ReconcileAfter > TimeSpan.Zero && settings.ReconcileAfter < gap ? settings.ReconcileAfter : gap;
+        });
         switch (settings.DatabaseType)
         {
             case DatabaseType.Sqlite:
@@ -67,6 +77,9 @@ public static class StorageSetup
 
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).EnsureScheduledAsync());
+
+            silo.AddStartupTask((services, _) =>
+                services.GetRequiredService<IGrainFactory>().GetGrain<IReconcilerGrain>(0).EnsureRunningAsync());
 
             // Count jobs before the first change arrives, so the counts start from the table.
             silo.AddStartupTask((services, _) =>

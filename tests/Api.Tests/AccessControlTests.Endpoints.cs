@@ -19,6 +19,10 @@ public sealed partial class AccessControlTests
         ("POST", "/v1/jobs/{id}/metrics"),
         ("POST", "/v1/metrics"),
         ("POST", "/v1/nodes/{node}/heartbeat"),
+
+        // A node's prolog and epilog report its own jobs (the grain checks which: NodeToken_MayReportEvents_OnlyForJobsOnItsNode).
+        ("POST", "/v1/events/job-started"),
+        ("POST", "/v1/events/job-finished"),
     ];
 
     /// <summary>

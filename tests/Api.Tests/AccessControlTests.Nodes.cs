@@ -108,6 +108,40 @@ public sealed partial class AccessControlTests
         Assert.Contains("\"total\":0", await foreignHistory.Content.ReadAsStringAsync());
     }
 
+    /// <summary>
+    /// A node's own prolog and epilog (and the agent flushing their spool) report with the node's
+    /// token: only jobs that run on the node, a new one only on a node list holding it.
+    /// </summary>
+    [SkippableFact]
+    public async Task NodeToken_MayReportEvents_OnlyForJobsOnItsNode()
+    {
+        var own = "ev-own-" + Guid.NewGuid().ToString("N")[..8];
+        var foreign = "ev-foreign-" + Guid.NewGuid().ToString("N")[..8];
+        using var startOwn = await SendWithAsync(HttpMethod.Post, "/v1/events/job-started", $$"""{"job_id":"{{own}}","user":"u","node_list":"n,m"}""", TokenServiceFixture.NodeToken);
+        using var startForeign = await SendWithAsync(HttpMethod.Post, "/v1/events/job-started", $$"""{"job_id":"{{foreign}}","user":"u","node_list":"other-node"}""", TokenServiceFixture.NodeToken);
+        var elsewhere = await CreateAsync(["other-node"]);
+        using var takeOver = await SendWithAsync(HttpMethod.Post, "/v1/events/job-started", $$"""{"job_id":"{{elsewhere}}","user":"u","node_list":["n"]}""", TokenServiceFixture.NodeToken);
+        using var finishForeign = await SendWithAsync(HttpMethod.Post, "/v1/events/job-finished", $$"""{"job_id":"{{elsewhere}}","exit_code":0}""", TokenServiceFixture.NodeToken);
+        using var finishOwn = await SendWithAsync(HttpMethod.Post, "/v1/events/job-finished", $$"""{"job_id":"{{own}}","exit_code":0}""", TokenServiceFixture.NodeToken);
+        using var ownJob = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{own}", null, TokenServiceFixture.ReadToken);
+        using var foreignJob = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{foreign}", null, TokenServiceFixture.ReadToken);
+        using var elsewhereJob = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{elsewhere}", null, TokenServiceFixture.ReadToken);
+        using var audit = await SendWithAsync(HttpMethod.Get, $"/v1/jobs/{own}/audit", null, TokenServiceFixture.ReadToken);
+
+        Assert.Equal(HttpStatusCode.OK, startOwn.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, finishOwn.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, startForeign.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, takeOver.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, finishForeign.StatusCode);
+        Assert.Contains("\"error\":\"forbidden\"", await takeOver.Content.ReadAsStringAsync());
+        Assert.Contains("\"state\":\"completed\"", await ownJob.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, foreignJob.StatusCode);
+        var elsewhereText = await elsewhereJob.Content.ReadAsStringAsync();
+        Assert.Contains("\"state\":\"running\"", elsewhereText);
+        Assert.Contains("\"nodes\":[\"other-node\"]", elsewhereText);
+        Assert.Contains("\"changed_by\":\"node:n\"", await audit.Content.ReadAsStringAsync());
+    }
+
     private async Task<HttpResponseMessage> SendWithAsync(HttpMethod method, string path, string? json, string? token)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -85,6 +85,11 @@ public static class ErrorScenarios
         new("jobFinished", "413", "tooLarge", "POST", "/v1/events/job-finished", Oversized()),
         new("jobFinished", "415", "notJson", "POST", "/v1/events/job-finished", """{"job_id":"12345"}""", "text/plain"),
         new("ingestMetricsBatch", "415", "notJson", "POST", "/v1/metrics", """{"samples":[]}""", "text/plain"),
+        new("postNodeHeartbeat", "400", "noJobs", "POST", "/v1/nodes/node-01/heartbeat", """{"timestamp":"2026-01-15T10:05:30Z"}"""),
+        new("postNodeHeartbeat", "400", "badJobId", "POST", "/v1/nodes/node-01/heartbeat", """{"jobs":["12345","a/b"]}"""),
+        new("postNodeHeartbeat", "400", "blankNode", "POST", "/v1/nodes/%20/heartbeat", """{"jobs":[]}"""),
+        new("postNodeHeartbeat", "413", "tooLarge", "POST", "/v1/nodes/node-01/heartbeat", Oversized()),
+        new("postNodeHeartbeat", "415", "notJson", "POST", "/v1/nodes/node-01/heartbeat", """{"jobs":[]}""", "text/plain"),
     ];
 
     public static ErrorScenario Named(string key) => All.Single(s => s.Key == key);

@@ -24,6 +24,8 @@ public sealed class ServiceSettingsTests
         Assert.Equal("hpc", settings.ClusterId);
         Assert.Equal("hpc", settings.ServiceId);
         Assert.Equal(16_000, settings.IngestMaxSamplesInFlight);
+        Assert.Equal(TimeSpan.FromSeconds(600), settings.ReconcileAfter);
+        Assert.Equal(TimeSpan.FromSeconds(60), settings.ReconcileInterval);
     }
 
     [Theory]
@@ -39,6 +41,9 @@ public sealed class ServiceSettingsTests
     [InlineData("SQLITE_SYNCHRONOUS", "off")]
     [InlineData("INGEST_MAX_SAMPLES_IN_FLIGHT", "0")]
     [InlineData("INGEST_MAX_SAMPLES_IN_FLIGHT", "lots")]
+    [InlineData("RECONCILE_AFTER_SECONDS", "-1")]
+    [InlineData("RECONCILE_AFTER_SECONDS", "ten minutes")]
+    [InlineData("RECONCILE_INTERVAL_SECONDS", "0")]
     public void Load_NamesTheVariable_WhenValueIsInvalid(string variable, string value)
     {
         var error = Assert.Throws<SettingsException>(() => Load((variable, value)));

@@ -163,3 +163,11 @@ public sealed record BatchRejection(int Index, string Error, string Message, IRe
 /// node and timestamp; not stored again), and the refused ones by index.
 /// </summary>
 public sealed record BatchIngestResponse(long Accepted, long Duplicates, IReadOnlyList<BatchRejection> Rejected);
+
+/// <summary><c>POST /v1/nodes/{node}/heartbeat</c>: the node, when the service received the heartbeat, and the jobs it listed.</summary>
+public sealed record HeartbeatResponse(string Node, DateTimeOffset ReceivedAt, int JobCount);
+
+/// <summary>One node of <c>GET /v1/nodes</c>: its last heartbeat, the start of its current run of heartbeats, and the jobs that heartbeat listed.</summary>
+public sealed record NodeResponse(string Node, DateTimeOffset LastHeartbeat, DateTimeOffset HeartbeatingSince, int JobCount, IReadOnlyList<string> Jobs);
+
+public sealed record NodeListResponse(IReadOnlyList<NodeResponse> Nodes, int Total);

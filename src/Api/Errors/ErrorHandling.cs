@@ -70,7 +70,9 @@ public static partial class ErrorHandling
                 // A database driver's transient error that escaped the storage layer (e.g. from
                 // Orleans' own ADO.NET providers) is still the database being down; a constraint
                 // violation or a missing table is a bug and stays a 500 with its stack logged.
-                case Orleans.Runtime.SiloUnavailableException:
+                // A grain call refused because its silo is unreachable (dead but not yet declared so,
+                // SiloUnavailableException included) is an outage of that silo, not a bug: retry later.
+                case Orleans.Runtime.OrleansMessageRejectionException:
                     return Outcome.Unavailable;
                 case var _ when StorageErrors.IsTransient(e):
                     return Outcome.Unavailable;

@@ -22,8 +22,10 @@ public static class EventsApi
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
         var events = app.MapGroup("/v1/events");
-        events.MapPost("/job-started", JobStartedEvent).RequireAuthorization(AccessPolicies.Write);
-        events.MapPost("/job-finished", JobFinishedEvent).RequireAuthorization(AccessPolicies.Write);
+        // A node token (the node's prolog and epilog, the agent flushing their spool) may report the
+        // jobs that run on its node; the grain checks the job's nodes.
+        events.MapPost("/job-started", JobStartedEvent).RequireAuthorization(AccessPolicies.Ingest);
+        events.MapPost("/job-finished", JobFinishedEvent).RequireAuthorization(AccessPolicies.Ingest);
         return app;
     }
 
@@ -76,6 +78,7 @@ public static class EventsApi
         {
             EventStatus.NotFound => ApiErrors.NotFound(outcome.Message!),
             EventStatus.Conflict => ApiErrors.Conflict(outcome.Message!),
+            EventStatus.Forbidden => ApiErrors.Forbidden(outcome.Message!),
             _ => TypedResults.Ok(new EventResponse(Wire(outcome.Status), parsed.JobId, outcome.Message)),
         };
     }

@@ -19,6 +19,8 @@ namespace HpcJobs.Api.Json;
 [JsonSerializable(typeof(EventResponse))]
 [JsonSerializable(typeof(AuditResponse))]
 [JsonSerializable(typeof(HpcJobs.Api.Pages.JobReportResponse))]
+[JsonSerializable(typeof(HeartbeatResponse))]
+[JsonSerializable(typeof(NodeListResponse))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ApiJson : JsonSerializerContext
 {

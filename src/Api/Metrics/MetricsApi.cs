@@ -21,6 +21,7 @@ public static class MetricsApi
         services.AddSingleton<JobExporter>();
         services.AddSingleton<IJobObserverPart>(sp => sp.GetRequiredService<JobExporter>());
         services.AddSingleton<JobCounts>();
+        services.AddSingleton<NodeHeartbeats>();
 
         // Republish only the .NET meter an operator reads; Orleans' own meters would add hundreds of series.
         // The service's own operating metrics (IngestMetrics, WriterMetrics) are native prometheus-net metrics.
@@ -40,7 +41,8 @@ public static class MetricsApi
         return app;
     }
 
-    public static async Task WriteAsync(HttpContext context, JobExporter exporter, JobCounts counts, ActiveJobActivator activator)
+    public static async Task WriteAsync(
+        HttpContext context, JobExporter exporter, JobCounts counts, NodeHeartbeats nodes, ActiveJobActivator activator)
     {
         var stats = await counts.GetAsync(context.RequestAborted);
         var text = new StringBuilder();
@@ -51,6 +53,7 @@ public static class MetricsApi
         }
 
         exporter.Write(text);
+        await nodes.WriteAsync(exposition, context.RequestAborted);
         exposition.Family("hpc_silo_exported_jobs", "gauge", "Jobs whose per-job series this silo exports (its active and recently ended job grains).");
         exposition.Line("hpc_silo_exported_jobs", string.Empty, exporter.Count);
         WriteActivation(exposition, activator);

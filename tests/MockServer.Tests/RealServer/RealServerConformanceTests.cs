@@ -94,6 +94,12 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
             """));
         await CallAsync("getPrometheusMetrics", 200, Get("/metrics"));
 
+        // Node agents: a heartbeat (a job listed twice counts once), an idle node, the list.
+        await CallAsync("postNodeHeartbeat", 200, Post("/v1/nodes/node-01/heartbeat", """{"timestamp":"2026-01-15T10:05:30Z","jobs":["12345","12345_7","12345"]}"""));
+        await CallAsync("postNodeHeartbeat", 200, Post("/v1/nodes/node-02/heartbeat", """{"jobs":[]}"""));
+        await CallAsync("listNodes", 200, Get("/v1/nodes"));
+        await CallAsync("listNodes", 200, Get("/v1/nodes/"));
+
         // Terminal: end_time appears, and the document's two "terminal" conflicts, word for word.
         await CallAsync("updateJob", 200, SpecRequests.Request(Spec.Operation("updateJob"), "complete"));
         await CallAsync("updateJob", 200, SpecRequests.Request(Spec.Operation("updateJob"), "complete"));

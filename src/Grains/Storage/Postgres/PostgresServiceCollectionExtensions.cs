@@ -1,3 +1,4 @@
+using HpcJobs.Grains.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime.Hosting;
@@ -21,6 +22,9 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<PostgresSampleLog>();
         services.AddSingleton<ISampleLog>(sp => sp.GetRequiredService<PostgresSampleLog>());
         services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<PostgresJobRowStorage>(sp));
+        services.AddSingleton<PostgresNodeStore>();
+        services.AddSingleton<INodeIndex>(sp => sp.GetRequiredService<PostgresNodeStore>());
+        services.AddGrainStorage(NodeRowStorage.Name, (sp, _) => sp.GetRequiredService<PostgresNodeStore>());
         services.AddHostedService<PostgresSchemaService>();
         return services;
     }

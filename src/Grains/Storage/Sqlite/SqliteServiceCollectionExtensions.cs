@@ -1,3 +1,4 @@
+using HpcJobs.Grains.Nodes;
 using Orleans.Runtime.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,6 +16,9 @@ public static class SqliteServiceCollectionExtensions
         services.AddSingleton<IJobIndex, SqliteJobIndex>();
         services.AddSingleton<ISampleLog, SqliteSampleLog>();
         services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<SqliteJobRowStorage>(sp));
+        services.AddSingleton<SqliteNodeStore>();
+        services.AddSingleton<INodeIndex>(sp => sp.GetRequiredService<SqliteNodeStore>());
+        services.AddGrainStorage(NodeRowStorage.Name, (sp, _) => sp.GetRequiredService<SqliteNodeStore>());
         return services;
     }
 }
