@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,40 +11,24 @@ namespace HpcJobs.Grains.Storage.Postgres;
 /// on job, timestamp and node, is skipped and reported with what was stored) plus one set-based
 /// update of the jobs rows' latest usage, in one transaction; then every waiter is released.
 /// </summary>
-public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
+public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<PostgresSampleLog.PendingSample>
 {
-    private readonly Channel<PendingSample> _queue = Channel.CreateBounded<PendingSample>(
-        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
-    private readonly ILogger<PostgresSampleLog> _logger;
-    private readonly int _maxBatch;
-    private readonly Task _loop;
-    private DateTimeOffset _lastFailureLog;
+    private readonly GroupCommit<PendingSample> _writer;
 
     public PostgresSampleLog(
         PostgresDatabase database, WriterMetrics metrics, IOptions<PostgresOptions> options, ILogger<PostgresSampleLog> logger)
     {
         _database = database;
         _metrics = metrics;
-        _logger = logger;
-        _maxBatch = options.Value.MaxBatchSize;
-        _loop = Task.Run(RunAsync);
+        _writer = new GroupCommit<PendingSample>("PostgreSQL", options.Value.MaxBatchSize, this, metrics, logger);
     }
 
     public async Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
         var pending = new PendingSample(jobId, samples, usage);
-        try
-        {
-            await _queue.Writer.WriteAsync(pending).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException e)
-        {
-            throw new StorageUnavailableException("the database is shutting down", e);
-        }
-
+        await _writer.EnqueueAsync(pending).ConfigureAwait(false);
         return await pending.Completion.Task.ConfigureAwait(false);
     }
 
@@ -98,65 +81,37 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         });
 
     /// <summary>Stops taking samples and commits what is queued.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-    }
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
 
-    private async Task RunAsync()
+    /// <summary>
+    /// A batch that PostgreSQL refused (a bug-class error such as an invalid value) is retried one
+    /// append at a time; an outage fails the batch at once instead of trying every append against it.
+    /// </summary>
+    bool IBatchCommitter<PendingSample>.RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);
+
+    async ValueTask IBatchCommitter<PendingSample>.CommitAsync(IReadOnlyList<PendingSample> batch)
     {
-        var batch = new List<PendingSample>(_maxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            while (batch.Count < _maxBatch && reader.TryRead(out var pending))
+            await CommitAsync(batch).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var pending in batch)
             {
-                batch.Add(pending);
+                pending.Usage.Discard();
             }
 
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                await CommitAsync(batch).ConfigureAwait(false);
-                _metrics.RecordCommit(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
-                foreach (var pending in batch)
-                {
-                    pending.Usage.Commit();
-                    pending.Completion.TrySetResult(pending.Result ?? AppendResult.AllStored);
-                }
-            }
-            catch (Exception error)
-            {
-                ReportFailure(batch.Count, error);
-                Exception failure = StorageErrors.IsTransient(error)
-                    ? new StorageUnavailableException($"PostgreSQL refused the samples: {error.Message}", error)
-                    : error;
-                foreach (var pending in batch)
-                {
-                    pending.Usage.Discard();
-                    pending.Result = null;
-                    pending.Completion.TrySetException(failure);
-                }
-            }
+            throw;
+        }
 
-            batch.Clear();
+        foreach (var pending in batch)
+        {
+            pending.Usage.Commit();
         }
     }
 
-    /// <summary>An outage fails every batch: log the first failure, then at most one line a minute.</summary>
-    private void ReportFailure(int count, Exception error)
-    {
-        var now = DateTimeOffset.UtcNow;
-        _metrics.RecordWriteFailure(now);
-        if (now - _lastFailureLog > TimeSpan.FromMinutes(1))
-        {
-            _lastFailureLog = now;
-            LogCommitFailed(_logger, count, error.GetBaseException().Message);
-        }
-    }
-
-    private async Task CommitAsync(List<PendingSample> batch)
+    private async Task CommitAsync(IReadOnlyList<PendingSample> batch)
     {
         _metrics.CountOperation();
         var rows = Deduplicate(batch);
@@ -237,7 +192,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
     /// The batch's samples in queue order, each identity once: a later copy within the batch is a
     /// duplicate of the first (the unique key would only skip it, without saying which copy was stored).
     /// </summary>
-    private static List<Row> Deduplicate(List<PendingSample> batch)
+    private static List<Row> Deduplicate(IReadOnlyList<PendingSample> batch)
     {
         var rows = new List<Row>(batch.Count);
         var seen = new Dictionary<(string JobId, string Node, DateTimeOffset Ts), UsageSample>();
@@ -287,7 +242,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
 
     private readonly record struct Row(PendingSample Owner, int Index, UsageSample Sample);
 
-    private sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
+    internal sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage) : IGroupWrite
     {
         public string JobId { get; } = jobId;
 
@@ -299,6 +254,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
 
         public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public void Complete() => Completion.TrySetResult(Result ?? AppendResult.AllStored);
+
+        public void Fail(Exception error) => Completion.TrySetException(error);
+
         public bool IsDuplicate(int index) => Result?.IsDuplicate(index) ?? false;
 
         public void MarkDuplicate(int index, UsageSample stored)
@@ -307,7 +266,4 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             Result.MarkDuplicate(index, stored);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "PostgreSQL commit of {Count} samples failed: {Reason}; samples answer 503 until it recovers")]
-    private static partial void LogCommitFailed(ILogger logger, int count, string reason);
 }

@@ -8,7 +8,7 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 /// transaction and must not throw for expected outcomes (return them as its result); the caller's task
 /// completes only after the transaction has committed.
 /// </summary>
-internal abstract class SqliteWrite
+internal abstract class SqliteWrite : IGroupWrite
 {
     public abstract void Apply(SqliteWriteContext context);
 
@@ -31,8 +31,11 @@ internal abstract class SqliteWrite<TResult> : SqliteWrite
     public override void Fail(Exception error) => _completion.TrySetException(error);
 }
 
-/// <summary>The writer's connection and transaction, with prepared statements reused across batches.</summary>
-internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposable
+/// <summary>
+/// The writer's connection and transaction, with prepared statements reused across batches: the
+/// SQLite "commit this batch" step, run synchronously on the writer's thread.
+/// </summary>
+internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCommitter<SqliteWrite>, IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
 
@@ -45,7 +48,47 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
 
     public SqliteConnection Connection { get; } = connection;
 
-    public SqliteTransaction? Transaction { get; set; }
+    public SqliteTransaction? Transaction { get; private set; }
+
+    public ValueTask CommitAsync(IReadOnlyList<SqliteWrite> batch)
+    {
+        using var transaction = Connection.BeginTransaction(deferred: false);
+        Transaction = transaction;
+        try
+        {
+            foreach (var write in batch)
+            {
+                write.Apply(this);
+            }
+
+            FlushLatest();
+            transaction.Commit();
+            CommitBatchState();
+        }
+        catch
+        {
+            DiscardBatchState();
+            try
+            {
+                transaction.Rollback();
+            }
+            catch (SqliteException)
+            {
+                // SQLite has already rolled back (e.g. SQLITE_FULL); the original error is what matters.
+            }
+
+            throw;
+        }
+        finally
+        {
+            Transaction = null;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One write spoiled the batch, or the disk refused it: each is retried alone.</summary>
+    public bool RetriesAlone(Exception error) => error is SqliteException;
 
     /// <summary>A prepared command for <paramref name="sql"/> whose parameters are named in order.</summary>
     public SqliteCommand Command(string sql, params string[] parameterNames)
@@ -90,7 +133,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     }
 
     /// <summary>Ends the batch's sample work: queued samples inserted, then each touched jobs row updated once.</summary>
-    public void FlushLatest()
+    private void FlushLatest()
     {
         FlushSamples();
         if (_staged.Count == 0)
@@ -121,7 +164,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     }
 
     /// <summary>The transaction committed: the staged usage becomes the jobs' latest.</summary>
-    public void CommitBatchState()
+    private void CommitBatchState()
     {
         foreach (var usage in _staged)
         {
@@ -131,7 +174,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
         ClearBatchState();
     }
 
-    public void DiscardBatchState()
+    private void DiscardBatchState()
     {
         _samples.Discard();
         foreach (var usage in _staged)
@@ -149,6 +192,8 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
         {
             command.Dispose();
         }
+
+        Connection.Dispose();
     }
 
     private void ClearBatchState()
