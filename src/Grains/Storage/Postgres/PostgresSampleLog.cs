@@ -16,6 +16,7 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
     private readonly GroupCommit<PendingSample> _writer;
+    private readonly SampleStage _stage = new();
 
     public PostgresSampleLog(
         PostgresDatabase database, WriterMetrics metrics, IOptions<PostgresOptions> options, ILogger<PostgresSampleLog> logger)
@@ -94,20 +95,12 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
         try
         {
             await CommitAsync(batch).ConfigureAwait(false);
+            _stage.Commit();
         }
         catch
         {
-            foreach (var pending in batch)
-            {
-                pending.Usage.Discard();
-            }
-
+            _stage.Discard();
             throw;
-        }
-
-        foreach (var pending in batch)
-        {
-            pending.Usage.Commit();
         }
     }
 
@@ -148,20 +141,15 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             }
         }
 
-        var touched = new List<JobUsage>();
         foreach (var row in rows)
         {
             if (!row.Owner.IsDuplicate(row.Index))
             {
-                if (!row.Owner.Usage.IsStaged)
-                {
-                    touched.Add(row.Owner.Usage);
-                }
-
-                row.Owner.Usage.Stage(row.Sample);
+                _stage.Stage(row.Owner.Usage, row.Sample);
             }
         }
 
+        var touched = _stage.Staged;
         if (touched.Count > 0)
         {
             await using var update = new NpgsqlCommand(
@@ -188,30 +176,19 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
         await transaction.CommitAsync().ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The batch's samples in queue order, each identity once: a later copy within the batch is a
-    /// duplicate of the first (the unique key would only skip it, without saying which copy was stored).
-    /// </summary>
-    private static List<Row> Deduplicate(IReadOnlyList<PendingSample> batch)
+    /// <summary>The batch's samples in queue order, each identity once (see <see cref="SampleStage.Queue"/>).</summary>
+    private List<Row> Deduplicate(IReadOnlyList<PendingSample> batch)
     {
         var rows = new List<Row>(batch.Count);
-        var seen = new Dictionary<(string JobId, string Node, DateTimeOffset Ts), UsageSample>();
         foreach (var pending in batch)
         {
-            pending.Result = null;
+            pending.Reset();
             for (var i = 0; i < pending.Samples.Count; i++)
             {
-                var sample = pending.Samples[i];
-                var key = (pending.JobId, sample.Node ?? string.Empty, sample.Timestamp);
-                if (seen.TryGetValue(key, out var first))
+                if (_stage.Queue(pending, i))
                 {
-                    pending.MarkDuplicate(i, first);
-                    continue;
+                    rows.Add(new Row(pending, i, pending.Samples[i]));
                 }
-
-                seen.Add(key, sample);
-
-                rows.Add(new Row(pending, i, sample));
             }
         }
 
@@ -242,28 +219,13 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
 
     private readonly record struct Row(PendingSample Owner, int Index, UsageSample Sample);
 
-    internal sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage) : IGroupWrite
+    internal sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
+        : SampleAppend(jobId, samples, usage), IGroupWrite
     {
-        public string JobId { get; } = jobId;
-
-        public IReadOnlyList<UsageSample> Samples { get; } = samples;
-
-        public JobUsage Usage { get; } = usage;
-
-        public AppendResult? Result { get; set; }
-
         public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Complete() => Completion.TrySetResult(Result ?? AppendResult.AllStored);
+        public void Complete() => Completion.TrySetResult(Result);
 
         public void Fail(Exception error) => Completion.TrySetException(error);
-
-        public bool IsDuplicate(int index) => Result?.IsDuplicate(index) ?? false;
-
-        public void MarkDuplicate(int index, UsageSample stored)
-        {
-            Result ??= AppendResult.WithDuplicates(Samples.Count);
-            Result.MarkDuplicate(index, stored);
-        }
     }
 }

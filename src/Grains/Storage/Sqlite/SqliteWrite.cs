@@ -38,13 +38,9 @@ internal abstract class SqliteWrite<TResult> : SqliteWrite
 internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCommitter<SqliteWrite>, IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-
-    // Samples queued in this transaction by identity, so a sample repeated within one batch is a
-    // duplicate of its first copy (the unique key alone would tell only that the statement skipped it).
-    private readonly Dictionary<(string JobId, string Node, long Ts), UsageSample> _queued = [];
-    private readonly List<JobUsage> _staged = [];
+    private readonly SampleStage _stage = new();
     private readonly SqliteSampleInserter _samples = new(connection);
-    private Action<PendingSample>? _stage;
+    private Action<PendingSample>? _inserted;
 
     public SqliteConnection Connection { get; } = connection;
 
@@ -63,11 +59,12 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
 
             FlushLatest();
             transaction.Commit();
-            CommitBatchState();
+            _stage.Commit();
         }
         catch
         {
-            DiscardBatchState();
+            _samples.Discard();
+            _stage.Discard();
             try
             {
                 transaction.Rollback();
@@ -110,17 +107,12 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
     }
 
     /// <summary>Queues a sample of <paramref name="owner"/> for the batch's multi-row insert, unless the batch already holds it.</summary>
-    public void AddSample(SampleWrite owner, int index, byte[] jobIdUtf8, byte[] nodeUtf8, UsageSample sample)
+    public void AddSample(SampleAppend owner, int index, byte[] jobIdUtf8, byte[] nodeUtf8)
     {
-        var key = (owner.JobId, sample.Node ?? string.Empty, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp));
-        if (_queued.TryGetValue(key, out var first))
+        if (_stage.Queue(owner, index))
         {
-            owner.MarkDuplicate(index, first);
-            return;
+            _samples.Add(new PendingSample(owner, index, jobIdUtf8, nodeUtf8, owner.Samples[index]));
         }
-
-        _queued.Add(key, sample);
-        _samples.Add(new PendingSample(owner, index, jobIdUtf8, nodeUtf8, sample));
     }
 
     /// <summary>Inserts the queued samples; any other write calls this first, so writes apply in queue order.</summary>
@@ -128,7 +120,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
     {
         if (_samples.PendingCount > 0)
         {
-            _samples.Flush(_stage ??= StageInserted);
+            _samples.Flush(_inserted ??= inserted => _stage.Stage(inserted.Owner.Usage, inserted.Sample));
         }
     }
 
@@ -136,7 +128,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
     private void FlushLatest()
     {
         FlushSamples();
-        if (_staged.Count == 0)
+        if (_stage.Staged.Count == 0)
         {
             return;
         }
@@ -148,7 +140,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
             WHERE id = $id
             """,
             "$cpu", "$mem", "$gpu", "$ts", "$id", "$footprint", "$flags");
-        foreach (var usage in _staged)
+        foreach (var usage in _stage.Staged)
         {
             var latest = usage.StagedLatest!;
             var footprint = usage.StagedFootprint;
@@ -163,28 +155,6 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
         }
     }
 
-    /// <summary>The transaction committed: the staged usage becomes the jobs' latest.</summary>
-    private void CommitBatchState()
-    {
-        foreach (var usage in _staged)
-        {
-            usage.Commit();
-        }
-
-        ClearBatchState();
-    }
-
-    private void DiscardBatchState()
-    {
-        _samples.Discard();
-        foreach (var usage in _staged)
-        {
-            usage.Discard();
-        }
-
-        ClearBatchState();
-    }
-
     public void Dispose()
     {
         _samples.Dispose();
@@ -194,22 +164,5 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
         }
 
         Connection.Dispose();
-    }
-
-    private void ClearBatchState()
-    {
-        _staged.Clear();
-        _queued.Clear();
-    }
-
-    private void StageInserted(PendingSample inserted)
-    {
-        var usage = inserted.Owner.Usage;
-        if (!usage.IsStaged)
-        {
-            _staged.Add(usage);
-        }
-
-        usage.Stage(inserted.Sample);
     }
 }

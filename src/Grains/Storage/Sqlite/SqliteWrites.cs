@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
 
@@ -11,42 +10,30 @@ internal sealed class SampleWrite(string jobId, IReadOnlyList<UsageSample> sampl
 {
     private static readonly byte[] NoNode = [];
 
+    private readonly SampleAppend _append = new(jobId, samples, usage);
     private readonly byte[] _jobIdUtf8 = Encoding.UTF8.GetBytes(jobId);
-    private AppendResult? _duplicates;
-
-    public string JobId => jobId;
-
-    public JobUsage Usage => usage;
 
     public override void Apply(SqliteWriteContext context)
     {
-        // Applied again alone after a failed batch: start from nothing.
-        _duplicates = null;
+        _append.Reset();
         byte[]? node = null;
         string? nodeName = null;
         for (var i = 0; i < samples.Count; i++)
         {
-            var sample = samples[i];
-            if (sample.Node != nodeName || node is null)
+            if (samples[i].Node != nodeName || node is null)
             {
-                nodeName = sample.Node;
+                nodeName = samples[i].Node;
                 node = nodeName is null ? NoNode : Encoding.UTF8.GetBytes(nodeName);
             }
 
-            context.AddSample(this, i, _jobIdUtf8, node, sample);
+            context.AddSample(_append, i, _jobIdUtf8, node);
         }
     }
 
     public override void Complete()
     {
-        Result = _duplicates ?? AppendResult.AllStored;
+        Result = _append.Result;
         base.Complete();
-    }
-
-    public void MarkDuplicate(int index, UsageSample stored)
-    {
-        _duplicates ??= AppendResult.WithDuplicates(samples.Count);
-        _duplicates.MarkDuplicate(index, stored);
     }
 }
 
