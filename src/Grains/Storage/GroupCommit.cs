@@ -12,14 +12,10 @@ internal interface IGroupWrite
     void Fail(Exception error);
 }
 
-/// <summary>A backend's "commit this batch" step of <see cref="GroupCommit{TWrite}"/>.</summary>
+/// <summary>A backend's "commit this batch" step.</summary>
 internal interface IBatchCommitter<in TWrite>
 {
-    /// <summary>
-    /// Applies the writes in one transaction and commits it (with the JobUsage stages it made); when
-    /// it throws, nothing was committed and every stage was discarded. A committer that completes
-    /// synchronously keeps the loop on its dedicated thread.
-    /// </summary>
+    /// <summary>One transaction for the batch, its JobUsage stages committed with it; on a throw, nothing is committed or staged.</summary>
     ValueTask CommitAsync(IReadOnlyList<TWrite> batch);
 
     /// <summary>Whether one write may have spoiled the batch, so that each is worth committing alone.</summary>
@@ -27,11 +23,10 @@ internal interface IBatchCommitter<in TWrite>
 }
 
 /// <summary>
-/// The one group-commit loop of both backends. Writes queue in a bounded channel; the loop takes what
-/// has queued, at most <c>maxBatchSize</c>, has the committer commit it as one transaction, and only
-/// then completes each write. When a batch fails and the committer allows it, each write is committed
-/// alone, so only the writes that truly fail report failure. On disposal it stops taking writes and
-/// commits what is queued.
+/// The group-commit loop of both backends: it takes what has queued (at most <c>maxBatchSize</c>),
+/// has the committer commit it as one transaction, and only then completes each write. A failed batch
+/// is committed again one write at a time (when the committer allows), so only the writes that truly
+/// fail report failure. Disposal stops taking writes and commits what is queued.
 /// </summary>
 internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
     where TWrite : IGroupWrite
@@ -48,10 +43,10 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
     private DateTimeOffset _lastFailureLog;
 
     /// <param name="writerThread">
-    /// For a synchronous committer (SQLite's one writer): the loop runs on a dedicated thread of this
-    /// name and blocks it while it waits. Null runs the loop on the thread pool.
+    /// For a synchronous committer (SQLite's one writer), a dedicated thread of this name that the loop
+    /// blocks while it waits, so that it never leaves it; null runs on the thread pool. The loop
+    /// disposes the committer when it ends.
     /// </param>
-    /// <remarks>The loop disposes the committer, on its own thread, when it ends.</remarks>
     public GroupCommit(
         string backend, int maxBatchSize, IBatchCommitter<TWrite> committer, WriterMetrics metrics, ILogger logger, string? writerThread = null)
     {
@@ -62,15 +57,7 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
         _logger = logger;
         _loop = writerThread is null
             ? Task.Run(() => RunAsync(blocking: false))
-            : Task.Factory.StartNew(
-                () =>
-                {
-                    Thread.CurrentThread.Name = writerThread;
-                    RunAsync(blocking: true).GetAwaiter().GetResult();
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+            : Task.Factory.StartNew(() => RunOn(writerThread), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>The loop no longer takes writes (the database is shutting down).</summary>
@@ -97,6 +84,12 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
         {
             LogWriterDidNotStop(_logger, _backend);
         }
+    }
+
+    private void RunOn(string thread)
+    {
+        Thread.CurrentThread.Name = thread;
+        RunAsync(blocking: true).GetAwaiter().GetResult();
     }
 
     private async Task RunAsync(bool blocking)
@@ -152,10 +145,7 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// An outage fails every batch: log the first failure, then at most one line a minute. A transient
-    /// failure answers 503; any other refusal is a bug (500).
-    /// </summary>
+    /// <summary>An outage fails every batch: logged at most once a minute; transient is 503, anything else a bug (500).</summary>
     private void Fail(List<TWrite> batch, Exception error)
     {
         var now = DateTimeOffset.UtcNow;

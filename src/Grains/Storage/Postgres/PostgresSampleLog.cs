@@ -54,15 +54,7 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                samples.Add(new UsageSample(
-                    new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
-                    reader.GetDouble(1),
-                    reader.GetInt64(2),
-                    reader.IsDBNull(3) ? null : reader.GetDouble(3),
-                    reader.GetString(4) is { Length: > 0 } node ? node : null,
-                    reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                    reader.IsDBNull(6) ? null : reader.GetInt64(6),
-                    reader.IsDBNull(7) ? null : reader.GetInt64(7)));
+                samples.Add(StorageRows.Sample(reader, new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero)));
             }
 
             samples.Reverse();
@@ -107,7 +99,19 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
     private async Task CommitAsync(IReadOnlyList<PendingSample> batch)
     {
         _metrics.CountOperation();
-        var rows = Deduplicate(batch);
+        var rows = new List<Row>(batch.Count);
+        foreach (var pending in batch)
+        {
+            pending.Reset();
+            for (var i = 0; i < pending.Samples.Count; i++)
+            {
+                if (_stage.Queue(pending, i))
+                {
+                    rows.Add(new Row(pending, i, pending.Samples[i]));
+                }
+            }
+        }
+
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
@@ -125,19 +129,8 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
                 var row = rows[(int)reader.GetInt64(0) - 1];
-                var sample = row.Sample;
-                var stored = reader.IsDBNull(1)
-                    ? sample // stored by a transaction that committed after this one's snapshot
-                    : new UsageSample(
-                        sample.Timestamp,
-                        reader.GetDouble(1),
-                        reader.GetInt64(2),
-                        reader.IsDBNull(3) ? null : reader.GetDouble(3),
-                        sample.Node,
-                        reader.IsDBNull(4) ? null : reader.GetInt64(4),
-                        reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                        reader.IsDBNull(6) ? null : reader.GetInt64(6));
-                row.Owner.MarkDuplicate(row.Index, stored);
+                // Null: stored by a transaction that committed after this one's snapshot.
+                row.Owner.MarkDuplicate(row.Index, reader.IsDBNull(1) ? row.Sample : StorageRows.Sample(reader, row.Sample.Timestamp));
             }
         }
 
@@ -176,25 +169,6 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
         await transaction.CommitAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The batch's samples in queue order, each identity once (see <see cref="SampleStage.Queue"/>).</summary>
-    private List<Row> Deduplicate(IReadOnlyList<PendingSample> batch)
-    {
-        var rows = new List<Row>(batch.Count);
-        foreach (var pending in batch)
-        {
-            pending.Reset();
-            for (var i = 0; i < pending.Samples.Count; i++)
-            {
-                if (_stage.Queue(pending, i))
-                {
-                    rows.Add(new Row(pending, i, pending.Samples[i]));
-                }
-            }
-        }
-
-        return rows;
-    }
-
     /// <summary>
     /// Inserts from arrays, skipping samples already stored, and returns the 1-based position of each
     /// skipped one with the stored values (read from the statement's snapshot, i.e. before the insert).
@@ -211,7 +185,7 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             ON CONFLICT DO NOTHING
             RETURNING job_id, ts, node
         )
-        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.node, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
         FROM input i
         LEFT JOIN samples s ON s.job_id = i.job_id AND s.ts = i.ts AND s.node = i.node
         WHERE NOT EXISTS (SELECT 1 FROM inserted n WHERE n.job_id = i.job_id AND n.ts = i.ts AND n.node = i.node)
