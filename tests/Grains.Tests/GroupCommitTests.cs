@@ -58,11 +58,7 @@ public sealed class GroupCommitTests
         var committer = new FakeCommitter { HoldFirst = false };
         var loop = new GroupCommit<FakeWrite>("fake", 8, committer, _metrics, NullLogger.Instance, writerThread: "fake-writer");
         var writes = Enumerable.Range(0, 100).Select(i => new FakeWrite(i)).ToArray();
-        foreach (var write in writes)
-        {
-            await loop.EnqueueAsync(write);
-        }
-
+        await EnqueueAllAsync(loop, writes);
         await loop.DisposeAsync();
 
         Assert.All(writes, w => Assert.True(w.Completion.IsCompletedSuccessfully));
@@ -71,18 +67,22 @@ public sealed class GroupCommitTests
         await Assert.ThrowsAsync<StorageUnavailableException>(() => loop.EnqueueAsync(new FakeWrite(100)).AsTask());
     }
 
-    /// <summary>Write 0 is queued and its commit held; then writes 1..count queue behind it.</summary>
+    /// <summary>Write 0 is queued and its commit held (until <see cref="FakeCommitter.Release"/>); writes 1..count queue behind it.</summary>
     private static async Task<FakeWrite[]> QueueBehindFirstAsync(GroupCommit<FakeWrite> loop, FakeCommitter committer, int count, int poisoned = -1)
     {
         var writes = Enumerable.Range(0, count + 1).Select(i => new FakeWrite(i, i == poisoned)).ToArray();
         await loop.EnqueueAsync(writes[0]);
         await committer.FirstStarted;
-        foreach (var write in writes[1..])
+        await EnqueueAllAsync(loop, writes[1..]);
+        return writes;
+    }
+
+    private static async Task EnqueueAllAsync(GroupCommit<FakeWrite> loop, IEnumerable<FakeWrite> writes)
+    {
+        foreach (var write in writes)
         {
             await loop.EnqueueAsync(write);
         }
-
-        return writes;
     }
 
     private sealed class FakeWrite(int id, bool poisoned = false) : IGroupWrite
@@ -93,6 +93,7 @@ public sealed class GroupCommitTests
 
         public bool Poisoned => poisoned;
 
+        /// <summary>Completes only when the loop reports the write's transaction committed.</summary>
         public Task Completion => _completion.Task;
 
         public void Complete() => _completion.TrySetResult();
