@@ -85,20 +85,11 @@ public sealed class GroupCommitTests
         }
     }
 
-    private sealed class FakeWrite(int id, bool poisoned = false) : IGroupWrite
+    private sealed class FakeWrite(int id, bool poisoned = false) : GroupWrite<bool>
     {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
         public int Id => id;
 
         public bool Poisoned => poisoned;
-
-        /// <summary>Completes only when the loop reports the write's transaction committed.</summary>
-        public Task Completion => _completion.Task;
-
-        public void Complete() => _completion.TrySetResult();
-
-        public void Fail(Exception error) => _completion.TrySetException(error);
     }
 
     private sealed class FakeCommitter : IBatchCommitter<FakeWrite>

@@ -12,6 +12,21 @@ internal interface IGroupWrite
     void Fail(Exception error);
 }
 
+/// <summary>A queued write whose caller awaits <see cref="Completion"/>.</summary>
+internal abstract class GroupWrite<TResult> : IGroupWrite
+{
+    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<TResult> Completion => _completion.Task;
+
+    /// <summary>What the write produced in the transaction; reported only once it has committed.</summary>
+    protected TResult Result { get; set; } = default!;
+
+    public virtual void Complete() => _completion.TrySetResult(Result);
+
+    public void Fail(Exception error) => _completion.TrySetException(error);
+}
+
 /// <summary>A backend's "commit this batch" step.</summary>
 internal interface IBatchCommitter<in TWrite>
 {

@@ -1,7 +1,7 @@
 namespace HpcJobs.Grains.Storage;
 
 /// <summary>One append of a job's samples in a group commit, and which of them were stored already.</summary>
-internal class SampleAppend(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
+internal class SampleAppend(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage) : GroupWrite<AppendResult>
 {
     private AppendResult? _duplicates;
 
@@ -10,8 +10,6 @@ internal class SampleAppend(string jobId, IReadOnlyList<UsageSample> samples, Jo
     public IReadOnlyList<UsageSample> Samples => samples;
 
     public JobUsage Usage => usage;
-
-    public AppendResult Result => _duplicates ?? AppendResult.AllStored;
 
     public bool IsDuplicate(int index) => _duplicates?.IsDuplicate(index) ?? false;
 
@@ -23,6 +21,12 @@ internal class SampleAppend(string jobId, IReadOnlyList<UsageSample> samples, Jo
 
     /// <summary>Applied again alone after a failed batch: start from nothing.</summary>
     public void Reset() => _duplicates = null;
+
+    public override void Complete()
+    {
+        Result = _duplicates ?? AppendResult.AllStored;
+        base.Complete();
+    }
 }
 
 /// <summary>

@@ -11,11 +11,11 @@ namespace HpcJobs.Grains.Storage.Postgres;
 /// on job, timestamp and node, is skipped and reported with what was stored) plus one set-based
 /// update of the jobs rows' latest usage, in one transaction; then every waiter is released.
 /// </summary>
-public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<PostgresSampleLog.PendingSample>
+public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<SampleAppend>
 {
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
-    private readonly GroupCommit<PendingSample> _writer;
+    private readonly GroupCommit<SampleAppend> _writer;
     private readonly SampleStage _stage = new();
 
     public PostgresSampleLog(
@@ -23,14 +23,14 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
     {
         _database = database;
         _metrics = metrics;
-        _writer = new GroupCommit<PendingSample>("PostgreSQL", options.Value.MaxBatchSize, this, metrics, logger);
+        _writer = new GroupCommit<SampleAppend>("PostgreSQL", options.Value.MaxBatchSize, this, metrics, logger);
     }
 
     public async Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
-        var pending = new PendingSample(jobId, samples, usage);
+        var pending = new SampleAppend(jobId, samples, usage);
         await _writer.EnqueueAsync(pending).ConfigureAwait(false);
-        return await pending.Completion.Task.ConfigureAwait(false);
+        return await pending.Completion.ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
@@ -80,9 +80,9 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
     /// A batch that PostgreSQL refused (a bug-class error such as an invalid value) is retried one
     /// append at a time; an outage fails the batch at once instead of trying every append against it.
     /// </summary>
-    bool IBatchCommitter<PendingSample>.RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);
+    bool IBatchCommitter<SampleAppend>.RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);
 
-    async ValueTask IBatchCommitter<PendingSample>.CommitAsync(IReadOnlyList<PendingSample> batch)
+    async ValueTask IBatchCommitter<SampleAppend>.CommitAsync(IReadOnlyList<SampleAppend> batch)
     {
         try
         {
@@ -96,7 +96,7 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
         }
     }
 
-    private async Task CommitAsync(IReadOnlyList<PendingSample> batch)
+    private async Task CommitAsync(IReadOnlyList<SampleAppend> batch)
     {
         _metrics.CountOperation();
         var rows = new List<Row>(batch.Count);
@@ -191,15 +191,5 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
         WHERE NOT EXISTS (SELECT 1 FROM inserted n WHERE n.job_id = i.job_id AND n.ts = i.ts AND n.node = i.node)
         """;
 
-    private readonly record struct Row(PendingSample Owner, int Index, UsageSample Sample);
-
-    internal sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
-        : SampleAppend(jobId, samples, usage), IGroupWrite
-    {
-        public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Complete() => Completion.TrySetResult(Result);
-
-        public void Fail(Exception error) => Completion.TrySetException(error);
-    }
+    private readonly record struct Row(SampleAppend Owner, int Index, UsageSample Sample);
 }

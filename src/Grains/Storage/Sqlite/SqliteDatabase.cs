@@ -14,7 +14,7 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
 {
     private readonly SqliteOptions _options;
     private readonly string _connectionString;
-    private readonly GroupCommit<SqliteWrite> _writer;
+    private readonly GroupCommit<ISqliteWrite> _writer;
     private readonly WriterMetrics _metrics;
 
     public SqliteDatabase(IOptions<SqliteOptions> options, ILogger<SqliteDatabase> logger, WriterMetrics metrics)
@@ -47,7 +47,7 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
         Execute(writerConnection, "PRAGMA cache_size = -16384;");
         Execute(writerConnection, "PRAGMA wal_autocheckpoint = 8192;");
         ApplySchema(writerConnection);
-        _writer = new GroupCommit<SqliteWrite>(
+        _writer = new GroupCommit<ISqliteWrite>(
             "SQLite", _options.MaxBatchSize, new SqliteWriteContext(writerConnection), metrics, logger, writerThread: "sqlite-writer");
     }
 
@@ -60,7 +60,7 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
         return Open();
     }
 
-    internal async Task<TResult> WriteAsync<TResult>(SqliteWrite<TResult> write)
+    internal async Task<TResult> WriteAsync<TResult>(ISqliteWrite<TResult> write)
     {
         _metrics.CountOperation();
         await _writer.EnqueueAsync(write).ConfigureAwait(false);

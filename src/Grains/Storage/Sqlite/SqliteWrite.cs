@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
@@ -8,34 +7,21 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 /// transaction and must not throw for expected outcomes (return them as its result); the caller's task
 /// completes only after the transaction has committed.
 /// </summary>
-internal abstract class SqliteWrite : IGroupWrite
+internal interface ISqliteWrite : IGroupWrite
 {
-    public abstract void Apply(SqliteWriteContext context);
-
-    public abstract void Complete();
-
-    public abstract void Fail(Exception error);
+    void Apply(SqliteWriteContext context);
 }
 
-internal abstract class SqliteWrite<TResult> : SqliteWrite
+internal interface ISqliteWrite<TResult> : ISqliteWrite
 {
-    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task<TResult> Completion => _completion.Task;
-
-    /// <summary>The result <see cref="Apply"/> produced; reported only once the transaction has committed.</summary>
-    protected TResult Result { get; set; } = default!;
-
-    public override void Complete() => _completion.TrySetResult(Result);
-
-    public override void Fail(Exception error) => _completion.TrySetException(error);
+    Task<TResult> Completion { get; }
 }
 
 /// <summary>
 /// The writer's connection and transaction, with prepared statements reused across batches: the
 /// SQLite "commit this batch" step, run synchronously on the writer's thread.
 /// </summary>
-internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCommitter<SqliteWrite>, IDisposable
+internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCommitter<ISqliteWrite>, IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SampleStage _stage = new();
@@ -46,7 +32,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
 
     public SqliteTransaction? Transaction { get; private set; }
 
-    public ValueTask CommitAsync(IReadOnlyList<SqliteWrite> batch)
+    public ValueTask CommitAsync(IReadOnlyList<ISqliteWrite> batch)
     {
         using var transaction = Connection.BeginTransaction(deferred: false);
         Transaction = transaction;
