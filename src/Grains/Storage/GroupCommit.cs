@@ -183,7 +183,7 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Backend} batch of {Count} writes failed ({Reason}); retrying each write alone")]
     private static partial void LogBatchRetried(ILogger logger, string backend, int count, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Backend} commit of {Count} writes failed: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Backend} write failed ({Count} writes refused): {Reason}")]
     private static partial void LogCommitFailed(ILogger logger, string backend, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Backend} writer did not finish its queue within 10 s")]
