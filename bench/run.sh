@@ -124,7 +124,8 @@ for backend in $BACKENDS; do
 
     # 2. batch ingest
     if step batch; then
-      start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}"
+      # 8 connections x 5,000 samples are offered at once: admit them all (the overload step measures the limit).
+      start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}" INGEST_MAX_SAMPLES_IN_FLIGHT=1000000
       record "$backend batch" "$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)"
       stop_service "$backend batch-log" batch
     fi

@@ -32,7 +32,7 @@ BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 
 run() { # label silo-dll run
   env PORT="$PORT" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((PORT + 1)) GATEWAY_PORT=$((PORT + 2)) \
-    DATABASE_TYPE=sqlite DATABASE_URL="$work/$1-$3.db" SQLITE_SYNCHRONOUS=full Logging__LogLevel__Default=Warning \
+    DATABASE_TYPE=sqlite DATABASE_URL="$work/$1-$3.db" SQLITE_SYNCHRONOUS=full INGEST_MAX_SAMPLES_IN_FLIGHT=1000000 Logging__LogLevel__Default=Warning \
     dotnet "$2" >"$work/$1-$3.log" 2>&1 &
   svc_pid=$!
   until curl -fs "http://127.0.0.1:$PORT/v1/health" >/dev/null; do
