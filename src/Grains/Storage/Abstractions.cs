@@ -4,9 +4,9 @@ namespace HpcJobs.Grains.Storage;
 public sealed record StoredUsage(UsageSample? Latest, Footprint? Footprint);
 
 /// <summary>
-/// The indexed jobs table that serves queries. A job's lifecycle columns are its grain's storage
-/// (see JobRowStorage); the sample log keeps the latest-usage columns current in the same
-/// transaction as each sample. Nothing else writes a row.
+/// The indexed jobs table: the routes' reads (<see cref="IJobQueries"/>) and those of the grains.
+/// A job's lifecycle columns are its grain's storage (see JobRowStorage); the sample log keeps the
+/// latest-usage columns current in the same transaction as each sample. Nothing else writes a row.
 /// </summary>
 public interface IJobIndex : IJobQueries
 {
@@ -56,7 +56,7 @@ public sealed class AppendResult
     }
 }
 
-/// <summary>The append-only log of usage samples.</summary>
+/// <summary>The append-only log of usage samples: the grains' appends and reads, and the history route's (<see cref="ISampleHistory"/>).</summary>
 public interface ISampleLog : ISampleHistory
 {
     /// <summary>
