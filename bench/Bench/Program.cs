@@ -11,6 +11,7 @@ using HpcJobs.Bench;
 //   list    <url> <requests>                          GET /v1/jobs latency (filtered by state and user)
 //   memory  <url> <pid> <jobs>                        resident memory per active job
 //   events  <url> <tasks> <connections>               a job array's job-started, then job-finished, all at once
+//   page    <url> <samples> [requests]                 GET /jobs/{id} render time for a job with that many samples
 //   overload <url> <jobs> <connections> <seconds> [batch-size]   batch ingest beyond admission (bench/overload.sh)
 //   seed-sqlite <file> <jobs>  |  seed-postgres <connection-string> <jobs>   jobs table rows for the list benchmark
 if (args.Length < 2)
@@ -56,6 +57,9 @@ switch (args[0])
         return 0;
     case "events":
         await Events.RunAsync(new Uri(args[1]), int.Parse(args[2]), int.Parse(args[3]));
+        return 0;
+    case "page":
+        await Page.RunAsync(client, int.Parse(args[2]), args.Length > 3 ? int.Parse(args[3]) : 50);
         return 0;
     case "memory":
         await Load.MemoryAsync(client, int.Parse(args[2]), int.Parse(args[3]));

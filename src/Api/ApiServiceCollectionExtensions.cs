@@ -5,6 +5,7 @@ using HpcJobs.Api.Jobs;
 using HpcJobs.Api.Json;
 using HpcJobs.Api.Metrics;
 using HpcJobs.Api.Nodes;
+using HpcJobs.Api.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ public static class ApiServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
         services.Configure(configure);
         services.AddRouting();
+        services.AddJobPages();
         return services;
     }
 
@@ -29,6 +31,7 @@ public static class ApiServiceCollectionExtensions
         app.MapBatchIngestApi();
         app.MapNodesApi();
         app.MapMetrics();
+        app.MapJobPages();
         return app;
     }
 }

@@ -32,6 +32,7 @@ public static class RequestChecks
         ["getJobMetrics"] = All(Id, Query(query => Outcome(SampleHistoryQuery.Parse(query, out var error), error))),
         ["ingestMetricsBatch"] = Body(Limits.DefaultMaxBatchBodyBytes, (root, now) => Outcome(BatchSampleRequest.Parse(root, now, out var error), error)),
         ["getJobAudit"] = All(Id, Query(query => Outcome(AuditQuery.Parse(query, out var error), error))),
+        ["getJobReport"] = Id,
         ["jobStarted"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobStartedRequest.Parse(root, now, out var error), error)),
         ["jobFinished"] = Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(JobFinishedRequest.Parse(root, now, out var error), error)),
         ["postNodeHeartbeat"] = All(Node, Body(Limits.DefaultMaxBodyBytes, (root, now) => Outcome(HeartbeatRequest.Parse(root, now, DefaultClockSkew, out var error), error))),

@@ -40,6 +40,7 @@ public sealed partial class AccessControlTests(TokenServiceFixture service) : IC
         { "GET", "/v1/jobs", false },
         { "GET", "/v1/jobs/{id}", false },
         { "GET", "/v1/jobs/{id}/metrics", false },
+        { "GET", "/v1/jobs/{id}/report", false },
         { "GET", "/metrics", false },
         { "POST", "/v1/jobs", true },
         { "PATCH", "/v1/jobs/{id}", true },

@@ -52,7 +52,7 @@ public abstract partial class JobsContractTests<TBackend>
     [SkippableTheory]
     [InlineData("/v1/nope")]
     [InlineData("/v2/jobs")]
-    [InlineData("/jobs")]
+    [InlineData("/jobs/some-job/nope")]
     [InlineData("/")]
     [InlineData("/v1/jobs/some-job/nope")]
     [InlineData("/v1/jobs/some-job/metrics/extra")]

@@ -75,6 +75,7 @@ public static class ErrorScenarios
         new("ingestMetricsBatch", "413", "tooMany", "POST", "/v1/metrics",
             """{"samples":[""" + string.Join(",", Enumerable.Repeat(Sample, 10_001)) + "]}"),
         new("getJobAudit", "400", "badLimit", "GET", "/v1/jobs/12345/audit?limit=0", null),
+        new("getJobReport", "400", "blankId", "GET", "/v1/jobs/%20/report", null),
         new("jobStarted", "400", "badHostlist", "POST", "/v1/events/job-started", """{"job_id":"12345","user":"alice","node_list":"gpu[5-3]"}"""),
         new("jobStarted", "400", "missingJobId", "POST", "/v1/events/job-started", """{"user":"alice","node_list":["node-01"]}"""),
         new("jobStarted", "413", "tooLarge", "POST", "/v1/events/job-started", Oversized()),

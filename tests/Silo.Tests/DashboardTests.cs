@@ -12,7 +12,7 @@ public sealed class DashboardTests
     [SkippableFact]
     public async Task Dashboard_ShowsTheSilo_InHeadlessChromium()
     {
-        var chromium = Chromium();
+        var chromium = HeadlessChromium.Find();
         var siloPort = FreePort.Next();
         await using var service = await StartAsync(siloPort, []);
 
@@ -20,7 +20,7 @@ public sealed class DashboardTests
         var dom = string.Empty;
         for (var attempt = 0; attempt < 3 && !dom.Contains($"127.0.0.1:{siloPort}", StringComparison.Ordinal); attempt++)
         {
-            dom = await DumpDomAsync(chromium, $"http://127.0.0.1:{service.Port}{DashboardSetup.Path}/#/silos");
+            dom = await chromium.DumpDomAsync($"http://127.0.0.1:{service.Port}{DashboardSetup.Path}/#/silos");
         }
 
         Assert.Contains("Orleans Dashboard", dom, StringComparison.Ordinal);
@@ -104,60 +104,5 @@ public sealed class DashboardTests
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client.SendAsync(request);
-    }
-
-    /// <summary>Debian's <c>chromium</c>. Absent, the browser test skips, unless REQUIRE_CHROMIUM=1 (CI) makes that a failure.</summary>
-    private static string Chromium()
-    {
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "chromium"))
-            .FirstOrDefault(File.Exists);
-        if (path is null && Environment.GetEnvironmentVariable("REQUIRE_CHROMIUM") == "1")
-        {
-            throw new InvalidOperationException("REQUIRE_CHROMIUM=1 but chromium is not on PATH (Debian package chromium)");
-        }
-
-        Skip.If(path is null, "chromium not on PATH (Debian package chromium); set REQUIRE_CHROMIUM=1 to fail instead");
-        return path!;
-    }
-
-    private static async Task<string> DumpDomAsync(string chromium, string url)
-    {
-        var profile = Directory.CreateTempSubdirectory("hpc-chromium-");
-        try
-        {
-            // As root Chromium needs --no-sandbox; the virtual time budget lets the page's polls answer before the DOM is taken.
-            var start = new ProcessStartInfo(chromium)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var argument in new[] { "--headless", "--no-sandbox", "--disable-gpu", $"--user-data-dir={profile.FullName}", "--virtual-time-budget=10000", "--dump-dom", url })
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = Process.Start(start)!;
-            var dom = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                await process.WaitForExitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"chromium did not finish within 60 s: {await errors}");
-            }
-
-            return await dom;
-        }
-        finally
-        {
-            profile.Delete(recursive: true);
-        }
     }
 }

@@ -335,7 +335,7 @@ public sealed partial class SlurmKitTests(SlurmKitService fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task Report_IsPrintedWhenAsked_AndAMissingReportIsSilent()
+    public async Task Report_IsPrintedWhenAsked()
     {
         var id = NewJobId();
         AssertQuietSuccess(await _hook.RunAsync("prolog.sh", Prolog(id)));
@@ -346,16 +346,10 @@ public sealed partial class SlurmKitTests(SlurmKitService fixture) : IClassFixtu
 
         AssertQuietSuccess(run);
         using var report = await Client.GetAsync($"/v1/jobs/{id}/report");
-        if (report.StatusCode == HttpStatusCode.OK)
-        {
-            Assert.Equal((await report.Content.ReadAsStringAsync()).Trim(), run.Stdout.Trim());
-        }
-        else
-        {
-            // The report route is not built yet: its 404 must leave no trace.
-            Assert.Equal(HttpStatusCode.NotFound, report.StatusCode);
-            Assert.Equal("", run.Stdout);
-        }
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        var text = await report.Content.ReadAsStringAsync();
+        Assert.StartsWith($"Efficiency report for job {id} (attempt 1)", text, StringComparison.Ordinal);
+        Assert.Equal(text.Trim(), run.Stdout.Trim());
     }
 
     [Fact]

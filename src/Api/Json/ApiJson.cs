@@ -18,6 +18,7 @@ namespace HpcJobs.Api.Json;
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(EventResponse))]
 [JsonSerializable(typeof(AuditResponse))]
+[JsonSerializable(typeof(HpcJobs.Api.Pages.JobReportResponse))]
 [JsonSerializable(typeof(HeartbeatResponse))]
 [JsonSerializable(typeof(NodeListResponse))]
 [JsonSerializable(typeof(JsonElement))]

@@ -26,7 +26,8 @@ public sealed class BearerTokenHandler(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         // With no token configured nobody is identified; the policies then let everyone through.
-        if (!access.Value.Enabled || BearerToken(Request) is not { } token)
+        // The pages' cookie stands in for the header on the pages only (see PageTokenCookie).
+        if (!access.Value.Enabled || (BearerToken(Request) ?? PageTokenCookie.Read(Request)) is not { } token)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }

@@ -129,6 +129,10 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
         await CallAsync("getJobAudit", 200, Get("/v1/jobs/12345/audit"));
         await CallAsync("getJobAudit", 200, Get("/v1/jobs/99998/audit?limit=1&offset=1"));
         await CallAsync("getJobAudit", 404, Get("/v1/jobs/99999/audit"));
+        await CallAsync("getJobReport", 200, Get("/v1/jobs/12345/report"));
+        await CallAsync("getJobReport", 200, Get("/v1/jobs/99998/report", "application/json"));
+        await CallAsync("getJobReport", 200, Get("/v1/jobs/12345_7/report", "text/plain;q=0.2, application/json"));
+        await CallAsync("getJobReport", 404, Get("/v1/jobs/99999/report"));
         await CallAsync("listJobs", 200, Get("/v1/jobs?account=physics&partition=gpu&cluster=alps"));
 
         // Unknown jobs.
@@ -158,7 +162,7 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
             }
         }
 
-        foreach (var url in new[] { "/v1/nothing", "/v1/jobs/12345/metrics/extra", "/" })
+        foreach (var url in new[] { "/v1/nothing", "/v1/jobs/12345/metrics/extra", "/v1/jobs/12345/report/extra", "/" })
         {
             using var response = await service.Client.GetAsync(url);
             _problems.AddRange(_conformance.CheckUnknownPath(url, await ObservedResponse.ReadAsync(response)));
@@ -235,7 +239,16 @@ public sealed class RealServerConformanceTests(RealServiceFixture service) : ICl
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    private static HttpRequestMessage Get(string url) => new(HttpMethod.Get, url);
+    private static HttpRequestMessage Get(string url, string? accept = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (accept is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
+
+        return request;
+    }
 
     private static HttpRequestMessage Post(string url, string json) => WithJson(new HttpRequestMessage(HttpMethod.Post, url), json);
 
