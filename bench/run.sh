@@ -5,6 +5,7 @@
 #   BACKENDS=sqlite bench/run.sh
 #   RUNS=3 bench/run.sh          # repeat each measurement (report medians)
 #   STEPS="batch memory" bench/run.sh   # only some of: single batch scrape list memory events
+#   PG_OPTIONS="-c synchronous_commit=off" SERVICE_ENV="DATABASE_POOL_SIZE=64" bench/run.sh   # tuning experiments
 #
 # Builds Release; runs everything on loopback; starts and stops every process by PID.
 # Needs wrk. Takes ~10 minutes per backend and run.
@@ -42,7 +43,7 @@ wrk_ingest() { # url -> "req_per_s p50 p99"
 start_service() { # name port db-type db-url [extra env...]
   local name=$1 port=$2 type=$3 url=$4; shift 4
   env PORT="$port" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((port + 1)) GATEWAY_PORT=$((port + 2)) \
-    DATABASE_TYPE="$type" DATABASE_URL="$url" Logging__LogLevel__Default=Warning "$@" \
+    DATABASE_TYPE="$type" DATABASE_URL="$url" Logging__LogLevel__Default=Warning ${SERVICE_ENV:-} "$@" \
     dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/$name.log" 2>&1 &
   svc_pid=$!
   pids+=("$svc_pid")
@@ -90,7 +91,7 @@ if [[ " $BACKENDS " == *" postgres "* ]]; then
     if [ "$(id -u)" = 0 ]; then chown -R postgres "$work"; as_pg=(runuser -u postgres --); fi
     "${as_pg[@]}" initdb -D "$pgdata" -U postgres --auth=trust >/dev/null
     "${as_pg[@]}" pg_ctl -D "$pgdata" -l "$work/pg/log" -w \
-      -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB" start >/dev/null
+      -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB ${PG_OPTIONS:-}" start >/dev/null
   else
     echo "PostgreSQL binaries not found: PostgreSQL skipped"
     BACKENDS=sqlite

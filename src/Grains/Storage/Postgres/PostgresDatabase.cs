@@ -25,6 +25,17 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
         builder.Timeout = builder.Timeout is 15 ? 5 : builder.Timeout;
         builder.CommandTimeout = 15;
         builder.CancellationTimeout = 2000;
+
+        // The service sends the same few statements over and over (a create is one CTE of five
+        // sub-statements): prepared once per connection they are not parsed and planned each time.
+        // A connection string that sets "Max Auto Prepare" (e.g. 0 behind a pooler without
+        // prepared-statement support) keeps its value.
+        if (builder.MaxAutoPrepare == 0 && !options.Value.ConnectionString.Contains("prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
         DataSource = NpgsqlDataSource.Create(builder);
     }
 

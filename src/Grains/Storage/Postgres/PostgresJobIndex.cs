@@ -23,14 +23,7 @@ public sealed class PostgresJobIndex(PostgresDatabase database, JobListSql list)
             return new StoredUsage(null, null);
         }
 
-        var latest = reader.IsDBNull(0)
-            ? null
-            : new UsageSample(
-                new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
-                reader.GetDouble(1),
-                reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3));
-        return new StoredUsage(latest, StorageJson.ReadFootprint(reader.IsDBNull(4) ? null : reader.GetString(4)));
+        return StorageRows.Usage(reader, reader.IsDBNull(0) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero));
     });
 
     public Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken) => database.GuardAsync(async () =>

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,41 +11,26 @@ namespace HpcJobs.Grains.Storage.Postgres;
 /// on job, timestamp and node, is skipped and reported with what was stored) plus one set-based
 /// update of the jobs rows' latest usage, in one transaction; then every waiter is released.
 /// </summary>
-public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
+public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<SampleAppend>
 {
-    private readonly Channel<PendingSample> _queue = Channel.CreateBounded<PendingSample>(
-        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
-    private readonly ILogger<PostgresSampleLog> _logger;
-    private readonly int _maxBatch;
-    private readonly Task _loop;
-    private DateTimeOffset _lastFailureLog;
+    private readonly GroupCommit<SampleAppend> _writer;
+    private readonly SampleStage _stage = new();
 
     public PostgresSampleLog(
         PostgresDatabase database, WriterMetrics metrics, IOptions<PostgresOptions> options, ILogger<PostgresSampleLog> logger)
     {
         _database = database;
         _metrics = metrics;
-        _logger = logger;
-        _maxBatch = options.Value.MaxBatchSize;
-        _loop = Task.Run(RunAsync);
+        _writer = new GroupCommit<SampleAppend>("PostgreSQL", options.Value.MaxBatchSize, this, metrics, logger);
     }
 
     public async Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
-        var pending = new PendingSample(jobId, samples, usage);
-        try
-        {
-            await _queue.Writer.WriteAsync(pending).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException e)
-        {
-            throw new StorageUnavailableException("the database is shutting down", e);
-        }
-
-        return await pending.Completion.Task.ConfigureAwait(false);
+        var pending = new SampleAppend(jobId, samples, usage);
+        await _writer.EnqueueAsync(pending).ConfigureAwait(false);
+        return await pending.Completion.ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
@@ -70,15 +54,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                samples.Add(new UsageSample(
-                    new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero),
-                    reader.GetDouble(1),
-                    reader.GetInt64(2),
-                    reader.IsDBNull(3) ? null : reader.GetDouble(3),
-                    reader.GetString(4) is { Length: > 0 } node ? node : null,
-                    reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                    reader.IsDBNull(6) ? null : reader.GetInt64(6),
-                    reader.IsDBNull(7) ? null : reader.GetInt64(7)));
+                samples.Add(StorageRows.Sample(reader, new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero)));
             }
 
             samples.Reverse();
@@ -98,68 +74,44 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
         });
 
     /// <summary>Stops taking samples and commits what is queued.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-    }
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
 
-    private async Task RunAsync()
+    /// <summary>
+    /// A batch that PostgreSQL refused (a bug-class error such as an invalid value) is retried one
+    /// append at a time; an outage fails the batch at once instead of trying every append against it.
+    /// </summary>
+    bool IBatchCommitter<SampleAppend>.RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);
+
+    async ValueTask IBatchCommitter<SampleAppend>.CommitAsync(IReadOnlyList<SampleAppend> batch)
     {
-        var batch = new List<PendingSample>(_maxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            while (batch.Count < _maxBatch && reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                await CommitAsync(batch).ConfigureAwait(false);
-                _metrics.RecordCommit(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
-                foreach (var pending in batch)
-                {
-                    pending.Usage.Commit();
-                    pending.Completion.TrySetResult(pending.Result ?? AppendResult.AllStored);
-                }
-            }
-            catch (Exception error)
-            {
-                ReportFailure(batch.Count, error);
-                Exception failure = StorageErrors.IsTransient(error)
-                    ? new StorageUnavailableException($"PostgreSQL refused the samples: {error.Message}", error)
-                    : error;
-                foreach (var pending in batch)
-                {
-                    pending.Usage.Discard();
-                    pending.Result = null;
-                    pending.Completion.TrySetException(failure);
-                }
-            }
-
-            batch.Clear();
+            await CommitAsync(batch).ConfigureAwait(false);
+            _stage.Commit();
+        }
+        catch
+        {
+            _stage.Discard();
+            throw;
         }
     }
 
-    /// <summary>An outage fails every batch: log the first failure, then at most one line a minute.</summary>
-    private void ReportFailure(int count, Exception error)
-    {
-        var now = DateTimeOffset.UtcNow;
-        _metrics.RecordWriteFailure(now);
-        if (now - _lastFailureLog > TimeSpan.FromMinutes(1))
-        {
-            _lastFailureLog = now;
-            LogCommitFailed(_logger, count, error.GetBaseException().Message);
-        }
-    }
-
-    private async Task CommitAsync(List<PendingSample> batch)
+    private async Task CommitAsync(IReadOnlyList<SampleAppend> batch)
     {
         _metrics.CountOperation();
-        var rows = Deduplicate(batch);
+        var rows = new List<Row>(batch.Count);
+        foreach (var pending in batch)
+        {
+            pending.Reset();
+            for (var i = 0; i < pending.Samples.Count; i++)
+            {
+                if (_stage.Queue(pending, i))
+                {
+                    rows.Add(new Row(pending, i, pending.Samples[i]));
+                }
+            }
+        }
+
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
@@ -177,36 +129,20 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
                 var row = rows[(int)reader.GetInt64(0) - 1];
-                var sample = row.Sample;
-                var stored = reader.IsDBNull(1)
-                    ? sample // stored by a transaction that committed after this one's snapshot
-                    : new UsageSample(
-                        sample.Timestamp,
-                        reader.GetDouble(1),
-                        reader.GetInt64(2),
-                        reader.IsDBNull(3) ? null : reader.GetDouble(3),
-                        sample.Node,
-                        reader.IsDBNull(4) ? null : reader.GetInt64(4),
-                        reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                        reader.IsDBNull(6) ? null : reader.GetInt64(6));
-                row.Owner.MarkDuplicate(row.Index, stored);
+                // Null: stored by a transaction that committed after this one's snapshot.
+                row.Owner.MarkDuplicate(row.Index, reader.IsDBNull(1) ? row.Sample : StorageRows.Sample(reader, row.Sample.Timestamp));
             }
         }
 
-        var touched = new List<JobUsage>();
         foreach (var row in rows)
         {
             if (!row.Owner.IsDuplicate(row.Index))
             {
-                if (!row.Owner.Usage.IsStaged)
-                {
-                    touched.Add(row.Owner.Usage);
-                }
-
-                row.Owner.Usage.Stage(row.Sample);
+                _stage.Stage(row.Owner.Usage, row.Sample);
             }
         }
 
+        var touched = _stage.Staged;
         if (touched.Count > 0)
         {
             await using var update = new NpgsqlCommand(
@@ -234,36 +170,6 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
     }
 
     /// <summary>
-    /// The batch's samples in queue order, each identity once: a later copy within the batch is a
-    /// duplicate of the first (the unique key would only skip it, without saying which copy was stored).
-    /// </summary>
-    private static List<Row> Deduplicate(List<PendingSample> batch)
-    {
-        var rows = new List<Row>(batch.Count);
-        var seen = new Dictionary<(string JobId, string Node, DateTimeOffset Ts), UsageSample>();
-        foreach (var pending in batch)
-        {
-            pending.Result = null;
-            for (var i = 0; i < pending.Samples.Count; i++)
-            {
-                var sample = pending.Samples[i];
-                var key = (pending.JobId, sample.Node ?? string.Empty, sample.Timestamp);
-                if (seen.TryGetValue(key, out var first))
-                {
-                    pending.MarkDuplicate(i, first);
-                    continue;
-                }
-
-                seen.Add(key, sample);
-
-                rows.Add(new Row(pending, i, sample));
-            }
-        }
-
-        return rows;
-    }
-
-    /// <summary>
     /// Inserts from arrays, skipping samples already stored, and returns the 1-based position of each
     /// skipped one with the stored values (read from the statement's snapshot, i.e. before the insert).
     /// </summary>
@@ -279,35 +185,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable
             ON CONFLICT DO NOTHING
             RETURNING job_id, ts, node
         )
-        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.node, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
         FROM input i
         LEFT JOIN samples s ON s.job_id = i.job_id AND s.ts = i.ts AND s.node = i.node
         WHERE NOT EXISTS (SELECT 1 FROM inserted n WHERE n.job_id = i.job_id AND n.ts = i.ts AND n.node = i.node)
         """;
 
-    private readonly record struct Row(PendingSample Owner, int Index, UsageSample Sample);
-
-    private sealed class PendingSample(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
-    {
-        public string JobId { get; } = jobId;
-
-        public IReadOnlyList<UsageSample> Samples { get; } = samples;
-
-        public JobUsage Usage { get; } = usage;
-
-        public AppendResult? Result { get; set; }
-
-        public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public bool IsDuplicate(int index) => Result?.IsDuplicate(index) ?? false;
-
-        public void MarkDuplicate(int index, UsageSample stored)
-        {
-            Result ??= AppendResult.WithDuplicates(Samples.Count);
-            Result.MarkDuplicate(index, stored);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "PostgreSQL commit of {Count} samples failed: {Reason}; samples answer 503 until it recovers")]
-    private static partial void LogCommitFailed(ILogger logger, int count, string reason);
+    private readonly record struct Row(SampleAppend Owner, int Index, UsageSample Sample);
 }

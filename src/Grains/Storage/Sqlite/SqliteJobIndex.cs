@@ -25,14 +25,7 @@ public sealed class SqliteJobIndex(SqliteDatabase database, JobListSql list) : I
             return new StoredUsage(null, null);
         }
 
-        var latest = reader.IsDBNull(0)
-            ? null
-            : new UsageSample(
-                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0)),
-                reader.GetDouble(1),
-                reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3));
-        return new StoredUsage(latest, StorageJson.ReadFootprint(reader.IsDBNull(4) ? null : reader.GetString(4)));
+        return StorageRows.Usage(reader, reader.IsDBNull(0) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0)));
     }
 
     public async Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken)

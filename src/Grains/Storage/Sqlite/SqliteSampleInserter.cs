@@ -218,4 +218,4 @@ internal sealed class SqliteSampleInserter : IDisposable
 }
 
 /// <summary>A sample queued for insertion, with the write that queued it and its position there.</summary>
-internal readonly record struct PendingSample(SampleWrite Owner, int Index, byte[] JobId, byte[] Node, UsageSample Sample);
+internal readonly record struct PendingSample(SampleAppend Owner, int Index, byte[] JobId, byte[] Node, UsageSample Sample);

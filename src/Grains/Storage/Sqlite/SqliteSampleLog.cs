@@ -27,15 +27,7 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            samples.Add(new UsageSample(
-                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0)),
-                reader.GetDouble(1),
-                reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3),
-                reader.GetString(4) is { Length: > 0 } node ? node : null,
-                reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                reader.IsDBNull(6) ? null : reader.GetInt64(6),
-                reader.IsDBNull(7) ? null : reader.GetInt64(7)));
+            samples.Add(StorageRows.Sample(reader, MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(0))));
         }
 
         samples.Reverse();

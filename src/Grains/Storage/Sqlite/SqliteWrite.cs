@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
 namespace HpcJobs.Grains.Storage.Sqlite;
@@ -8,44 +7,71 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 /// transaction and must not throw for expected outcomes (return them as its result); the caller's task
 /// completes only after the transaction has committed.
 /// </summary>
-internal abstract class SqliteWrite
+internal interface ISqliteWrite : IGroupWrite
 {
-    public abstract void Apply(SqliteWriteContext context);
-
-    public abstract void Complete();
-
-    public abstract void Fail(Exception error);
+    void Apply(SqliteWriteContext context);
 }
 
-internal abstract class SqliteWrite<TResult> : SqliteWrite
+internal interface ISqliteWrite<TResult> : ISqliteWrite
 {
-    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task<TResult> Completion => _completion.Task;
-
-    /// <summary>The result <see cref="Apply"/> produced; reported only once the transaction has committed.</summary>
-    protected TResult Result { get; set; } = default!;
-
-    public override void Complete() => _completion.TrySetResult(Result);
-
-    public override void Fail(Exception error) => _completion.TrySetException(error);
+    Task<TResult> Completion { get; }
 }
 
-/// <summary>The writer's connection and transaction, with prepared statements reused across batches.</summary>
-internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposable
+/// <summary>
+/// The writer's connection and transaction, with prepared statements reused across batches: the
+/// SQLite "commit this batch" step, run synchronously on the writer's thread.
+/// </summary>
+internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCommitter<ISqliteWrite>, IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-
-    // Samples queued in this transaction by identity, so a sample repeated within one batch is a
-    // duplicate of its first copy (the unique key alone would tell only that the statement skipped it).
-    private readonly Dictionary<(string JobId, string Node, long Ts), UsageSample> _queued = [];
-    private readonly List<JobUsage> _staged = [];
+    private readonly SampleStage _stage = new();
     private readonly SqliteSampleInserter _samples = new(connection);
-    private Action<PendingSample>? _stage;
+    private Action<PendingSample>? _inserted;
 
     public SqliteConnection Connection { get; } = connection;
 
-    public SqliteTransaction? Transaction { get; set; }
+    public SqliteTransaction? Transaction { get; private set; }
+
+    public ValueTask CommitAsync(IReadOnlyList<ISqliteWrite> batch)
+    {
+        using var transaction = Connection.BeginTransaction(deferred: false);
+        Transaction = transaction;
+        try
+        {
+            foreach (var write in batch)
+            {
+                write.Apply(this);
+            }
+
+            FlushLatest();
+            transaction.Commit();
+            _stage.Commit();
+        }
+        catch
+        {
+            _samples.Discard();
+            _stage.Discard();
+            try
+            {
+                transaction.Rollback();
+            }
+            catch (SqliteException)
+            {
+                // SQLite has already rolled back (e.g. SQLITE_FULL); the original error is what matters.
+            }
+
+            throw;
+        }
+        finally
+        {
+            Transaction = null;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One write spoiled the batch, or the disk refused it: each is retried alone.</summary>
+    public bool RetriesAlone(Exception error) => error is SqliteException;
 
     /// <summary>A prepared command for <paramref name="sql"/> whose parameters are named in order.</summary>
     public SqliteCommand Command(string sql, params string[] parameterNames)
@@ -67,17 +93,12 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     }
 
     /// <summary>Queues a sample of <paramref name="owner"/> for the batch's multi-row insert, unless the batch already holds it.</summary>
-    public void AddSample(SampleWrite owner, int index, byte[] jobIdUtf8, byte[] nodeUtf8, UsageSample sample)
+    public void AddSample(SampleAppend owner, int index, byte[] jobIdUtf8, byte[] nodeUtf8)
     {
-        var key = (owner.JobId, sample.Node ?? string.Empty, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp));
-        if (_queued.TryGetValue(key, out var first))
+        if (_stage.Queue(owner, index))
         {
-            owner.MarkDuplicate(index, first);
-            return;
+            _samples.Add(new PendingSample(owner, index, jobIdUtf8, nodeUtf8, owner.Samples[index]));
         }
-
-        _queued.Add(key, sample);
-        _samples.Add(new PendingSample(owner, index, jobIdUtf8, nodeUtf8, sample));
     }
 
     /// <summary>Inserts the queued samples; any other write calls this first, so writes apply in queue order.</summary>
@@ -85,15 +106,15 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
     {
         if (_samples.PendingCount > 0)
         {
-            _samples.Flush(_stage ??= StageInserted);
+            _samples.Flush(_inserted ??= inserted => _stage.Stage(inserted.Owner.Usage, inserted.Sample));
         }
     }
 
     /// <summary>Ends the batch's sample work: queued samples inserted, then each touched jobs row updated once.</summary>
-    public void FlushLatest()
+    private void FlushLatest()
     {
         FlushSamples();
-        if (_staged.Count == 0)
+        if (_stage.Staged.Count == 0)
         {
             return;
         }
@@ -105,7 +126,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
             WHERE id = $id
             """,
             "$cpu", "$mem", "$gpu", "$ts", "$id", "$footprint", "$flags");
-        foreach (var usage in _staged)
+        foreach (var usage in _stage.Staged)
         {
             var latest = usage.StagedLatest!;
             var footprint = usage.StagedFootprint;
@@ -120,28 +141,6 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
         }
     }
 
-    /// <summary>The transaction committed: the staged usage becomes the jobs' latest.</summary>
-    public void CommitBatchState()
-    {
-        foreach (var usage in _staged)
-        {
-            usage.Commit();
-        }
-
-        ClearBatchState();
-    }
-
-    public void DiscardBatchState()
-    {
-        _samples.Discard();
-        foreach (var usage in _staged)
-        {
-            usage.Discard();
-        }
-
-        ClearBatchState();
-    }
-
     public void Dispose()
     {
         _samples.Dispose();
@@ -149,22 +148,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IDisposa
         {
             command.Dispose();
         }
-    }
 
-    private void ClearBatchState()
-    {
-        _staged.Clear();
-        _queued.Clear();
-    }
-
-    private void StageInserted(PendingSample inserted)
-    {
-        var usage = inserted.Owner.Usage;
-        if (!usage.IsStaged)
-        {
-            _staged.Add(usage);
-        }
-
-        usage.Stage(inserted.Sample);
+        Connection.Dispose();
     }
 }
