@@ -11,18 +11,16 @@ namespace HpcJobs.Grains;
 /// </summary>
 public sealed partial class ActiveJobActivator(
     IGrainFactory grains, IJobIndex index, IOptions<ActivationOptions> options, TimeProvider time, ILogger<ActiveJobActivator> logger)
+    : IActivationStatus
 {
     private int _running;
     private long _completedRuns;
     private ActivationRun? _last;
 
-    /// <summary>Runs under way on this silo (the silo holding the job-count grain, or every silo after one left).</summary>
     public int Running => Volatile.Read(ref _running);
 
-    /// <summary>Runs that went through every active job; a benchmark or an operator waits for this to move.</summary>
     public long CompletedRuns => Interlocked.Read(ref _completedRuns);
 
-    /// <summary>The last run that went through every active job, or null before the first.</summary>
     public ActivationRun? LastCompleted => Volatile.Read(ref _last);
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -73,6 +71,3 @@ public sealed partial class ActiveJobActivator(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Activating active jobs stopped after {Count}; the rest return at their next request")]
     private static partial void LogStopped(ILogger logger, int count, Exception error);
 }
-
-/// <summary>One pass of <see cref="ActiveJobActivator"/> over every active job.</summary>
-public sealed record ActivationRun(int Jobs, TimeSpan Duration);

@@ -20,6 +20,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
         services.AddSingleton<IJobObserverPart, JobCountForwarder>();
         services.AddSingleton<ActiveJobActivator>();
+        services.AddSingleton<IActivationStatus>(sp => sp.GetRequiredService<ActiveJobActivator>());
         services.AddHostedService<DepartedSiloWatcher>();
         return services;
     }

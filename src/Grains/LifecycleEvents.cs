@@ -10,6 +10,9 @@ namespace HpcJobs.Grains;
 /// </summary>
 public static class LifecycleEvents
 {
+    /// <summary>The scheduler fields that describe how an attempt ended: cleared when a requeued job starts again.</summary>
+    private static readonly string[] EndFields = ["raw_state", "exit_code", "signal"];
+
     /// <summary>The outcome of an event: <see cref="Next"/> is null when nothing is to be stored.</summary>
     public sealed record Decision(EventStatus Status, JobRecord? Next, string? Message = null);
 
@@ -121,7 +124,7 @@ public static class LifecycleEvents
         next.State = JobState.Running;
         next.StartTime = at;
         next.EndTime = null;
-        next.SchedulerJson = SchedulerJson.Without(next.SchedulerJson, SchedulerJson.EndFields);
+        next.SchedulerJson = SchedulerJson.Without(next.SchedulerJson, EndFields);
         next.PendingAudit = Audit(now, AuditChanges.Requeue, current.State, JobState.Running, context,
             Details(writer => writer.WriteNumber("attempt", attempt)));
         return new Decision(EventStatus.Updated, next);

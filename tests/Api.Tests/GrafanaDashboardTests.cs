@@ -23,7 +23,7 @@ public sealed partial class GrafanaDashboardTests(ServiceFixture<SqliteBackend> 
 
         var exported = MetricFamily().Matches(await service.Client.GetStringAsync("/metrics"))
             .Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
-        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Root(), "config", "grafana", "dashboards", "hpc-jobs.json")));
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(ServiceProcess.RepositoryRoot(), "config", "grafana", "dashboards", "hpc-jobs.json")));
         var queried = Expressions(dashboard.RootElement)
             .SelectMany(expression => MetricName().Matches(expression).Select(m => m.Value))
             .ToHashSet(StringComparer.Ordinal);
@@ -64,17 +64,6 @@ public sealed partial class GrafanaDashboardTests(ServiceFixture<SqliteBackend> 
 
                 break;
         }
-    }
-
-    private static string Root()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory!.FullName, "HpcJobs.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory.FullName;
     }
 
     [GeneratedRegex(@"^# TYPE (\S+) ", RegexOptions.Multiline)]

@@ -141,8 +141,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>The built service next to the test's build output (same configuration).</summary>
-    public static string SiloAssembly()
+    /// <summary>The repository's root: the folder holding HpcJobs.slnx above the test's build output.</summary>
+    public static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HpcJobs.slnx")))
@@ -150,15 +150,17 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             directory = directory.Parent;
         }
 
-        if (directory is null)
-        {
-            throw new InvalidOperationException("repository root (HpcJobs.slnx) not found above " + AppContext.BaseDirectory);
-        }
+        return directory?.FullName
+            ?? throw new InvalidOperationException("repository root (HpcJobs.slnx) not found above " + AppContext.BaseDirectory);
+    }
 
+    /// <summary>The built service next to the test's build output (same configuration).</summary>
+    public static string SiloAssembly()
+    {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
             ? "Release"
             : "Debug";
-        var path = Path.Combine(directory.FullName, "src", "Silo", "bin", configuration, "net10.0", "HpcJobs.Silo.dll");
+        var path = Path.Combine(RepositoryRoot(), "src", "Silo", "bin", configuration, "net10.0", "HpcJobs.Silo.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("build the service first", path);
     }
 

@@ -19,7 +19,7 @@ public static partial class ErrorHandling
             ExceptionHandler = HandleExceptionAsync,
 
             // An outage makes every request fail the same way: one warning line each (below), not a stack trace each.
-            SuppressDiagnosticsCallback = context => Classify(context.Exception) != Outcome.Internal,
+            SuppressDiagnosticsCallback = context => Classify(context.Exception, context.HttpContext) != Outcome.Internal,
         });
 
         // Routing answers unknown paths (404) and known paths with the wrong method (405) with an
@@ -43,7 +43,7 @@ public static partial class ErrorHandling
     {
         var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("HpcJobs.Api.Errors");
-        switch (Classify(error))
+        switch (Classify(error, context))
         {
             case Outcome.Unavailable:
                 LogUnavailable(logger, context.Request.Method, context.Request.Path, error?.GetBaseException().Message ?? "unknown");
@@ -57,8 +57,10 @@ public static partial class ErrorHandling
         }
     }
 
-    private static Outcome Classify(Exception? error)
+    private static Outcome Classify(Exception? error, HttpContext context)
     {
+        // The storage backend's rule; a host without storage (the mock server) has none.
+        var transient = context.RequestServices.GetService<ITransientFailures>();
         for (var e = error; e is not null; e = e.InnerException)
         {
             switch (e)
@@ -74,7 +76,7 @@ public static partial class ErrorHandling
                 // SiloUnavailableException included) is an outage of that silo, not a bug: retry later.
                 case Orleans.Runtime.OrleansMessageRejectionException:
                     return Outcome.Unavailable;
-                case var _ when StorageErrors.IsTransient(e):
+                case var _ when transient?.IsTransient(e) == true:
                     return Outcome.Unavailable;
             }
         }

@@ -26,7 +26,7 @@ public static class BatchIngestApi
     }
 
     public static async Task<Results<Ok<BatchIngestResponse>, JsonHttpResult<ErrorResponse>>> IngestBatch(
-        HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, TimeProvider time)
+        HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, ITransientFailures transient, TimeProvider time)
     {
         if (WriteHeaders.Read(http, out var error) is not { } context)
         {
@@ -44,7 +44,7 @@ public static class BatchIngestApi
         var outcomes = new Task<SampleOutcome>[groups.Count];
         for (var i = 0; i < groups.Count; i++)
         {
-            outcomes[i] = AppendAsync(grains, groups[i], context);
+            outcomes[i] = AppendAsync(grains, groups[i], context, transient);
         }
 
         await Task.WhenAll(outcomes);
@@ -110,13 +110,13 @@ public static class BatchIngestApi
         return groups;
     }
 
-    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, JobGroup group, WriteContext context)
+    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, JobGroup group, WriteContext context, ITransientFailures transient)
     {
         try
         {
             return await grains.GetJob(group.JobId).RecordSamplesAsync(group.Samples, context);
         }
-        catch (Exception e) when (StorageErrors.IsTransient(e) || e is SiloUnavailableException or OrleansMessageRejectionException)
+        catch (Exception e) when (transient.IsTransient(e) || e is SiloUnavailableException or OrleansMessageRejectionException)
         {
             // This job's samples were not stored (a storage outage, or the grain call timed out); the
             // others' may have been. Say which, and let the agent retry them: replays are harmless.

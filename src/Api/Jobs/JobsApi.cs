@@ -31,7 +31,7 @@ public static class JobsApi
     }
 
     public static async Task<Results<Ok<JobListResponse>, JsonHttpResult<ErrorResponse>>> ListJobs(
-        HttpRequest request, IJobIndex index, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, IJobQueries index, TimeProvider time, CancellationToken cancellationToken)
     {
         if (JobListQuery.Parse(request.Query, out var error) is not { } query)
         {
@@ -168,7 +168,7 @@ public static class JobsApi
     }
 
     public static async Task<Results<Ok<SampleHistoryResponse>, JsonHttpResult<ErrorResponse>>> GetSamples(
-        string id, HttpRequest request, IJobIndex index, ISampleLog samples, CancellationToken cancellationToken)
+        string id, HttpRequest request, IJobQueries index, ISampleHistory samples, CancellationToken cancellationToken)
     {
         if (JobId.Problem(id) is { } problem)
         {
@@ -192,7 +192,7 @@ public static class JobsApi
 
     /// <summary>The job's audit log: every change, who asked for it, oldest first.</summary>
     public static async Task<Results<Ok<AuditResponse>, JsonHttpResult<ErrorResponse>>> GetAudit(
-        string id, HttpRequest request, IJobIndex index, CancellationToken cancellationToken)
+        string id, HttpRequest request, IJobQueries index, CancellationToken cancellationToken)
     {
         if (JobId.Problem(id) is { } problem)
         {

@@ -42,7 +42,7 @@ public static class MetricsApi
     }
 
     public static async Task WriteAsync(
-        HttpContext context, JobExporter exporter, JobCounts counts, NodeHeartbeats nodes, ActiveJobActivator activator)
+        HttpContext context, JobExporter exporter, JobCounts counts, NodeHeartbeats nodes, IActivationStatus activator)
     {
         var stats = await counts.GetAsync(context.RequestAborted);
         var text = new StringBuilder();
@@ -72,7 +72,7 @@ public static class MetricsApi
         await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
     }
 
-    private static void WriteActivation(Exposition exposition, ActiveJobActivator activator)
+    private static void WriteActivation(Exposition exposition, IActivationStatus activator)
     {
         exposition.Family("hpc_silo_job_activation_running", "gauge",
             "1 while this silo re-activates the stored pending and running jobs (after the cluster starts or a silo leaves), so that their series are exported.");

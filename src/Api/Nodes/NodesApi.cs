@@ -48,15 +48,11 @@ public static class NodesApi
         return TypedResults.Ok(new HeartbeatResponse(view.Node, view.LastHeartbeat, view.Jobs.Count));
     }
 
-    public static async Task<Ok<NodeListResponse>> ListNodes(INodeIndex index, CancellationToken cancellationToken)
+    public static async Task<Ok<NodeListResponse>> ListNodes(INodeQueries index, CancellationToken cancellationToken)
     {
         var nodes = await index.ListAsync(cancellationToken);
         return TypedResults.Ok(new NodeListResponse(
-            [.. nodes.Select(stored =>
-            {
-                var jobs = stored.Record.CurrentJobs();
-                return new NodeResponse(stored.Node, stored.Record.LastHeartbeat, stored.Record.HeartbeatingSince, jobs.Count, jobs);
-            })],
+            [.. nodes.Select(node => new NodeResponse(node.Node, node.LastHeartbeat, node.HeartbeatingSince, node.Jobs.Count, node.Jobs))],
             nodes.Count));
     }
 }

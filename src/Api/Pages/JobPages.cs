@@ -68,7 +68,7 @@ public static class JobPages
             : TypedResults.Text(report.ToText(), "text/plain; charset=utf-8");
     }
 
-    public static async Task<ContentHttpResult> ListPage(HttpContext http, IJobIndex index, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<ContentHttpResult> ListPage(HttpContext http, IJobQueries index, TimeProvider time, CancellationToken cancellationToken)
     {
         Protect(http.Response);
 
@@ -96,7 +96,7 @@ public static class JobPages
     }
 
     public static async Task<ContentHttpResult> JobPageAsync(
-        string id, HttpContext http, IGrainFactory grains, IJobIndex index, ISampleLog log, TimeProvider time, CancellationToken cancellationToken)
+        string id, HttpContext http, IGrainFactory grains, IJobQueries index, ISampleHistory log, TimeProvider time, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         Protect(http.Response);

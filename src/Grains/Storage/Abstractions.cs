@@ -1,28 +1,14 @@
 namespace HpcJobs.Grains.Storage;
 
-/// <summary>Filters and paging of <c>GET /v1/jobs</c>; already validated.</summary>
-public sealed record JobQuery(
-    JobState? State, string? User, string? Node, int Limit, long Offset,
-    string? Account = null, string? Partition = null, string? Cluster = null, string? Flag = null)
-{
-    /// <summary>No filter but (perhaps) the state: the per-state counts answer the total.</summary>
-    public bool FiltersStateOnly => Node is null && User is null && Account is null && Partition is null && Cluster is null && Flag is null;
-}
-
-public sealed record JobPage(IReadOnlyList<JobView> Jobs, long Total);
-
 /// <summary>What the sample writer keeps in a jobs row: the latest usage and the footprint of the current attempt.</summary>
 public sealed record StoredUsage(UsageSample? Latest, Footprint? Footprint);
 
-/// <summary>A page of a job's audit log, oldest first, and how many entries it has in all.</summary>
-public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long Total);
-
 /// <summary>
-/// The indexed jobs table that serves queries. A job's lifecycle columns are its grain's storage
-/// (see JobRowStorage); the sample log keeps the latest-usage columns current in the same
-/// transaction as each sample. Nothing else writes a row.
+/// The indexed jobs table: the routes' reads (<see cref="IJobQueries"/>) and those of the grains.
+/// A job's lifecycle columns are its grain's storage (see JobRowStorage); the sample log keeps the
+/// latest-usage columns current in the same transaction as each sample. Nothing else writes a row.
 /// </summary>
-public interface IJobIndex
+public interface IJobIndex : IJobQueries
 {
     /// <summary>Jobs ever created (a monotonic counter that survives restarts and deletes).</summary>
     Task<long> ReadJobsCreatedAsync(CancellationToken cancellationToken);
@@ -30,18 +16,11 @@ public interface IJobIndex
     /// <summary>The latest usage recorded in the row (null when the job never reported) and the footprint stored with it.</summary>
     Task<StoredUsage> ReadUsageAsync(string jobId);
 
-    Task<bool> ExistsAsync(string jobId, CancellationToken cancellationToken);
-
-    Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken);
-
     /// <summary>
     /// Ids of pending and running jobs greater than <paramref name="afterId"/> in byte order, at most
     /// <paramref name="limit"/>, ascending: keyset pages whose cost does not grow with how far they are.
     /// </summary>
     Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken);
-
-    /// <summary>The job's audit entries, oldest first (the audit log is written with each change by JobRowStorage).</summary>
-    Task<AuditPage> ReadAuditAsync(string jobId, int limit, long offset, CancellationToken cancellationToken);
 
     /// <summary>Jobs stored, by state: what the metrics grain rebuilds its counts from.</summary>
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken);
@@ -77,8 +56,8 @@ public sealed class AppendResult
     }
 }
 
-/// <summary>The append-only log of usage samples.</summary>
-public interface ISampleLog
+/// <summary>The append-only log of usage samples: the grains' appends and reads, and the history route's (<see cref="ISampleHistory"/>).</summary>
+public interface ISampleLog : ISampleHistory
 {
     /// <summary>
     /// Appends samples of one job, in order, skipping those already stored (same node and timestamp);
@@ -90,28 +69,8 @@ public interface ISampleLog
     /// <summary>The newest <paramref name="count"/> samples of a job, oldest first.</summary>
     Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count);
 
-    /// <summary>The newest <paramref name="limit"/> samples in [from, to], oldest first.</summary>
-    Task<IReadOnlyList<UsageSample>> ReadRangeAsync(
-        string jobId, DateTimeOffset? from, DateTimeOffset? to, int limit, CancellationToken cancellationToken);
-
     /// <summary>Deletes at most <paramref name="batchSize"/> samples older than <paramref name="cutoff"/>.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken);
-}
-
-public enum StorageHealth
-{
-    Healthy,
-
-    /// <summary>Reads work but a write failed recently (e.g. a full or read-only disk).</summary>
-    Degraded,
-
-    Unreachable,
-}
-
-/// <summary>Whether the database answers and takes writes; used by the health route.</summary>
-public interface IDatabaseProbe
-{
-    Task<StorageHealth> CheckAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>The one name under which job state is stored, whichever backend provides it.</summary>

@@ -55,3 +55,9 @@ public static class StorageErrors
         || state.StartsWith("58", StringComparison.Ordinal)
         || state is "40001" or "40P01" or "57014";
 }
+
+/// <summary><see cref="StorageErrors.IsTransient"/> for the routes, which see only <see cref="ITransientFailures"/>.</summary>
+public sealed class StorageTransientFailures : ITransientFailures
+{
+    public bool IsTransient(Exception error) => StorageErrors.IsTransient(error);
+}

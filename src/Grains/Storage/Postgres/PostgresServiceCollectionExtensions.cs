@@ -16,14 +16,18 @@ public static class PostgresServiceCollectionExtensions
     {
         services.Configure(configure);
         services.AddSingleton<WriterMetrics>();
+        services.AddSingleton<ITransientFailures, StorageTransientFailures>();
         services.AddSingleton<PostgresDatabase>();
         services.AddSingleton<IDatabaseProbe>(sp => sp.GetRequiredService<PostgresDatabase>());
         services.AddSingleton<IJobIndex, PostgresJobIndex>();
+        services.AddSingleton<IJobQueries>(sp => sp.GetRequiredService<IJobIndex>());
         services.AddSingleton<PostgresSampleLog>();
         services.AddSingleton<ISampleLog>(sp => sp.GetRequiredService<PostgresSampleLog>());
+        services.AddSingleton<ISampleHistory>(sp => sp.GetRequiredService<ISampleLog>());
         services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<PostgresJobRowStorage>(sp));
         services.AddSingleton<PostgresNodeStore>();
         services.AddSingleton<INodeIndex>(sp => sp.GetRequiredService<PostgresNodeStore>());
+        services.AddSingleton<INodeQueries, NodeQueries>();
         services.AddGrainStorage(NodeRowStorage.Name, (sp, _) => sp.GetRequiredService<PostgresNodeStore>());
         services.AddHostedService<PostgresSchemaService>();
         return services;

@@ -11,13 +11,17 @@ public static class SqliteServiceCollectionExtensions
     {
         services.Configure(configure);
         services.AddSingleton<WriterMetrics>();
+        services.AddSingleton<ITransientFailures, StorageTransientFailures>();
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<IDatabaseProbe>(sp => sp.GetRequiredService<SqliteDatabase>());
         services.AddSingleton<IJobIndex, SqliteJobIndex>();
+        services.AddSingleton<IJobQueries>(sp => sp.GetRequiredService<IJobIndex>());
         services.AddSingleton<ISampleLog, SqliteSampleLog>();
+        services.AddSingleton<ISampleHistory>(sp => sp.GetRequiredService<ISampleLog>());
         services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<SqliteJobRowStorage>(sp));
         services.AddSingleton<SqliteNodeStore>();
         services.AddSingleton<INodeIndex>(sp => sp.GetRequiredService<SqliteNodeStore>());
+        services.AddSingleton<INodeQueries, NodeQueries>();
         services.AddGrainStorage(NodeRowStorage.Name, (sp, _) => sp.GetRequiredService<SqliteNodeStore>());
         return services;
     }

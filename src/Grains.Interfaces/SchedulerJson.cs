@@ -10,9 +10,6 @@ namespace HpcJobs.Grains;
 /// </summary>
 public static class SchedulerJson
 {
-    /// <summary>The fields that describe how an attempt ended: cleared when a requeued job starts again.</summary>
-    internal static readonly string[] EndFields = ["raw_state", "exit_code", "signal"];
-
     /// <summary><paramref name="json"/> with each given field set (a null value leaves the field as it is).</summary>
     public static string? With(string? json, params (string Name, object? Value)[] fields)
     {
