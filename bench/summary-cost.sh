@@ -6,14 +6,14 @@
 #
 # Builds the service at BEFORE (in a temporary git worktree) and at the working tree, both Release,
 # then alternates the two on SQLite (SQLITE_SYNCHRONOUS=full) on loopback: each run a fresh
-# database, 1,000 jobs, 5,000-sample batches from 8 connections for SECONDS after a warm-up.
+# database, 1,000 jobs, 5,000-sample batches from 8 connections for SECONDS_PER_RUN (default 20).
 # Prints each run and the medians. Starts and stops every process by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BEFORE=${BEFORE:-9c01ca9}
 RUNS=${RUNS:-3}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 PORT=${PORT:-18890}
 work=$(mktemp -d /tmp/hpc-summary-cost.XXXXXX)
 svc_pid=""
@@ -39,7 +39,6 @@ run() { # label silo-dll run
     kill -0 "$svc_pid" 2>/dev/null || { cat "$work/$1-$3.log"; exit 1; }
     sleep 0.2
   done
-  $BENCH batch "http://127.0.0.1:$PORT" 1000 5 5000 >/dev/null   # warm-up
   local result
   result=$($BENCH batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 | grep RESULT)
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; svc_pid=""

@@ -34,6 +34,20 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
         return this with { Nodes = nodes };
     }
 
+    /// <summary>
+    /// Whether <paramref name="sample"/> is already counted: its node's newest counted sample is not
+    /// older. (A sample that arrived out of order before the footprint was stored is counted too.)
+    /// </summary>
+    public bool Includes(UsageSample sample)
+    {
+        var key = sample.Node ?? string.Empty;
+        var node = Array.Find(Nodes, n => n.Node == key);
+        return node is not null && sample.Timestamp <= node.Last;
+    }
+
+    /// <summary>The earliest of the nodes' newest counted samples: samples after it may not be counted yet.</summary>
+    public DateTimeOffset? CountedUntil => Nodes.Length == 0 ? null : Nodes.Min(n => n.Last);
+
     /// <summary>Raises the job's peak memory (all nodes together) to <paramref name="memoryMb"/>.</summary>
     public Footprint WithMemory(long memoryMb) => memoryMb > MaxMemoryMb ? this with { MaxMemoryMb = memoryMb } : this;
 

@@ -49,8 +49,17 @@ public sealed partial class JobGrain(
                 _recent.Add(sample);
             }
 
-            // The summary goes on from the footprint stored with the row, never from the history.
-            Usage.Load(recent, stored.Latest, stored.Footprint, record.State.Attempt);
+            // The summary goes on from the footprint stored with the row (never from the history), plus
+            // the samples committed since it was last written (at most a minute of them).
+            var footprint = stored.Footprint is { } row && row.Attempt == record.State.Attempt ? row : null;
+            IReadOnlyList<UsageSample> since = [];
+            if (stored.Latest is not null)
+            {
+                var from = footprint?.CountedUntil ?? record.State.StartTime - _sampleOptions.MaxClockSkew;
+                since = await samples.ReadRangeAsync(Id, from, null, 10_000, CancellationToken.None).ConfigureAwait(true);
+            }
+
+            Usage.Load(recent, stored.Latest, footprint, record.State.Attempt, since);
             observer.OnChanged(View());
             KeepActiveJobsActivated();
         }

@@ -30,8 +30,45 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
         JobVerdict.Of(footprint, Facts, window, _time.GetUtcNow(), _efficiency);
 
+    /// <summary>
+    /// How often the footprint is written into the jobs row while samples arrive. The latest usage is
+    /// written with every commit; the footprint (a few hundred bytes of JSON) at most this often, and
+    /// at once when the stored flags change — writing it with every commit cost a fifth of batch
+    /// ingest (docs/benchmarks.md). Samples committed since the last write are caught up on
+    /// activation from the sample log (<see cref="Load"/>), a bounded read of that last minute.
+    /// </summary>
+    public static readonly TimeSpan FootprintWriteInterval = TimeSpan.FromSeconds(60);
+
+    private DateTimeOffset _footprintWrittenAt = DateTimeOffset.MinValue;
+    private string? _flagsWritten = Unwritten;
+    private (DateTimeOffset At, string? Flags)? _footprintWriting;
+    private const string Unwritten = "\0";
+
+    /// <summary>
+    /// The footprint and stored flags (JSON) the open transaction must write with the row, or null
+    /// when the row's are recent enough and the flags have not changed.
+    /// </summary>
+    public (string Footprint, string? Flags)? StagedRowFootprint()
+    {
+        var footprint = StagedFootprint;
+        var flags = Storage.StorageJson.Flags(Verdict(footprint).Flags);
+        var now = _time.GetUtcNow();
+        if (now - _footprintWrittenAt < FootprintWriteInterval && flags == _flagsWritten)
+        {
+            _footprintWriting = null;
+            return null;
+        }
+
+        _footprintWriting = (now, flags);
+        return (Storage.StorageJson.FootprintJson(footprint), flags);
+    }
+
     /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
-    public void StartAttempt(int attempt) => _committed = _committed with { Footprint = Footprint.Empty(attempt) };
+    public void StartAttempt(int attempt)
+    {
+        _committed = _committed with { Footprint = Footprint.Empty(attempt) };
+        _footprintWrittenAt = DateTimeOffset.MinValue;
+    }
 
     /// <summary>The latest usage of the committed samples, or null before the first.</summary>
     public UsageSample? Latest => _committed.Latest;
@@ -47,7 +84,8 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// latest usage and the row's footprint (never from the history: the footprint was stored with
     /// every commit); a footprint of an earlier attempt is not this attempt's.
     /// </summary>
-    public void Load(IReadOnlyList<UsageSample> recent, UsageSample? rowLatest, Footprint? stored = null, int attempt = 1)
+    public void Load(
+        IReadOnlyList<UsageSample> recent, UsageSample? rowLatest, Footprint? stored = null, int attempt = 1, IReadOnlyList<UsageSample>? sinceStored = null)
     {
         var state = State.Empty;
         foreach (var sample in recent)
@@ -56,6 +94,14 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         }
 
         var footprint = stored is { } row && row.Attempt == attempt ? row : Footprint.Empty(attempt);
+        foreach (var sample in sinceStored ?? [])
+        {
+            if (!footprint.Includes(sample))
+            {
+                footprint = footprint.With(sample, window, _efficiency.IdleGpuPercent);
+            }
+        }
+
         _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { Footprint = footprint };
         _staged = null;
     }
@@ -65,6 +111,12 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
     public void Commit()
     {
+        if (_footprintWriting is { } written)
+        {
+            (_footprintWrittenAt, _flagsWritten) = written;
+            _footprintWriting = null;
+        }
+
         if (_staged is { } staged)
         {
             _committed = staged;
@@ -72,7 +124,11 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         }
     }
 
-    public void Discard() => _staged = null;
+    public void Discard()
+    {
+        _staged = null;
+        _footprintWriting = null;
+    }
 
     private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, Footprint Footprint)
     {

@@ -149,9 +149,10 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
                 """
                 UPDATE jobs AS j
                 SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts,
-                    footprint = u.footprint::jsonb, flags = u.flags::jsonb
-                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::text[])
-                     AS u(id, ts, cpu, mem, gpu, footprint, flags)
+                    footprint = CASE WHEN u.write THEN u.footprint::jsonb ELSE j.footprint END,
+                    flags = CASE WHEN u.write THEN u.flags::jsonb ELSE j.flags END
+                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::text[], $8::bool[])
+                     AS u(id, ts, cpu, mem, gpu, footprint, flags, write)
                 WHERE j.id = u.id
                 """,
                 connection,
@@ -161,8 +162,10 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.CpuUsage)] });
             update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.MemoryUsageMb)] });
             update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.GpuUsage)] });
-            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => StorageJson.FootprintJson(u.StagedFootprint))] });
-            update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. touched.Select(u => StorageJson.Flags(u.Verdict(u.StagedFootprint).Flags))] });
+            var footprints = touched.Select(u => u.StagedRowFootprint()).ToArray();
+            update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Footprint)] });
+            update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Flags)] });
+            update.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. footprints.Select(f => f is not null)] });
             await update.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 

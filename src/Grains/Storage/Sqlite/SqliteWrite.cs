@@ -119,7 +119,10 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
             return;
         }
 
-        var update = Command(
+        var latestOnly = Command(
+            "UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts WHERE id = $id",
+            "$cpu", "$mem", "$gpu", "$ts", "$id");
+        var withFootprint = Command(
             """
             UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts,
                             footprint = $footprint, flags = $flags
@@ -129,14 +132,19 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
         foreach (var usage in _stage.Staged)
         {
             var latest = usage.StagedLatest!;
-            var footprint = usage.StagedFootprint;
+            var footprint = usage.StagedRowFootprint();
+            var update = footprint is null ? latestOnly : withFootprint;
             update.Parameters[0].Value = latest.CpuUsage;
             update.Parameters[1].Value = latest.MemoryUsageMb;
             update.Parameters[2].Value = (object?)latest.GpuUsage ?? DBNull.Value;
             update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(latest.Timestamp);
             update.Parameters[4].Value = usage.JobId;
-            update.Parameters[5].Value = StorageJson.FootprintJson(footprint);
-            update.Parameters[6].Value = (object?)StorageJson.Flags(usage.Verdict(footprint).Flags) ?? DBNull.Value;
+            if (footprint is { } row)
+            {
+                update.Parameters[5].Value = row.Footprint;
+                update.Parameters[6].Value = (object?)row.Flags ?? DBNull.Value;
+            }
+
             update.ExecuteNonQuery();
         }
     }
