@@ -132,46 +132,74 @@ public sealed record NodeFootprint(
 
     public NodeFootprint With(UsageSample sample, double capSeconds, double idleGpuPercent)
     {
-        var next = this with
-        {
-            Samples = Samples + 1,
-            First = sample.Timestamp < First ? sample.Timestamp : First,
-            Last = sample.Timestamp > Last ? sample.Timestamp : Last,
-            MaxCpu = MaxCpu is { } cpu ? Math.Max(cpu, sample.CpuUsage) : sample.CpuUsage,
-            MaxGpu = sample.GpuUsage is { } gpu ? Math.Max(MaxGpu ?? gpu, gpu) : MaxGpu,
-            MaxPeakMb = sample.MemoryPeakMb is { } peak ? Math.Max(MaxPeakMb ?? peak, peak) : MaxPeakMb,
-
-            // oom_kills is cumulative per node: the highest count seen is the node's total.
-            OomKills = sample.OomKills is { } kills ? Math.Max(OomKills, kills) : OomKills,
-        };
         var open = new OpenSample(sample.Timestamp, sample.CpuUsage, sample.GpuUsage);
+        OpenSample[] samples;
+        OpenSample? closing = null;
+        var weight = 0.0;
         if (Open.Length > 0 && open.At < Open[0].At && CoveredSeconds + GpuSeconds > 0)
         {
             // Older than every open sample of a node whose earlier ones are already summed: it
             // stands for the time until the oldest open sample (its predecessor's share is not
             // re-cut; coverage is clamped to 1).
-            return next.Close(open, Math.Min((Open[0].At - open.At).TotalSeconds, capSeconds), idleGpuPercent);
+            samples = Open;
+            closing = open;
+            weight = Math.Min((Open[0].At - open.At).TotalSeconds, capSeconds);
         }
-
-        var samples = new OpenSample[Open.Length + 1];
-        var position = Open.Length;
-        while (position > 0 && Open[position - 1].At > open.At)
+        else
         {
-            position--;
+            var position = Open.Length;
+            while (position > 0 && Open[position - 1].At > open.At)
+            {
+                position--;
+            }
+
+            if (Open.Length < Footprint.OpenSamples)
+            {
+                samples = new OpenSample[Open.Length + 1];
+                Array.Copy(Open, samples, position);
+                samples[position] = open;
+                Array.Copy(Open, position, samples, position + 1, Open.Length - position);
+            }
+            else
+            {
+                // Five samples, of which the oldest now has a known successor: it is summed and
+                // leaves the open set (one array, one record per sample in the steady state).
+                samples = new OpenSample[Open.Length];
+                if (position == 0)
+                {
+                    closing = open;
+                    Array.Copy(Open, samples, Open.Length);
+                }
+                else
+                {
+                    closing = Open[0];
+                    Array.Copy(Open, 1, samples, 0, position - 1);
+                    samples[position - 1] = open;
+                    Array.Copy(Open, position, samples, position, Open.Length - position);
+                }
+
+                weight = Math.Min((samples[0].At - closing.At).TotalSeconds, capSeconds);
+            }
         }
 
-        Array.Copy(Open, samples, position);
-        samples[position] = open;
-        Array.Copy(Open, position, samples, position + 1, Open.Length - position);
-        next = next with { Open = samples };
-        if (samples.Length <= Footprint.OpenSamples)
-        {
-            return next;
-        }
+        var gpuClosed = closing?.Gpu;
+        return new NodeFootprint(
+            Node,
+            Samples + 1,
+            sample.Timestamp < First ? sample.Timestamp : First,
+            sample.Timestamp > Last ? sample.Timestamp : Last,
+            closing is null ? CpuSum : CpuSum + closing.Cpu * weight,
+            closing is null ? CoveredSeconds : CoveredSeconds + weight,
+            gpuClosed is { } gpu ? GpuSum + gpu * weight : GpuSum,
+            gpuClosed is not null ? GpuSeconds + weight : GpuSeconds,
+            gpuClosed < idleGpuPercent ? GpuIdleSeconds + weight : GpuIdleSeconds,
+            MaxCpu is { } cpu ? Math.Max(cpu, sample.CpuUsage) : sample.CpuUsage,
+            sample.GpuUsage is { } g ? Math.Max(MaxGpu ?? g, g) : MaxGpu,
+            sample.MemoryPeakMb is { } peak ? Math.Max(MaxPeakMb ?? peak, peak) : MaxPeakMb,
 
-        // The oldest open sample now has a known successor: it is summed and leaves the open set.
-        var weight = Math.Min((samples[1].At - samples[0].At).TotalSeconds, capSeconds);
-        return (next with { Open = samples[1..] }).Close(samples[0], weight, idleGpuPercent);
+            // oom_kills is cumulative per node: the highest count seen is the node's total.
+            sample.OomKills is { } kills ? Math.Max(OomKills, kills) : OomKills,
+            samples);
     }
 
     /// <summary>The sums with every open sample counted, the last one standing for the time until <paramref name="until"/>.</summary>
