@@ -42,8 +42,7 @@ public static class Flagging
             Raise(JobFlags.OomKilled);
         }
 
-        if (state == JobState.Running && runtime >= options.NoDataAfter
-            && (summary.LastSampleAt is not { } last || now - last >= options.NoDataAfter))
+        if (NoData(summary, state, runtime, now, options))
         {
             Raise(JobFlags.NoData);
         }
@@ -54,6 +53,23 @@ public static class Flagging
         }
 
         return flags ?? (IReadOnlyList<string>)[];
+    }
+
+    /// <summary><c>no_data</c>: running for a while with no recent sample — the one flag the clock alone can raise.</summary>
+    public static bool NoData(JobSummary summary, JobState state, TimeSpan runtime, DateTimeOffset now, EfficiencyOptions options) =>
+        state == JobState.Running && runtime >= options.NoDataAfter
+        && (summary.LastSampleAt is not { } last || now - last >= options.NoDataAfter);
+
+    /// <summary>
+    /// A view's flags as of <paramref name="now"/>: the flags judged at its last change, with
+    /// <c>no_data</c> judged again (nothing else moves without a change that renews the view).
+    /// </summary>
+    public static IReadOnlyList<string> AsOf(JobView job, DateTimeOffset now, EfficiencyOptions options)
+    {
+        var judged = Stored(job.Flags ?? []);
+        return NoData(job.Summary ?? JobSummary.Empty, job.State, now - job.StartTime, now, options)
+            ? [.. judged, JobFlags.NoData]
+            : judged;
     }
 
     /// <summary>The flags a stored row keeps: all but <c>no_data</c>, which depends on the clock and is judged when read.</summary>

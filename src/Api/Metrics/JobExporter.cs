@@ -72,7 +72,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     /// <summary>
     /// The waste the flags show, bounded by flags and users, never by jobs: running jobs per flag,
     /// and per user the GPUs its running jobs hold and how many of those sit in jobs flagged idle.
-    /// Flags are judged again at the scrape, so a job that stopped reporting shows no_data.
+    /// no_data is judged again at the scrape, so a job that stopped reporting shows it.
     /// </summary>
     private void WriteWaste(Exposition exposition, JobView[] jobs, DateTimeOffset now)
     {
@@ -85,10 +85,9 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
                 continue;
             }
 
+            // The view's flags, with no_data judged at the scrape: no JSON parsed, no summary recomputed per scrape.
             var allocation = job.Allocation ?? JobAllocation.None;
-            var flags = Flagging.Evaluate(
-                job.Summary ?? JobSummary.Empty, allocation, job.State, now - job.StartTime,
-                SchedulerJson.Text(job.SchedulerJson, "raw_state"), now, efficiency.Value);
+            var flags = Flagging.AsOf(job, now, efficiency.Value);
             foreach (var flag in flags)
             {
                 flagged[flag]++;
