@@ -61,17 +61,21 @@ CREATE TABLE IF NOT EXISTS job_counts
     PRIMARY KEY (state, shard)
 );
 
--- A database from before the shards: its counts become shard 0.
-DO $shards$
+-- A database from before the shards: its counts become shard 0 (job_counts here, and
+-- service_counters below, through the same function).
+CREATE OR REPLACE FUNCTION add_counter_shard(counters text, key_column text) RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'job_counts' AND column_name = 'shard') THEN
-        LOCK TABLE job_counts IN ACCESS EXCLUSIVE MODE;
-        ALTER TABLE job_counts ADD COLUMN shard integer NOT NULL DEFAULT 0;
-        ALTER TABLE job_counts DROP CONSTRAINT job_counts_pkey;
-        ALTER TABLE job_counts ADD PRIMARY KEY (state, shard);
+    IF to_regclass(counters) IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = counters AND column_name = 'shard') THEN
+        EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', counters);
+        EXECUTE format('ALTER TABLE %I ADD COLUMN shard integer NOT NULL DEFAULT 0', counters);
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', counters, counters || '_pkey');
+        EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (%I, shard)', counters, key_column);
     END IF;
 END
-$shards$;
+$fn$;
+SELECT add_counter_shard('job_counts', 'state');
 
 -- The shard a transaction on this connection writes: one per connection, 64 in all.
 CREATE OR REPLACE FUNCTION counter_shard() RETURNS integer LANGUAGE sql STABLE AS $fn$ SELECT pg_backend_pid() % 64 $fn$;
@@ -170,15 +174,6 @@ CREATE TABLE IF NOT EXISTS service_counters
     PRIMARY KEY (name, shard)
 );
 
-DO $shards$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'service_counters' AND column_name = 'shard') THEN
-        LOCK TABLE service_counters IN ACCESS EXCLUSIVE MODE;
-        ALTER TABLE service_counters ADD COLUMN shard integer NOT NULL DEFAULT 0;
-        ALTER TABLE service_counters DROP CONSTRAINT service_counters_pkey;
-        ALTER TABLE service_counters ADD PRIMARY KEY (name, shard);
-    END IF;
-END
-$shards$;
+SELECT add_counter_shard('service_counters', 'name');
 
 COMMIT;
