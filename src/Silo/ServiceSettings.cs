@@ -4,6 +4,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using HpcJobs.Api;
 using HpcJobs.Api.Security;
+using HpcJobs.Grains.Storage.Postgres;
 using HpcJobs.Grains.Storage.Sqlite;
 using Microsoft.Extensions.Configuration;
 
@@ -47,7 +48,9 @@ public sealed record ServiceSettings(
     TimeSpan SampleInterval,
     int IngestMaxSamplesInFlight,
     TimeSpan ReconcileAfter,
-    TimeSpan ReconcileInterval)
+    TimeSpan ReconcileInterval,
+    int DatabaseMembershipPoolSize,
+    DatabasePooler DatabasePooler)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -119,7 +122,14 @@ public sealed record ServiceSettings(
             TimeSpan.FromSeconds(Integer(configuration, "SAMPLE_INTERVAL_SECONDS", 30, 1, 3600)),
             Integer(configuration, "INGEST_MAX_SAMPLES_IN_FLIGHT", Api.Ingest.IngestAdmissionOptions.DefaultMaxSamplesInFlight, 1, 10_000_000),
             TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_AFTER_SECONDS", 600, 0, 30 * 86_400)),
-            TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_INTERVAL_SECONDS", 60, 1, 3600)));
+            TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_INTERVAL_SECONDS", 60, 1, 3600)),
+            Integer(configuration, "DATABASE_MEMBERSHIP_POOL_SIZE", 4, 1, 100),
+            Text(configuration, "DATABASE_POOLER", "none").ToLowerInvariant() switch
+            {
+                "none" => DatabasePooler.None,
+                "pgbouncer" => DatabasePooler.PgBouncer,
+                var other => throw new SettingsException("DATABASE_POOLER", other, "must be 'none' or 'pgbouncer'"),
+            });
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

@@ -46,6 +46,8 @@ public static class StorageSetup
                 {
                     options.ConnectionString = settings.DatabaseUrl;
                     options.MaxPoolSize = settings.DatabasePoolSize;
+                    options.MembershipPoolSize = settings.DatabaseMembershipPoolSize;
+                    options.Pooler = settings.DatabasePooler;
                 });
                 break;
         }
@@ -100,13 +102,14 @@ public static class StorageSetup
             membership.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
         });
 
-        // Orleans' ADO.NET providers share the service's pooled data source: one pool per silo. Job grain
-        // state is the jobs row itself (PostgresJobRowStorage, registered with the storage).
+        // Orleans' ADO.NET membership and reminders have a small pool of their own, so a silo whose
+        // service connections are all busy with ingest still writes its liveness in time. Job grain
+        // state is the jobs row itself (PostgresJobRowStorage, on the service's pool).
         silo.UseAdoNetClustering(options => options.Invariant = Invariant);
         silo.UseAdoNetReminderService(options => options.Invariant = Invariant);
         silo.Services.AddOptions<AdoNetClusteringSiloOptions>()
-            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
+            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.MembershipDataSource);
         silo.Services.AddOptions<AdoNetReminderTableOptions>()
-            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.DataSource);
+            .Configure<PostgresDatabase>((options, database) => options.DataSource = database.MembershipDataSource);
     }
 }

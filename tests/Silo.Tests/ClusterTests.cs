@@ -88,6 +88,29 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task Membership_UsesItsOwnSmallPool_BesideTheServicePool()
+    {
+        var settings = await NewClusterAsync();
+        settings["DATABASE_MEMBERSHIP_POOL_SIZE"] = "2";
+        await using var a = await ServiceProcess.StartAsync(settings);
+        await Ingest.CreateJobsAsync(a.Client, ["pool-1"]);
+
+        // Orleans writes its liveness every few seconds: its connections show up under their own name.
+        var deadline = Stopwatch.StartNew();
+        Dictionary<string, long> pools;
+        do
+        {
+            await Task.Delay(500);
+            pools = await ConnectionsByApplicationAsync(settings);
+        }
+        while (!pools.ContainsKey("hpc-jobs-membership") && deadline.Elapsed < TimeSpan.FromSeconds(30));
+
+        output.WriteLine(string.Join(", ", pools.Select(p => $"{p.Key}={p.Value}")));
+        Assert.InRange(pools.GetValueOrDefault("hpc-jobs-membership"), 1, 2);
+        Assert.InRange(pools.GetValueOrDefault("hpc-jobs"), 1, 10);
+    }
+
+    [SkippableFact]
     public async Task GracefulStop_LeavesTheSiloMarkedDeadInMembership()
     {
         var settings = await NewClusterAsync();
@@ -150,6 +173,25 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM samples WHERE {where}", connection);
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<Dictionary<string, long>> ConnectionsByApplicationAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var database = PostgresConnectionString.Parse(settings["DATABASE_URL"]);
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT application_name, COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() GROUP BY 1",
+            connection);
+        command.Parameters.AddWithValue(database.Database!);
+        var result = new Dictionary<string, long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            result[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return result;
     }
 
     private static async Task<Dictionary<int, int>> MembershipAsync(IReadOnlyDictionary<string, string> settings)

@@ -44,6 +44,8 @@ public sealed class ServiceSettingsTests
     [InlineData("RECONCILE_AFTER_SECONDS", "-1")]
     [InlineData("RECONCILE_AFTER_SECONDS", "ten minutes")]
     [InlineData("RECONCILE_INTERVAL_SECONDS", "0")]
+    [InlineData("DATABASE_POOLER", "odyssey")]
+    [InlineData("DATABASE_MEMBERSHIP_POOL_SIZE", "0")]
     public void Load_NamesTheVariable_WhenValueIsInvalid(string variable, string value)
     {
         var error = Assert.Throws<SettingsException>(() => Load((variable, value)));

@@ -19,13 +19,15 @@ public sealed class PostgresServer
         AsPostgresUser = asPostgresUser;
     }
 
+    private readonly List<Action> _stopFirst = [];
+
     public static bool Required => Environment.GetEnvironmentVariable("REQUIRE_POSTGRES") == "1";
 
     public string Directory { get; }
 
     public int Port { get; }
 
-    private bool AsPostgresUser { get; }
+    internal bool AsPostgresUser { get; }
 
     public string AdminConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false";
 
@@ -51,6 +53,9 @@ public sealed class PostgresServer
         await command.ExecuteNonQueryAsync();
         return $"postgres://postgres:unused@127.0.0.1:{Port}/{name}?sslmode=disable";
     }
+
+    /// <summary>Runs <paramref name="stop"/> at exit before the server stops (a pooler in front of it, say).</summary>
+    internal void StopFirstAtExit(Action stop) => _stopFirst.Add(stop);
 
     /// <summary>Stops the server (fast shutdown), for outage tests; <see cref="Start"/> brings it back.</summary>
     public void Stop(string mode = "fast") => PgCtl($"stop -m {mode} -w");
@@ -79,6 +84,11 @@ public sealed class PostgresServer
         {
             try
             {
+                foreach (var stop in server._stopFirst)
+                {
+                    stop();
+                }
+
                 server.Stop("immediate");
                 System.IO.Directory.Delete(root, recursive: true);
             }
@@ -96,7 +106,7 @@ public sealed class PostgresServer
         $"-D {Directory}/data -l {Directory}/log -o \"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on\" {command}",
         AsPostgresUser);
 
-    private static void Run(string file, string arguments, bool asPostgresUser)
+    internal static void Run(string file, string arguments, bool asPostgresUser)
     {
         var start = asPostgresUser
             ? new ProcessStartInfo("runuser", $"-u postgres -- {file} {arguments}")
@@ -113,7 +123,7 @@ public sealed class PostgresServer
         }
     }
 
-    private static string? FindOnPath(string name) =>
+    internal static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, name))

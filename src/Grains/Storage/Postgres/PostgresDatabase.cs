@@ -5,9 +5,9 @@ using Npgsql;
 namespace HpcJobs.Grains.Storage.Postgres;
 
 /// <summary>
-/// The PostgreSQL database: one pooled data source shared by the service's own queries and by
-/// Orleans' ADO.NET clustering, reminders and grain storage, so the pool size is the silo's whole
-/// footprint on the server.
+/// The PostgreSQL database: one pooled data source for the service's own queries (job rows are also
+/// the job grains' storage) and a small one for Orleans' membership and reminders, so a silo holds at
+/// most <c>DATABASE_POOL_SIZE + DATABASE_MEMBERSHIP_POOL_SIZE</c> connections.
 /// </summary>
 public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
 {
@@ -19,27 +19,45 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
     {
         _logger = logger;
         _metrics = metrics;
-        var builder = PostgresConnectionString.Parse(options.Value.ConnectionString);
-        builder.MaxPoolSize = options.Value.MaxPoolSize;
+        var settings = options.Value;
+        DataSource = NpgsqlDataSource.Create(Connections(settings, settings.MaxPoolSize, "hpc-jobs"));
+        MembershipDataSource = NpgsqlDataSource.Create(Connections(settings, settings.MembershipPoolSize, "hpc-jobs-membership"));
+    }
+
+    /// <summary>The service's own queries: job rows (the job grains' state), samples, nodes, lists.</summary>
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>Orleans' ADO.NET clustering and reminders, on a small pool of their own.</summary>
+    public NpgsqlDataSource MembershipDataSource { get; }
+
+    private static NpgsqlConnectionStringBuilder Connections(PostgresOptions settings, int poolSize, string applicationName)
+    {
+        var builder = PostgresConnectionString.Parse(settings.ConnectionString);
+        builder.MaxPoolSize = poolSize;
         builder.MinPoolSize = 0;
         builder.Timeout = builder.Timeout is 15 ? 5 : builder.Timeout;
         builder.CommandTimeout = 15;
         builder.CancellationTimeout = 2000;
+        builder.ApplicationName ??= applicationName;
 
-        // The service sends the same few statements over and over (a create is one CTE of five
-        // sub-statements): prepared once per connection they are not parsed and planned each time.
-        // A connection string that sets "Max Auto Prepare" (e.g. 0 behind a pooler without
-        // prepared-statement support) keeps its value.
-        if (builder.MaxAutoPrepare == 0 && !options.Value.ConnectionString.Contains("prepare", StringComparison.OrdinalIgnoreCase))
+        if (settings.Pooler == DatabasePooler.PgBouncer)
         {
+            // Transaction pooling: a statement prepared on one server connection is unknown on the
+            // next, and DISCARD ALL on close would only reach whichever connection PgBouncer picks.
+            builder.MaxAutoPrepare = 0;
+            builder.NoResetOnClose = true;
+        }
+        else if (builder.MaxAutoPrepare == 0 && !settings.ConnectionString.Contains("prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            // The service sends the same few statements over and over (a create is one CTE of five
+            // sub-statements): prepared once per connection they are not parsed and planned each time.
+            // A connection string that sets "Max Auto Prepare" keeps its value.
             builder.MaxAutoPrepare = 64;
             builder.AutoPrepareMinUsages = 2;
         }
 
-        DataSource = NpgsqlDataSource.Create(builder);
+        return builder;
     }
-
-    public NpgsqlDataSource DataSource { get; }
 
     /// <summary>Applies sql/postgres/*.sql in order; each script takes an advisory lock, so silos starting together queue.</summary>
     public async Task ApplySchemaAsync(CancellationToken cancellationToken)
@@ -72,7 +90,11 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
         return _metrics.WriteFailedWithin(TimeSpan.FromSeconds(30), DateTimeOffset.UtcNow) ? StorageHealth.Degraded : StorageHealth.Healthy;
     }
 
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync().ConfigureAwait(false);
+        await MembershipDataSource.DisposeAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Runs a database call, turning connection-level failures into <see cref="StorageUnavailableException"/>.</summary>
     internal async Task<T> GuardAsync<T>(Func<Task<T>> call)
