@@ -184,6 +184,44 @@ public sealed class PostgresSamplePartitionTests
     }
 
     [SkippableFact]
+    public async Task Retention_FinishesADetachThatWasInterrupted_AndDropsThePartition()
+    {
+        var url = await NewDatabaseAsync();
+        await using var storage = await OpenAsync(url);
+        await storage.AppendAsync("pending", Sample(At(Day, 1), 1), Sample(At(Day, 2), 2), Sample(At(Day.AddDays(1), 1), 3));
+
+        // A concurrent detach waits for the transactions using samples; stopped while it waits, it
+        // leaves the partition "detach pending", invisible to queries and still attached.
+        await using (var reader = Connect(url))
+        await using (var detacher = Connect(url))
+        {
+            await using var transaction = await reader.BeginTransactionAsync();
+            await using (var read = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM samples", reader, transaction))
+            {
+                await read.ExecuteScalarAsync();
+            }
+
+            await using (var timeout = new Npgsql.NpgsqlCommand("SET statement_timeout = '500ms'", detacher))
+            {
+                await timeout.ExecuteNonQueryAsync();
+            }
+
+            await using var detach = new Npgsql.NpgsqlCommand($"ALTER TABLE samples DETACH PARTITION {PartitionOf(Day)} CONCURRENTLY", detacher);
+            var stopped = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => detach.ExecuteNonQueryAsync());
+            Assert.Equal(Npgsql.PostgresErrorCodes.QueryCanceled, stopped.SqlState);
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal([PartitionOf(Day)], await storage.ColumnAsync("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhdetachpending"));
+
+        var upkeep = await storage.Log.MaintainPartitionsAsync(At(Day.AddDays(1), 12), At(Day, 0), At(Day, 0), CancellationToken.None);
+
+        Assert.Equal(new PartitionUpkeep(0, 1, 2), upkeep);
+        Assert.Empty(await storage.ColumnAsync($"SELECT relname FROM pg_class WHERE relname = '{PartitionOf(Day)}'"));
+        Assert.Equal([3.0], (await storage.Log.ReadRecentAsync("pending", 10)).Select(s => s.CpuUsage));
+    }
+
+    [SkippableFact]
     public async Task RetentionPass_OnPostgres_DropsExpiredDays_AndMakesTheNextDaysReady()
     {
         await using var backend = new PostgresBackend();

@@ -76,7 +76,7 @@ public interface ISampleLog : ISampleHistory
     /// The retention pass's work on a log stored in time partitions (PostgreSQL: one per UTC day), before
     /// <see cref="DeleteOlderThanAsync"/> trims what is left: drops each partition whose whole range is older
     /// than <paramref name="cutoff"/>, and makes those that samples from <paramref name="readyFrom"/> to
-    /// <paramref name="readyUntil"/> will be stored in. A log without partitions (SQLite) does nothing.
+    /// <paramref name="readyUntil"/> will be stored in (none that is itself expired). A log without partitions (SQLite) does nothing.
     /// </summary>
     Task<PartitionUpkeep> MaintainPartitionsAsync(
         DateTimeOffset cutoff, DateTimeOffset readyFrom, DateTimeOffset readyUntil, CancellationToken cancellationToken);

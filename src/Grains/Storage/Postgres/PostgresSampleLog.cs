@@ -110,7 +110,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// CONCURRENTLY (SHARE UPDATE EXCLUSIVE on samples, so ingest and reads go on; a plain DROP would take
     /// ACCESS EXCLUSIVE and queue them behind it), counted, dropped. A partition left half detached (the
     /// detach interrupted) is finished, and one left detached but not dropped is dropped. Then makes the
-    /// partitions of the days from <paramref name="readyFrom"/> to <paramref name="readyUntil"/>.
+    /// partitions of the days from <paramref name="readyFrom"/> to <paramref name="readyUntil"/> that are not expired.
     /// </summary>
     public Task<PartitionUpkeep> MaintainPartitionsAsync(
         DateTimeOffset cutoff, DateTimeOffset readyFrom, DateTimeOffset readyUntil, CancellationToken cancellationToken) =>
@@ -131,7 +131,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     var name = reader.GetString(0);
-                    if (DayOf(name) is { } day && new DateTimeOffset(day.AddDays(1), TimeOnly.MinValue, TimeSpan.Zero) <= cutoff)
+                    if (DayOf(name) is { } day && EndedBy(day, cutoff))
                     {
                         expired.Add((name, reader.GetBoolean(1), reader.GetBoolean(2)));
                     }
@@ -166,10 +166,14 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             }
 
             _metrics.RecordRetention(droppedSamples);
+            // Not a day that the next pass would drop.
             var days = new List<DateOnly>();
             for (var day = DateOnly.FromDateTime(readyFrom.UtcDateTime); day <= DateOnly.FromDateTime(readyUntil.UtcDateTime); day = day.AddDays(1))
             {
-                days.Add(day);
+                if (!EndedBy(day, cutoff))
+                {
+                    days.Add(day);
+                }
             }
 
             var created = await CreatePartitionsAsync(days, cancellationToken).ConfigureAwait(false);
@@ -205,6 +209,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// <summary>The error of an insert whose day has no partition (there is no default partition).</summary>
     private static bool IsMissingPartition(PostgresException error) =>
         error.SqlState == PostgresErrorCodes.CheckViolation && error.TableName == "samples" && error.ConstraintName is null;
+
+    /// <summary>Whether all of <paramref name="day"/> (UTC) is before <paramref name="cutoff"/>.</summary>
+    private static bool EndedBy(DateOnly day, DateTimeOffset cutoff) =>
+        new DateTimeOffset(day.AddDays(1), TimeOnly.MinValue, TimeSpan.Zero) <= cutoff;
 
     private static DateOnly? DayOf(string partition) =>
         DateOnly.TryParseExact(partition.AsSpan(PartitionPrefix.Length), "yyyyMMdd", out var day) ? day : null;
