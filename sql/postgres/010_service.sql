@@ -129,6 +129,9 @@ CREATE INDEX IF NOT EXISTS job_nodes_job_id_idx
 
 -- Time series of resource usage samples per job. node is '' for a sample that stands for the
 -- whole job (node names are never empty), so that (job_id, ts, node) identifies a sample.
+-- This is the table as releases before the day partitions made it, kept so that an old one is
+-- brought up to the unique key below; 040_samples_partitions.sql then replaces it (a fresh
+-- database's too, while it is empty) with the table partitioned by day, without id.
 CREATE TABLE IF NOT EXISTS samples
 (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

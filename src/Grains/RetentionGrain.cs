@@ -38,10 +38,25 @@ public sealed partial class RetentionGrain(
     private async Task<long> PassAsync()
     {
         var settings = options.Value;
-        var cutoff = time.GetUtcNow().AddDays(-settings.Days);
+        var now = time.GetUtcNow();
+        var cutoff = now.AddDays(-settings.Days);
         long total = 0;
         try
         {
+            // Whole expired partitions go at once; the batches below then trim the one that straddles the cutoff.
+            var upkeep = await samples.MaintainPartitionsAsync(cutoff, now, now.AddDays(settings.PartitionDaysAhead), CancellationToken.None)
+                .ConfigureAwait(true);
+            total += upkeep.DroppedSamples;
+            if (upkeep.Dropped > 0)
+            {
+                LogPartitionsDropped(logger, upkeep.Dropped, upkeep.DroppedSamples, cutoff);
+            }
+
+            if (upkeep.Created > 0)
+            {
+                LogPartitionsCreated(logger, upkeep.Created);
+            }
+
             int deleted;
             do
             {
@@ -65,6 +80,12 @@ public sealed partial class RetentionGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} samples older than {Cutoff:O}")]
     private static partial void LogPassDone(ILogger logger, long count, DateTimeOffset cutoff);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention dropped {Count} sample partitions older than {Cutoff:O}, holding {Samples} samples")]
+    private static partial void LogPartitionsDropped(ILogger logger, int count, long samples, DateTimeOffset cutoff);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention made {Count} sample partitions ahead")]
+    private static partial void LogPartitionsCreated(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retention pass stopped: storage unavailable; the next pass continues")]
     private static partial void LogPassFailed(ILogger logger, Exception error);

@@ -13,4 +13,10 @@ public sealed class RetentionOptions
 
     /// <summary>Samples deleted per transaction, so that ingest is never blocked for long.</summary>
     public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>
+    /// PostgreSQL: each pass makes the day partitions of today and of this many days after, so that
+    /// samples rarely find their day without one (the writer then makes it, briefly holding up its batch).
+    /// </summary>
+    public int PartitionDaysAhead { get; set; } = 3;
 }

@@ -154,6 +154,23 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
+        // Written past the service, so the days' partitions are made here (the writer would make
+        // them); in one transaction, so that now() is the same in both statements.
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var partitions = new NpgsqlCommand(
+                         """
+                         SELECT samples_create_partitions(ARRAY(
+                             SELECT DISTINCT ((now() - d * interval '1 day' + g * interval '1 second') AT TIME ZONE 'UTC')::date
+                             FROM (VALUES (30, $1), (6, $2)) AS r (d, n), generate_series(1, n) AS g))
+                         """,
+                         connection,
+                         transaction))
+        {
+            partitions.Parameters.AddWithValue(expired);
+            partitions.Parameters.AddWithValue(fresh);
+            await partitions.ExecuteNonQueryAsync();
+        }
+
         await using var command = new NpgsqlCommand(
             """
             INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb)
@@ -161,10 +178,12 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
             UNION ALL
             SELECT 'ret-' || (g % 7), now() - interval '6 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $2) AS g
             """,
-            connection);
+            connection,
+            transaction);
         command.Parameters.AddWithValue(expired);
         command.Parameters.AddWithValue(fresh);
         await command.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
     }
 
     private static async Task<long> CountAsync(string connectionString, string where)

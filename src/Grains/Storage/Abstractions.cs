@@ -71,6 +71,21 @@ public interface ISampleLog : ISampleHistory
 
     /// <summary>Deletes at most <paramref name="batchSize"/> samples older than <paramref name="cutoff"/>.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The retention pass's work on a log stored in time partitions (PostgreSQL: one per UTC day), before
+    /// <see cref="DeleteOlderThanAsync"/> trims what is left: drops each partition whose whole range is older
+    /// than <paramref name="cutoff"/>, and makes those that samples from <paramref name="readyFrom"/> to
+    /// <paramref name="readyUntil"/> will be stored in (none that is itself expired). A log without partitions (SQLite) does nothing.
+    /// </summary>
+    Task<PartitionUpkeep> MaintainPartitionsAsync(
+        DateTimeOffset cutoff, DateTimeOffset readyFrom, DateTimeOffset readyUntil, CancellationToken cancellationToken);
+}
+
+/// <summary>What <see cref="ISampleLog.MaintainPartitionsAsync"/> did: partitions made and dropped, and the samples the dropped ones held.</summary>
+public sealed record PartitionUpkeep(int Created, int Dropped, long DroppedSamples)
+{
+    public static PartitionUpkeep None { get; } = new(0, 0, 0);
 }
 
 /// <summary>The one name under which job state is stored, whichever backend provides it.</summary>

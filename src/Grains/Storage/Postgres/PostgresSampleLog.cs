@@ -10,11 +10,18 @@ namespace HpcJobs.Grains.Storage.Postgres;
 /// <c>INSERT ... ON CONFLICT DO NOTHING</c> from arrays (a sample already stored, by the unique key
 /// on job, timestamp and node, is skipped and reported with what was stored) plus one set-based
 /// update of the jobs rows' latest usage, in one transaction; then every waiter is released.
+/// The table is partitioned by UTC day (sql/postgres/040_samples_partitions.sql): retention drops whole
+/// expired days and makes the coming ones; a batch that meets a day without its partition makes it and
+/// commits again.
 /// </summary>
-public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<SampleAppend>
+public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<SampleAppend>
 {
+    /// <summary>The partitions <c>samples_create_partitions</c> makes: one per UTC day, named after it.</summary>
+    private const string PartitionPrefix = "samples_p";
+
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
+    private readonly ILogger<PostgresSampleLog> _logger;
     private readonly GroupCommit<SampleAppend> _writer;
     private readonly SampleStage _stage = new();
 
@@ -23,6 +30,7 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
     {
         _database = database;
         _metrics = metrics;
+        _logger = logger;
         _writer = new GroupCommit<SampleAppend>("PostgreSQL", options.Value.MaxBatchSize, this, metrics, logger);
     }
 
@@ -44,7 +52,7 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
                 """
                 SELECT ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills FROM samples
                 WHERE job_id = $1 AND ($2::timestamptz IS NULL OR ts >= $2) AND ($3::timestamptz IS NULL OR ts <= $3)
-                ORDER BY ts DESC, id DESC LIMIT $4
+                ORDER BY ts DESC, node DESC LIMIT $4
                 """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)from ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
@@ -61,16 +69,115 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             return samples;
         });
 
+    /// <summary>
+    /// Deletes from the partition that holds the oldest sample before the cutoff, by row address (a TID
+    /// scan, whatever plan the statement has), and goes on to the next partition while the batch has room.
+    /// After <see cref="MaintainPartitionsAsync"/> that is the one partition that straddles the cutoff.
+    /// </summary>
     public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int batchSize, CancellationToken cancellationToken) =>
         _database.GuardAsync(async () =>
         {
-            await using var command = _database.DataSource.CreateCommand(
-                "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < $1 LIMIT $2)");
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = cutoff });
-            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize });
-            var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var deleted = 0;
+            while (deleted < batchSize)
+            {
+                await using var oldest = _database.DataSource.CreateCommand(
+                    "SELECT tableoid::regclass::text FROM samples WHERE ts < $1 ORDER BY ts LIMIT 1");
+                oldest.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = cutoff });
+                if (await oldest.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not string partition)
+                {
+                    break;
+                }
+
+                // The name comes quoted from regclass; a row address is unique only within one partition.
+                await using var command = _database.DataSource.CreateCommand(
+                    $"DELETE FROM {partition} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {partition} WHERE ts < $1 LIMIT $2))");
+                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = cutoff });
+                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize - deleted });
+                var batch = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                deleted += batch;
+                if (batch == 0)
+                {
+                    break;
+                }
+            }
+
             _metrics.RecordRetention(deleted);
             return deleted;
+        });
+
+    /// <summary>
+    /// Drops every day partition whose day ended at or before <paramref name="cutoff"/>: detached
+    /// CONCURRENTLY (SHARE UPDATE EXCLUSIVE on samples, so ingest and reads go on; a plain DROP would take
+    /// ACCESS EXCLUSIVE and queue them behind it), counted, dropped. A partition left half detached (the
+    /// detach interrupted) is finished, and one left detached but not dropped is dropped. Then makes the
+    /// partitions of the days from <paramref name="readyFrom"/> to <paramref name="readyUntil"/> that are not expired.
+    /// </summary>
+    public Task<PartitionUpkeep> MaintainPartitionsAsync(
+        DateTimeOffset cutoff, DateTimeOffset readyFrom, DateTimeOffset readyUntil, CancellationToken cancellationToken) =>
+        _database.GuardAsync(async () =>
+        {
+            var expired = new List<(string Name, bool Attached, bool Pending)>();
+            await using (var list = _database.DataSource.CreateCommand(
+                             """
+                             SELECT c.relname, i.inhrelid IS NOT NULL, COALESCE(i.inhdetachpending, false)
+                             FROM pg_class c
+                             LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'samples'::regclass
+                             WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'samples'::regclass)
+                               AND c.relkind = 'r' AND c.relname ~ '^samples_p[0-9]{8}$'
+                             ORDER BY c.relname
+                             """))
+            {
+                await using var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var name = reader.GetString(0);
+                    if (DayOf(name) is { } day && EndedBy(day, cutoff))
+                    {
+                        expired.Add((name, reader.GetBoolean(1), reader.GetBoolean(2)));
+                    }
+                }
+            }
+
+            var dropped = 0;
+            long droppedSamples = 0;
+            foreach (var (name, attached, pending) in expired)
+            {
+                try
+                {
+                    if (attached)
+                    {
+                        // Neither form may run inside a transaction block: each is a statement of its own.
+                        await ExecuteAsync($"ALTER TABLE samples DETACH PARTITION \"{name}\" {(pending ? "FINALIZE" : "CONCURRENTLY")}", cancellationToken)
+                            .ConfigureAwait(false);
+                    }
+
+                    await using var count = _database.DataSource.CreateCommand($"SELECT COUNT(*) FROM \"{name}\"");
+                    var samples = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                    await ExecuteAsync($"DROP TABLE \"{name}\"", cancellationToken).ConfigureAwait(false);
+                    dropped++;
+                    droppedSamples += samples;
+                    LogPartitionDropped(_logger, name, samples);
+                }
+                catch (PostgresException error) when (!StorageErrors.IsTransient(error))
+                {
+                    // Dropping is the fast way; the batched delete still removes the partition's rows.
+                    LogPartitionDropFailed(_logger, name, error);
+                }
+            }
+
+            _metrics.RecordRetention(droppedSamples);
+            // Not a day that the next pass would drop.
+            var days = new List<DateOnly>();
+            for (var day = DateOnly.FromDateTime(readyFrom.UtcDateTime); day <= DateOnly.FromDateTime(readyUntil.UtcDateTime); day = day.AddDays(1))
+            {
+                if (!EndedBy(day, cutoff))
+                {
+                    days.Add(day);
+                }
+            }
+
+            var created = await CreatePartitionsAsync(days, cancellationToken).ConfigureAwait(false);
+            return new PartitionUpkeep(created, dropped, droppedSamples);
         });
 
     /// <summary>Stops taking samples and commits what is queued.</summary>
@@ -86,6 +193,34 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
     {
         try
         {
+            await CommitStagedAsync(batch).ConfigureAwait(false);
+        }
+        catch (PostgresException error) when (IsMissingPartition(error))
+        {
+            // A day the retention pass has not made ready (a fresh or upgraded database, a replay of
+            // older samples): make the days of the batch, then commit it again, once.
+            var days = batch.SelectMany(pending => pending.Samples).Select(sample => DateOnly.FromDateTime(sample.Timestamp.UtcDateTime));
+            var created = await CreatePartitionsAsync([.. days.Distinct()], CancellationToken.None).ConfigureAwait(false);
+            LogPartitionsCreatedOnDemand(_logger, created);
+            await CommitStagedAsync(batch).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The error of an insert whose day has no partition (there is no default partition).</summary>
+    private static bool IsMissingPartition(PostgresException error) =>
+        error.SqlState == PostgresErrorCodes.CheckViolation && error.TableName == "samples" && error.ConstraintName is null;
+
+    /// <summary>Whether all of <paramref name="day"/> (UTC) is before <paramref name="cutoff"/>.</summary>
+    private static bool EndedBy(DateOnly day, DateTimeOffset cutoff) =>
+        new DateTimeOffset(day.AddDays(1), TimeOnly.MinValue, TimeSpan.Zero) <= cutoff;
+
+    private static DateOnly? DayOf(string partition) =>
+        DateOnly.TryParseExact(partition.AsSpan(PartitionPrefix.Length), "yyyyMMdd", out var day) ? day : null;
+
+    private async Task CommitStagedAsync(IReadOnlyList<SampleAppend> batch)
+    {
+        try
+        {
             await CommitAsync(batch).ConfigureAwait(false);
             _stage.Commit();
         }
@@ -94,6 +229,23 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
             _stage.Discard();
             throw;
         }
+    }
+
+    /// <summary>Attaches the partitions of <paramref name="days"/> that are missing (samples_create_partitions, safe when silos race); returns how many.</summary>
+    private async Task<int> CreatePartitionsAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken)
+    {
+        await using var command = _database.DataSource.CreateCommand("SELECT samples_create_partitions($1)");
+        command.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = [.. days] });
+        return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var command = _database.DataSource.CreateCommand(sql);
+
+        // A concurrent detach waits for the transactions that still see the partition.
+        command.CommandTimeout = 120;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task CommitAsync(IReadOnlyList<SampleAppend> batch)
@@ -195,4 +347,13 @@ public sealed class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchComm
         """;
 
     private readonly record struct Row(SampleAppend Owner, int Index, UsageSample Sample);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped sample partition {Partition} ({Count} samples)")]
+    private static partial void LogPartitionDropped(ILogger logger, string partition, long count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop sample partition {Partition}; the next retention pass tries again")]
+    private static partial void LogPartitionDropFailed(ILogger logger, string partition, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Made {Count} sample partitions on demand for a batch that found its day without one")]
+    private static partial void LogPartitionsCreatedOnDemand(ILogger logger, int count);
 }

@@ -49,4 +49,9 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
         metrics.RecordRetention(deleted);
         return deleted;
     }
+
+    /// <summary>One table, no partitions: retention is the batched delete alone.</summary>
+    public Task<PartitionUpkeep> MaintainPartitionsAsync(
+        DateTimeOffset cutoff, DateTimeOffset readyFrom, DateTimeOffset readyUntil, CancellationToken cancellationToken) =>
+        Task.FromResult(PartitionUpkeep.None);
 }
