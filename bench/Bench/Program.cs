@@ -14,10 +14,17 @@ using HpcJobs.Bench;
 //   page    <url> <samples> [requests]                 GET /jobs/{id} render time for a job with that many samples
 //   overload <url> <jobs> <connections> <seconds> [batch-size]   batch ingest beyond admission (bench/overload.sh)
 //   seed-sqlite <file> <jobs>  |  seed-postgres <connection-string> <jobs>   jobs table rows for the list benchmark
+//   seed-samples-sqlite <file> <jobs> <samples> <days-ago>   expired samples for the retention benchmark (bench/retention.sh)
 if (args.Length < 2)
 {
     Console.Error.WriteLine("see the comment at the top of bench/Bench/Program.cs for usage");
     return 2;
+}
+
+if (args[0] == "seed-samples-sqlite")
+{
+    Seed.SamplesSqlite(args[1], int.Parse(args[2]), long.Parse(args[3]), int.Parse(args[4]));
+    return 0;
 }
 
 if (args[0].StartsWith("seed-", StringComparison.Ordinal))

@@ -66,6 +66,49 @@ internal static class Seed
         transaction.Commit();
     }
 
+    /// <summary>
+    /// <paramref name="count"/> samples spread over <paramref name="jobs"/> jobs, all older than
+    /// <paramref name="daysAgo"/> days, into a file whose schema the service has already made
+    /// (so its migrations do not rebuild indexes over them at the next start).
+    /// </summary>
+    public static void SamplesSqlite(string file, int jobs, long count, int daysAgo)
+    {
+        var watch = Stopwatch.StartNew();
+        using var connection = new SqliteConnection($"Data Source={file}");
+        connection.Open();
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;";
+            pragma.ExecuteNonQuery();
+        }
+
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, node) VALUES ($job, $ts, 50, 4096, $node)";
+        var job = insert.Parameters.Add(new SqliteParameter("$job", null));
+        var ts = insert.Parameters.Add(new SqliteParameter("$ts", null));
+        var node = insert.Parameters.Add(new SqliteParameter("$node", null));
+        var end = MicrosecondTime.ToUnixMicroseconds(DateTimeOffset.UtcNow.AddDays(-daysAgo));
+        var perJob = (count + jobs - 1) / jobs;
+        const long Step = 30_000_000L; // a sample every 30 s per job, the agent's default interval
+        for (var j = 0; j < jobs; j++)
+        {
+            // One transaction per job: its samples are adjacent in time, as an agent writes them.
+            using var transaction = connection.BeginTransaction();
+            insert.Transaction = transaction;
+            job.Value = "old-" + j;
+            node.Value = $"node-{j % 500:D3}";
+            for (var k = 0; k < perJob && ((long)j * perJob) + k < count; k++)
+            {
+                ts.Value = end - ((perJob - k) * Step);
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        Console.WriteLine($"seeded {count} samples over {jobs} jobs, older than {daysAgo} days, in {watch.Elapsed.TotalSeconds:F0} s");
+    }
+
     private static async Task SeedPostgresAsync(string connectionString, int count)
     {
         await using var connection = new NpgsqlConnection(connectionString);

@@ -57,13 +57,21 @@ public sealed partial class RetentionGrain(
                 LogPartitionsCreated(logger, upkeep.Created);
             }
 
-            int deleted;
-            do
+            var pace = new RetentionPace(settings);
+            while (true)
             {
-                deleted = await samples.DeleteOlderThanAsync(cutoff, settings.BatchSize, CancellationToken.None).ConfigureAwait(true);
+                var asked = pace.NextBatch;
+                var started = time.GetTimestamp();
+                var deleted = await samples.DeleteOlderThanAsync(cutoff, asked, CancellationToken.None).ConfigureAwait(true);
                 total += deleted;
+                var rest = pace.Record(deleted, time.GetElapsedTime(started));
+                if (deleted < asked)
+                {
+                    break;
+                }
+
+                await Task.Delay(rest, time).ConfigureAwait(true);
             }
-            while (deleted == settings.BatchSize);
         }
         catch (StorageUnavailableException error)
         {

@@ -11,7 +11,7 @@ public sealed class RetentionOptions
     /// <summary>Delay from a silo's start to the first pass.</summary>
     public TimeSpan FirstRunDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Samples deleted per transaction, so that ingest is never blocked for long.</summary>
+    /// <summary>Most samples deleted per transaction, so that ingest is never blocked for long.</summary>
     public int BatchSize { get; set; } = 5_000;
 
     /// <summary>
@@ -19,4 +19,10 @@ public sealed class RetentionOptions
     /// samples rarely find their day without one (the writer then makes it, briefly holding up its batch).
     /// </summary>
     public int PartitionDaysAhead { get; set; } = 3;
+
+    /// <summary>The time one delete batch should take; batches are resized towards it (see <see cref="RetentionPace"/>).</summary>
+    public TimeSpan BatchTime { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The largest share of time a pass spends deleting; it rests between batches for the rest.</summary>
+    public double WriterShare { get; set; } = 0.25;
 }
