@@ -4,7 +4,8 @@
 #     CPU of the silo and of PostgreSQL;
 #   - per sample (batch ingest, 5,000-sample batches of 1,000 jobs): WAL bytes, bytes on disk
 #     (table and indexes), CPU of the silo and of PostgreSQL;
-#   - per running job at scrape time: exposition bytes and scrape milliseconds (10,000 running);
+#   - per exported job at scrape time: exposition bytes and scrape milliseconds (RUNNING running jobs,
+#     plus the ended jobs of the steps before, still within their grace);
 #   - Orleans membership: rows written and statements per second for one idle silo.
 # Prints one "UNIT name value" line per figure.
 #
@@ -96,9 +97,9 @@ echo "UNIT sample_disk_bytes $(( $(size_of samples) / $(sql "SELECT count(*) FRO
 scrape=$($BENCH scrape "http://127.0.0.1:$port" "$RUNNING" "$RUNNING" 20 | grep RESULT)
 echo "  $scrape"
 bytes=$(sed -E 's/.* bytes=([0-9]+).*/\1/' <<<"$scrape")
-active=$(sql "SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')")
-echo "UNIT scrape_bytes_per_active_job $(( bytes / active ))"
-echo "UNIT scrape_p50_ms_per_1000_active_jobs $(awk -v l="$scrape" -v a="$active" 'BEGIN { match(l, /p50_ms=[0-9.]+/); printf "%.2f", substr(l, RSTART + 7, RLENGTH - 7) * 1000 / a }')"
+exported=$(sed -E 's/.* exported_jobs=([0-9]+).*/\1/' <<<"$scrape")   # running, plus ended jobs within their grace
+echo "UNIT scrape_bytes_per_exported_job $(( bytes / exported ))"
+echo "UNIT scrape_p50_ms_per_1000_exported_jobs $(awk -v l="$scrape" -v a="$exported" 'BEGIN { match(l, /p50_ms=[0-9.]+/); printf "%.2f", substr(l, RSTART + 7, RLENGTH - 7) * 1000 / a }')"
 
 # Membership: what one silo writes and reads in Orleans' tables, over its life so far.
 sleep 30
