@@ -40,12 +40,16 @@ public sealed partial class PostgresDatabase : IDatabaseProbe, IAsyncDisposable
         builder.CancellationTimeout = 2000;
         builder.ApplicationName ??= applicationName;
 
+        // Nothing the service does outlives a transaction (no session SET, LISTEN, temporary table or
+        // session lock), so a connection going back to the pool needs no reset. With prepared
+        // statements Npgsql's reset is six statements (DISCARD ALL would drop them): measured on the
+        // job-array benchmark, 42,000 resets for 28,000 events, ~1.5 round trips per event for nothing.
+        builder.NoResetOnClose = true;
+
         if (settings.Pooler == DatabasePooler.PgBouncer)
         {
-            // Transaction pooling: a statement prepared on one server connection is unknown on the
-            // next, and DISCARD ALL on close would only reach whichever connection PgBouncer picks.
+            // Transaction pooling: a statement prepared on one server connection is unknown on the next.
             builder.MaxAutoPrepare = 0;
-            builder.NoResetOnClose = true;
         }
         else if (builder.MaxAutoPrepare == 0 && !settings.ConnectionString.Contains("prepare", StringComparison.OrdinalIgnoreCase))
         {
