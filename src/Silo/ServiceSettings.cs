@@ -47,7 +47,8 @@ public sealed record ServiceSettings(
     TimeSpan SampleInterval,
     int IngestMaxSamplesInFlight,
     TimeSpan ReconcileAfter,
-    TimeSpan ReconcileInterval)
+    TimeSpan ReconcileInterval,
+    int StaleJobHours = 0)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -119,7 +120,8 @@ public sealed record ServiceSettings(
             TimeSpan.FromSeconds(Integer(configuration, "SAMPLE_INTERVAL_SECONDS", 30, 1, 3600)),
             Integer(configuration, "INGEST_MAX_SAMPLES_IN_FLIGHT", Api.Ingest.IngestAdmissionOptions.DefaultMaxSamplesInFlight, 1, 10_000_000),
             TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_AFTER_SECONDS", 600, 0, 30 * 86_400)),
-            TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_INTERVAL_SECONDS", 60, 1, 3600)));
+            TimeSpan.FromSeconds(Integer(configuration, "RECONCILE_INTERVAL_SECONDS", 60, 1, 3600)),
+            Integer(configuration, "STALE_JOB_HOURS", 0, 0, 876_000));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>
