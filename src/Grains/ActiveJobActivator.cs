@@ -47,6 +47,7 @@ public sealed partial class ActiveJobActivator(
         var started = time.GetTimestamp();
         var activated = 0;
         var stale = 0;
+        var failed = 0;
         Interlocked.Increment(ref _running);
         try
         {
@@ -64,10 +65,12 @@ public sealed partial class ActiveJobActivator(
                 await Parallel.ForEachAsync(
                     due,
                     new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = cancellationToken },
-                    async (job, _) =>
+                    async (job, token) =>
                     {
-                        Interlocked.Increment(ref _calls);
-                        await grains.GetJob(job.Id).RecoverAsync().ConfigureAwait(false);
+                        if (!await CallAsync(job.Id, ReactivateAttempts, TimeSpan.Zero, token).ConfigureAwait(false))
+                        {
+                            Interlocked.Increment(ref failed);
+                        }
                     }).ConfigureAwait(false);
                 activated += due.Count;
                 stale += page.Count - due.Count;
@@ -83,6 +86,11 @@ public sealed partial class ActiveJobActivator(
             Volatile.Write(ref _last, run);
             Interlocked.Increment(ref _completedRuns);
             LogActivated(logger, activated, run.Duration.TotalSeconds, stale);
+            if (failed > 0)
+            {
+                LogFailed(logger, failed);
+            }
+
         }
         catch (Exception e) when (e is StorageUnavailableException or TimeoutException or OrleansException or OperationCanceledException)
         {
@@ -102,25 +110,40 @@ public sealed partial class ActiveJobActivator(
 
     private async Task ReactivateAsync(string jobId)
     {
-        await Task.Delay(ReactivateDelay, time).ConfigureAwait(false);
+        if (await CallAsync(jobId, ReactivateAttempts, ReactivateDelay, CancellationToken.None).ConfigureAwait(false))
+        {
+            LogReactivated(logger, jobId);
+        }
+    }
+
+    /// <summary>
+    /// One job's re-activation: a call, and again after a pause when it fails (while a silo leaves, a
+    /// call may still be routed to it, or the row may be out of reach for a moment). Every attempt counts.
+    /// </summary>
+    private async Task<bool> CallAsync(string jobId, int attempts, TimeSpan firstDelay, CancellationToken cancellationToken)
+    {
+        if (firstDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(firstDelay, time, cancellationToken).ConfigureAwait(false);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 Interlocked.Increment(ref _calls);
                 await grains.GetJob(jobId).RecoverAsync().ConfigureAwait(false);
-                LogReactivated(logger, jobId);
-                return;
+                return true;
             }
             catch (Exception e) when (e is StorageUnavailableException or TimeoutException or OrleansException)
             {
-                if (attempt == ReactivateAttempts)
+                if (attempt == attempts)
                 {
-                    LogReactivateFailed(logger, jobId, e);
-                    return;
+                    LogCallFailed(logger, jobId, e);
+                    return false;
                 }
 
-                await Task.Delay(ReactivateDelay * attempt, time).ConfigureAwait(false);
+                await Task.Delay(ReactivateDelay * attempt, time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -134,6 +157,9 @@ public sealed partial class ActiveJobActivator(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} re-activated after Orleans dropped its activation")]
     private static partial void LogReactivated(ILogger logger, string jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not be re-activated after Orleans dropped its activation; it returns at its next request")]
-    private static partial void LogReactivateFailed(ILogger logger, string jobId, Exception error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not be re-activated; it returns at its next request")]
+    private static partial void LogCallFailed(ILogger logger, string jobId, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} active jobs could not be re-activated by the pass; they return at their next request")]
+    private static partial void LogFailed(ILogger logger, int count);
 }
