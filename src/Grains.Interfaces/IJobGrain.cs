@@ -35,6 +35,13 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("RecordSamples"), AlwaysInterleave]
     Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples, WriteContext context);
 
+    /// <summary>
+    /// Activates the job if it is not, so that its series are exported again after its activation was
+    /// lost (a silo left). Not an activity: it does not keep a stale job alive.
+    /// </summary>
+    [Alias("Recover")]
+    Task RecoverAsync();
+
     /// <summary>The most recent samples held in memory, oldest first.</summary>
     [Alias("GetRecentSamples"), ReadOnly]
     Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync();

@@ -16,6 +16,7 @@ public static class GrainsServiceCollectionExtensions
         services.Configure(retention);
         services.Configure(samples ?? (_ => { }));
         services.Configure(efficiency ?? (_ => { }));
+        services.AddOptions<StaleJobOptions>();
         services.TryAddSingleton<Storage.JobListSql>();
         services.TryAddSingleton<IJobObserver, CompositeJobObserver>();
         services.AddSingleton<IJobObserverPart, JobCountForwarder>();

@@ -19,10 +19,23 @@ public sealed partial class JobGrain(
     IOptions<SampleOptions> sampleOptions,
     IOptions<RetentionOptions> retentionOptions,
     IOptions<EfficiencyOptions> efficiencyOptions,
+    IOptions<StaleJobOptions> staleOptions,
+    ActiveJobActivator activator,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     internal const int RecentSampleCount = 16;
+
+    /// <summary>
+    /// A recovery pass that reached this activation at most this long before Orleans dropped it may
+    /// have come too early for the drop (see <see cref="OnDeactivateAsync"/>).
+    /// </summary>
+    internal static readonly TimeSpan RecoveryWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>The stale check runs at least daily (a timer's due time has a ceiling; limits may be months).</summary>
+    private static readonly TimeSpan MaxStaleCheck = TimeSpan.FromDays(1);
+
+    private static readonly TimeSpan MinStaleCheck = TimeSpan.FromSeconds(1);
 
     private readonly SampleRing _recent = new(RecentSampleCount);
     private readonly SampleOptions _sampleOptions = sampleOptions.Value;
@@ -31,6 +44,14 @@ public sealed partial class JobGrain(
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
     private UsageSample? _latestSeen;
+
+    /// <summary>The last sample, event or request (not a recovery call); from the row on activation.</summary>
+    private DateTimeOffset _lastActivity;
+
+    /// <summary>When a recovery pass last reached this activation.</summary>
+    private DateTimeOffset? _recoveredAt;
+
+    private IGrainTimer? _staleTimer;
 
     private string Id => JobKey.FromGrainKey(this.GetPrimaryKeyString());
 
@@ -60,6 +81,7 @@ public sealed partial class JobGrain(
             }
 
             Usage.Load(recent, stored.Latest, footprint, record.State.Attempt, since);
+            _lastActivity = Latest(record.State.StartTime, stored.Latest?.Timestamp, record.State.UpdatedAt);
             observer.OnChanged(View());
             KeepActiveJobsActivated();
         }
@@ -68,11 +90,26 @@ public sealed partial class JobGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         observer.OnDeactivated(Id);
+
+        // Orleans drops the activations whose grain-directory entry lived on a silo that left. The
+        // departure's pass brings such a job back when it calls it after the drop; when it reached
+        // this activation just before the drop (this silo learned of the departure late), nothing
+        // else would, so the job asks for one more call.
+        if (reason.ReasonCode == DeactivationReasonCode.DirectoryFailure
+            && Exists
+            && !record.State.State.IsTerminal()
+            && _recoveredAt is { } recovered
+            && time.GetUtcNow() - recovered < RecoveryWindow)
+        {
+            activator.Reactivate(Id);
+        }
+
         return Task.CompletedTask;
     }
 
     public async Task<JobOutcome> CreateAsync(CreateJob command, WriteContext context)
     {
+        Touch();
         if (record.RecordExists)
         {
             return JobOutcome.Conflict($"job '{Id}' already exists");
@@ -96,11 +133,21 @@ public sealed partial class JobGrain(
         return new JobOutcome(OutcomeKind.Created, View(), null);
     }
 
-    public Task<JobOutcome> GetAsync() =>
-        Task.FromResult(Exists ? new JobOutcome(OutcomeKind.Ok, View(), null) : JobOutcome.NotFound(Id));
+    public Task<JobOutcome> GetAsync()
+    {
+        Touch();
+        return Task.FromResult(Exists ? new JobOutcome(OutcomeKind.Ok, View(), null) : JobOutcome.NotFound(Id));
+    }
+
+    public Task RecoverAsync()
+    {
+        _recoveredAt = time.GetUtcNow();
+        return Task.CompletedTask;
+    }
 
     public async Task<JobOutcome> UpdateAsync(UpdateJob command, WriteContext context)
     {
+        Touch();
         if (!Exists)
         {
             return JobOutcome.NotFound(Id);
@@ -145,6 +192,7 @@ public sealed partial class JobGrain(
 
     public async Task<EventOutcome> StartedAsync(JobStarted started, WriteContext context)
     {
+        Touch();
         var before = Exists ? record.State : null;
         var decision = LifecycleEvents.Started(Id, before, started, context, MicrosecondTime.Truncate(time.GetUtcNow()));
         return await StoreAsync(decision, before?.State).ConfigureAwait(true);
@@ -152,6 +200,7 @@ public sealed partial class JobGrain(
 
     public async Task<EventOutcome> FinishedAsync(JobFinished finished, WriteContext context)
     {
+        Touch();
         if (!Exists)
         {
             return new EventOutcome(EventStatus.NotFound, null, $"job '{Id}' not found");
@@ -194,6 +243,7 @@ public sealed partial class JobGrain(
 
     public async Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> batch, WriteContext context)
     {
+        Touch();
         if (!Exists)
         {
             return new SampleOutcome(OutcomeKind.NotFound, null, $"job '{Id}' not found");
@@ -227,7 +277,11 @@ public sealed partial class JobGrain(
             rejected);
     }
 
-    public Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync() => Task.FromResult(_recent.ToList());
+    public Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync()
+    {
+        Touch();
+        return Task.FromResult(_recent.ToList());
+    }
 
     /// <summary>
     /// The samples that may be stored, in order, and the refused ones with their positions in
@@ -321,10 +375,69 @@ public sealed partial class JobGrain(
 
     /// <summary>
     /// Pending and running jobs stay activated: their Prometheus series come from the activation,
-    /// so idle collection must not drop them between samples. Ended jobs are collected as usual.
+    /// so idle collection must not drop them between samples — until they are stale
+    /// (<see cref="CheckStaleAsync"/>). Ended jobs are collected as usual.
     /// </summary>
-    private void KeepActiveJobsActivated() =>
-        DelayDeactivation(record.State.State.IsTerminal() ? TimeSpan.FromTicks(-1) : TimeSpan.MaxValue);
+    private void KeepActiveJobsActivated()
+    {
+        if (record.State.State.IsTerminal())
+        {
+            DelayDeactivation(TimeSpan.FromTicks(-1));
+            _staleTimer?.Dispose();
+            _staleTimer = null;
+            return;
+        }
+
+        DelayDeactivation(TimeSpan.MaxValue);
+        _staleTimer ??= this.RegisterGrainTimer(
+            static (grain, _) => grain.CheckStaleAsync(),
+            this,
+            new GrainTimerCreationOptions
+            {
+                DueTime = StaleCheckDue(time.GetUtcNow()),
+                Period = Timeout.InfiniteTimeSpan,
+                Interleave = false,
+            });
+    }
+
+    private void Touch() => _lastActivity = time.GetUtcNow();
+
+    private TimeSpan StaleLimit() => staleOptions.Value.LimitFor(record.State.SchedulerJson);
+
+    private TimeSpan StaleCheckDue(DateTimeOffset now)
+    {
+        var remaining = _lastActivity + StaleLimit() - now;
+        return remaining < MinStaleCheck ? MinStaleCheck : remaining > MaxStaleCheck ? MaxStaleCheck : remaining;
+    }
+
+    /// <summary>
+    /// A pending or running job with no sample, event or request for its stale limit leaves memory
+    /// and the exporter; its row stays as it is (ending a job that went silent is the reconciler's
+    /// decision, from heartbeats), and its next request activates it again.
+    /// </summary>
+    private Task CheckStaleAsync()
+    {
+        if (!Exists || record.State.State.IsTerminal())
+        {
+            return Task.CompletedTask;
+        }
+
+        var now = time.GetUtcNow();
+        var limit = StaleLimit();
+        if (now - _lastActivity < limit)
+        {
+            _staleTimer?.Change(StaleCheckDue(now), Timeout.InfiniteTimeSpan);
+            return Task.CompletedTask;
+        }
+
+        LogStale(logger, Id, record.State.State, _lastActivity, limit.TotalHours);
+        activator.CountStaleDeactivation();
+        _staleTimer?.Dispose();
+        _staleTimer = null;
+        observer.OnDeactivated(Id);
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
 
     /// <summary>Stores what an event decided, and tells the observers as a create or a transition would.</summary>
     private async Task<EventOutcome> StoreAsync(LifecycleEvents.Decision decision, JobState? from)
@@ -376,6 +489,7 @@ public sealed partial class JobGrain(
     {
         var previous = record.State;
         var previousFacts = Usage.Facts;
+        next.UpdatedAt = MicrosecondTime.Truncate(time.GetUtcNow());
         record.State = next;
 
         // The flags stored with the row are judged against the new lifecycle (final when it ends).
@@ -408,6 +522,9 @@ public sealed partial class JobGrain(
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
+    private static DateTimeOffset Latest(DateTimeOffset start, DateTimeOffset? sample, DateTimeOffset? written) =>
+        Max(start, Max(sample ?? start, written ?? start));
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} created in state {State} by {ChangedBy} ({Source})")]
     private static partial void LogCreated(ILogger logger, string jobId, JobState state, string changedBy, string source);
 
@@ -416,6 +533,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: {Change} to {State} by {ChangedBy} ({Source})")]
     private static partial void LogEvent(ILogger logger, string jobId, string change, JobState? state, string changedBy, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ({State}) is stale: nothing since {LastActivity:o}, limit {Hours:F1} h; deactivated and no longer exported, its stored state unchanged")]
+    private static partial void LogStale(ILogger logger, string jobId, JobState state, DateTimeOffset lastActivity, double hours);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} deleted by {ChangedBy} ({Source})")]
     private static partial void LogDeleted(ILogger logger, string jobId, string changedBy, string source);

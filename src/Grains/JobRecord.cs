@@ -53,6 +53,13 @@ public sealed class JobRecord
     [Id(11)]
     public IReadOnlyList<string> Flags { get; set; } = [];
 
+    /// <summary>
+    /// When the grain last wrote the lifecycle, by its clock (the row's <c>updated_at</c>): with the start
+    /// and the newest sample, what the row knows of the job's last activity. Null for rows written before it.
+    /// </summary>
+    [Id(12)]
+    public DateTimeOffset? UpdatedAt { get; set; }
+
     /// <summary>A copy to change: what the grain builds the next write from.</summary>
     public JobRecord Copy() => new()
     {
@@ -66,5 +73,6 @@ public sealed class JobRecord
         Cluster = Cluster,
         Attempt = Attempt,
         Attempts = Attempts,
+        UpdatedAt = UpdatedAt,
     };
 }

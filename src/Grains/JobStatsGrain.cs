@@ -5,7 +5,7 @@ namespace HpcJobs.Grains;
 
 [GrainType("job-stats")]
 public sealed partial class JobStatsGrain(
-    IJobIndex index, ActiveJobActivator activator, TimeProvider time, ILogger<JobStatsGrain> logger) : Grain, IJobStatsGrain
+    IJobIndex index, TimeProvider time, ILogger<JobStatsGrain> logger) : Grain, IJobStatsGrain
 {
     /// <summary>How often the counts are re-read, bounding any drift from a delta lost with a crashed silo.</summary>
     internal static readonly TimeSpan ResyncPeriod = TimeSpan.FromMinutes(5);
@@ -23,9 +23,6 @@ public sealed partial class JobStatsGrain(
             static (grain, token) => grain.ResyncAsync(token),
             this,
             new GrainTimerCreationOptions { DueTime = ResyncPeriod, Period = ResyncPeriod, Interleave = false });
-
-        // Off the grain's scheduler: it only calls other grains.
-        _ = Task.Run(() => activator.RunAsync(CancellationToken.None), CancellationToken.None);
     }
 
     public Task ApplyAsync(JobCountDelta delta)

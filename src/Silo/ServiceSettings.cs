@@ -50,7 +50,8 @@ public sealed record ServiceSettings(
     TimeSpan ReconcileAfter,
     TimeSpan ReconcileInterval,
     int DatabaseMembershipPoolSize,
-    DatabasePooler DatabasePooler)
+    DatabasePooler DatabasePooler,
+    int StaleJobHours = 0)
 {
     public static ServiceSettings Load(IConfiguration configuration, string[] args)
     {
@@ -129,7 +130,8 @@ public sealed record ServiceSettings(
                 "none" => DatabasePooler.None,
                 "pgbouncer" => DatabasePooler.PgBouncer,
                 var other => throw new SettingsException("DATABASE_POOLER", other, "must be 'none' or 'pgbouncer'"),
-            });
+            },
+            Integer(configuration, "STALE_JOB_HOURS", 0, 0, 876_000));
     }
 
     /// <summary>Comma-separated tokens from <paramref name="name"/>, plus one per line from the file named by <c>{name}_FILE</c>.</summary>

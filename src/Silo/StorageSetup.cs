@@ -23,6 +23,7 @@ public static class StorageSetup
                 samples.Interval = settings.SampleInterval;
             });
         builder.Services.Configure<ActivationOptions>(activation => activation.PageSize = settings.ActivationPageSize);
+        builder.Services.Configure<StaleJobOptions>(stale => stale.Hours = settings.StaleJobHours);
         builder.Services.Configure<ReconcileOptions>(reconcile =>
         {
             reconcile.After = settings.ReconcileAfter;

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HpcJobs.Tests.Support;
 
@@ -11,10 +13,10 @@ public sealed class InProcessService : IAsyncDisposable
 {
     private readonly Factory _factory;
 
-    private InProcessService(IReadOnlyDictionary<string, string> settings)
+    private InProcessService(IReadOnlyDictionary<string, string> settings, Action<IServiceCollection>? services)
     {
         Settings = settings;
-        _factory = new Factory(settings);
+        _factory = new Factory(settings, services);
         Client = _factory.CreateClient();
     }
 
@@ -24,9 +26,15 @@ public sealed class InProcessService : IAsyncDisposable
 
     public IReadOnlyDictionary<string, string> Settings { get; }
 
-    /// <summary>Starts the service on <paramref name="database"/>'s settings plus <paramref name="extra"/> ones.</summary>
+    /// <summary>
+    /// Starts the service on <paramref name="database"/>'s settings plus <paramref name="extra"/> ones;
+    /// <paramref name="services"/> replaces some of its services (a fake clock, say).
+    /// </summary>
     public static InProcessService Start(
-        IReadOnlyDictionary<string, string> database, string clusterPrefix, IReadOnlyDictionary<string, string>? extra = null)
+        IReadOnlyDictionary<string, string> database,
+        string clusterPrefix,
+        IReadOnlyDictionary<string, string>? extra = null,
+        Action<IServiceCollection>? services = null)
     {
         var settings = new Dictionary<string, string>(database)
         {
@@ -40,7 +48,7 @@ public sealed class InProcessService : IAsyncDisposable
             settings[key] = value;
         }
 
-        return new InProcessService(settings);
+        return new InProcessService(settings, services);
     }
 
     public async ValueTask DisposeAsync()
@@ -49,13 +57,19 @@ public sealed class InProcessService : IAsyncDisposable
         await _factory.DisposeAsync();
     }
 
-    private sealed class Factory(IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<Program>
+    private sealed class Factory(IReadOnlyDictionary<string, string> settings, Action<IServiceCollection>? services)
+        : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services);
             }
         }
     }

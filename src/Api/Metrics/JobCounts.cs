@@ -26,9 +26,10 @@ public sealed class JobCounts(IGrainFactory grains, TimeProvider time, IOptions<
                 _fetched = time.GetUtcNow();
             }
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            // Serve the last known counts rather than fail the scrape.
+            // Serve the last known counts rather than fail the scrape — also while the grain's silo has
+            // died and is not yet declared dead (calls to it are rejected until the grain moves).
         }
         finally
         {

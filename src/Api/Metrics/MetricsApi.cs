@@ -75,10 +75,16 @@ public static class MetricsApi
     private static void WriteActivation(Exposition exposition, IActivationStatus activator)
     {
         exposition.Family("hpc_silo_job_activation_running", "gauge",
-            "1 while this silo re-activates the stored pending and running jobs (after the cluster starts or a silo leaves), so that their series are exported.");
+            "1 while this silo re-activates the stored pending and running jobs (the oldest silo, after the cluster starts or a silo leaves), so that their series are exported.");
         exposition.Line("hpc_silo_job_activation_running", string.Empty, activator.Running > 0 ? 1 : 0);
         exposition.Family("hpc_silo_job_activation_completed_total", "counter", "Re-activation passes over every active job that this silo finished.");
         exposition.Line("hpc_silo_job_activation_completed_total", string.Empty, activator.CompletedRuns);
+        exposition.Family("hpc_silo_job_reactivation_calls_total", "counter",
+            "Calls this silo made to job grains to re-activate them: one per active job in each pass, plus one per job Orleans dropped after a pass had reached it.");
+        exposition.Line("hpc_silo_job_reactivation_calls_total", string.Empty, activator.ReactivationCalls);
+        exposition.Family("hpc_stale_deactivations_total", "counter",
+            "Pending or running jobs this silo deactivated (and stopped exporting) after no sample, event or request for their stale limit; their stored state is unchanged.");
+        exposition.Line("hpc_stale_deactivations_total", string.Empty, activator.StaleDeactivations);
         if (activator.LastCompleted is { } last)
         {
             exposition.Family("hpc_silo_job_activation_last_jobs", "gauge", "Jobs re-activated by this silo's last finished pass.");

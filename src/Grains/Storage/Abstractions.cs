@@ -4,6 +4,12 @@ namespace HpcJobs.Grains.Storage;
 public sealed record StoredUsage(UsageSample? Latest, Footprint? Footprint);
 
 /// <summary>
+/// An active job as a re-activation pass sees it: the latest of its start, its newest sample and its
+/// last lifecycle write (what the row knows of its activity), and its scheduler time limit.
+/// </summary>
+public sealed record ActiveJobRow(string Id, DateTimeOffset LastActivity, long? TimeLimitMinutes);
+
+/// <summary>
 /// The indexed jobs table: the routes' reads (<see cref="IJobQueries"/>) and those of the grains.
 /// A job's lifecycle columns are its grain's storage (see JobRowStorage); the sample log keeps the
 /// latest-usage columns current in the same transaction as each sample. Nothing else writes a row.
@@ -17,10 +23,10 @@ public interface IJobIndex : IJobQueries
     Task<StoredUsage> ReadUsageAsync(string jobId);
 
     /// <summary>
-    /// Ids of pending and running jobs greater than <paramref name="afterId"/> in byte order, at most
+    /// Pending and running jobs with ids greater than <paramref name="afterId"/> in byte order, at most
     /// <paramref name="limit"/>, ascending: keyset pages whose cost does not grow with how far they are.
     /// </summary>
-    Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ActiveJobRow>> ListActiveJobsAsync(string afterId, int limit, CancellationToken cancellationToken);
 
     /// <summary>Jobs stored, by state: what the metrics grain rebuilds its counts from.</summary>
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken);

@@ -21,6 +21,10 @@ internal static class StorageRows
         timestamp is { } ts ? new UsageSample(ts, reader.GetDouble(1), reader.GetInt64(2), Nullable<double>(reader, 3)) : null,
         StorageJson.ReadFootprint(reader.IsDBNull(4) ? null : reader.GetString(4)));
 
+    /// <summary>The scheduler's <c>time_limit_minutes</c> as the JSON column gave it (a whole number, or nothing usable).</summary>
+    public static long? TimeLimit(string? text) =>
+        long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var minutes) ? minutes : null;
+
     private static T? Nullable<T>(DbDataReader reader, int column)
         where T : struct => reader.IsDBNull(column) ? null : reader.GetFieldValue<T>(column);
 }

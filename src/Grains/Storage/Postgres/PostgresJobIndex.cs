@@ -63,22 +63,29 @@ public sealed class PostgresJobIndex(PostgresDatabase database, JobListSql list)
         return new JobPage(jobs, total);
     });
 
-    public Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken) =>
-        database.GuardAsync<IReadOnlyList<string>>(async () =>
+    public Task<IReadOnlyList<ActiveJobRow>> ListActiveJobsAsync(string afterId, int limit, CancellationToken cancellationToken) =>
+        database.GuardAsync<IReadOnlyList<ActiveJobRow>>(async () =>
         {
             // The states are literals so that the planner can prove the partial index jobs_active_id_idx applies.
+            // GREATEST ignores NULLs: a job without samples is as recent as its start or last lifecycle write.
             await using var command = database.DataSource.CreateCommand(
-                "SELECT id FROM jobs WHERE state IN ('pending', 'running') AND id > $1 ORDER BY id LIMIT $2");
+                """
+                SELECT id, GREATEST(start_time, last_sample_time, updated_at), scheduler ->> 'time_limit_minutes'
+                FROM jobs WHERE state IN ('pending', 'running') AND id > $1 ORDER BY id LIMIT $2
+                """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = afterId });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-            var ids = new List<string>(Math.Min(limit, 1024));
+            var jobs = new List<ActiveJobRow>(Math.Min(limit, 1024));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                ids.Add(reader.GetString(0));
+                jobs.Add(new ActiveJobRow(
+                    reader.GetString(0),
+                    new DateTimeOffset(reader.GetFieldValue<DateTime>(1), TimeSpan.Zero),
+                    reader.IsDBNull(2) ? null : StorageRows.TimeLimit(reader.GetString(2))));
             }
 
-            return ids;
+            return jobs;
         });
 
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken) =>

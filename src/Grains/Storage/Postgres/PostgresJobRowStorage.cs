@@ -14,7 +14,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         await using var command = database.DataSource.CreateCommand(
             """
             SELECT user_name, nodes, state, start_time, end_time, scheduler::text, version, attempt, attempts::text,
-                   allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster
+                   allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, updated_at
             FROM jobs WHERE id = $1
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
@@ -42,6 +42,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
                 reader.IsDBNull(13) ? null : reader.GetFieldValue<string[]>(13),
                 reader.IsDBNull(14) ? null : reader.GetString(14)),
             Cluster = reader.IsDBNull(15) ? null : reader.GetString(15),
+            UpdatedAt = new DateTimeOffset(reader.GetFieldValue<DateTime>(16), TimeSpan.Zero),
         };
         return (record, reader.GetInt64(6));
     });
@@ -57,8 +58,8 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         """
         WITH job AS (
             INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, attempt, attempts,
-                              allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, flags, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, 1)
+                              allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, flags, version, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, 1, COALESCE($26, now()))
             ON CONFLICT (id) DO NOTHING
             RETURNING id),
         counted AS (
@@ -78,7 +79,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
             UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
                             attempt = $8, attempts = $9::jsonb, allocated_cpus = $10, allocated_memory_mb = $11,
                             allocated_gpus = $12, gpu_vendor = $13, gpu_devices = $14, cgroup_path = $15, cluster = $16,
-                            flags = $17::jsonb, version = version + 1, updated_at = now()
+                            flags = $17::jsonb, version = version + 1, updated_at = COALESCE($27, now())
             WHERE id = $1 AND version = $18
             RETURNING id),
         gone AS (
@@ -96,6 +97,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         await using var insert = database.DataSource.CreateCommand(InsertSql);
         AddLifecycle(insert.Parameters, jobId, record);
         AddAudit(insert.Parameters, record.PendingAudit);
+        insert.Parameters.Add(Nullable(record.UpdatedAt, NpgsqlDbType.TimestampTz));
         return (long)(await insert.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 
@@ -105,6 +107,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         AddLifecycle(update.Parameters, jobId, record);
         update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
         AddAudit(update.Parameters, record.PendingAudit);
+        update.Parameters.Add(Nullable(record.UpdatedAt, NpgsqlDbType.TimestampTz));
         return (long)(await update.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 

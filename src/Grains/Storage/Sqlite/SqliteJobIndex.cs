@@ -67,24 +67,33 @@ public sealed class SqliteJobIndex(SqliteDatabase database, JobListSql list) : I
         return new JobPage(jobs, total);
     }
 
-    public async Task<IReadOnlyList<string>> ListActiveIdsAsync(string afterId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ActiveJobRow>> ListActiveJobsAsync(string afterId, int limit, CancellationToken cancellationToken)
     {
         await using var connection = database.OpenReader();
         await using var command = connection.CreateCommand();
 
         // Without statistics SQLite prefers jobs_by_state and sorts every active job for each page.
+        // SQLite's max() of several arguments is NULL when one is: a job without samples or without a
+        // stored write time (rows from before updated_at) is as recent as the rest.
         command.CommandText =
-            "SELECT id FROM jobs INDEXED BY jobs_active_by_id WHERE state IN ('pending', 'running') AND id > $after ORDER BY id LIMIT $limit";
+            """
+            SELECT id, max(start_time, coalesce(last_sample_time, start_time), coalesce(updated_at, start_time)),
+                   json_extract(scheduler, '$.time_limit_minutes')
+            FROM jobs INDEXED BY jobs_active_by_id WHERE state IN ('pending', 'running') AND id > $after ORDER BY id LIMIT $limit
+            """;
         command.Parameters.AddWithValue("$after", afterId);
         command.Parameters.AddWithValue("$limit", limit);
-        var ids = new List<string>(Math.Min(limit, 1024));
+        var jobs = new List<ActiveJobRow>(Math.Min(limit, 1024));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            ids.Add(reader.GetString(0));
+            jobs.Add(new ActiveJobRow(
+                reader.GetString(0),
+                MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(1)),
+                reader.IsDBNull(2) ? null : StorageRows.TimeLimit(reader.GetValue(2).ToString())));
         }
 
-        return ids;
+        return jobs;
     }
 
     public async Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken)

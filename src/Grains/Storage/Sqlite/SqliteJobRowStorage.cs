@@ -15,6 +15,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
     [
         "user_name", "state", "start_time", "end_time", "nodes", "scheduler", "attempt", "attempts",
         "allocated_cpus", "allocated_memory_mb", "allocated_gpus", "gpu_vendor", "gpu_devices", "cgroup_path", "cluster", "flags",
+        "updated_at",
     ];
 
     private static readonly string[] LifecycleParameters = [.. Lifecycle.Select(column => "$" + column)];
@@ -55,6 +56,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 reader.IsDBNull(12) ? null : JsonSerializer.Deserialize(reader.GetString(12), StorageJson.Default.ListString),
                 reader.IsDBNull(13) ? null : reader.GetString(13)),
             Cluster = reader.IsDBNull(14) ? null : reader.GetString(14),
+            UpdatedAt = reader.IsDBNull(16) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(16)),
         };
         return (record, reader.GetInt64(Lifecycle.Length));
     }
@@ -143,6 +145,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
             allocation.CgroupPath,
             record.Cluster,
             StorageJson.Flags(record.Flags),
+            record.UpdatedAt is { } updated ? MicrosecondTime.ToUnixMicroseconds(updated) : null,
         ];
         for (var i = 0; i < values.Length; i++)
         {

@@ -19,6 +19,10 @@ internal static class SqliteMigrations
         AddSampleIdentity(connection);
         AddLifecycleColumns(connection);
         AddFlags(connection);
+
+        // When the grain last wrote the lifecycle (PostgreSQL has had it from the start): with the
+        // start and the newest sample, how recent a job's activity is for the re-activation passes.
+        AddColumn(connection, "jobs", "updated_at", "INTEGER");
     }
 
     /// <summary>
