@@ -35,12 +35,7 @@ public static class ApiSettings
             access.ReadTokens = Tokens(env, "API_READ_TOKENS");
             access.NodeTokensFile = env.Text("API_NODE_TOKENS_FILE", string.Empty) is { Length: > 0 } file ? file : null;
             access.NodeTokens = NodeTokens(access.NodeTokensFile);
-            access.MetricsNeedToken = env.Text("METRICS_AUTH", "read").ToLowerInvariant() switch
-            {
-                "read" => true,
-                "none" => false,
-                var other => throw new SettingsException("METRICS_AUTH", other, "must be 'read' or 'none'"),
-            };
+            access.MetricsNeedToken = env.Choice("METRICS_AUTH", true, "must be 'read' or 'none'", ("read", true), ("none", false));
         }).ValidateOnStart();
         return builder;
     }

@@ -10,17 +10,15 @@ public static class GrainSettings
     public static WebApplicationBuilder AddJobGrains(this WebApplicationBuilder builder)
     {
         builder.Services.AddJobGrains();
-        builder.Services.AddOptions<RetentionOptions>()
-            .Configure<IConfiguration>((retention, env) => retention.Days = env.Integer("METRICS_RETENTION_DAYS", 7, 1, 36500))
-            .ValidateOnStart();
+        builder.Services.AddOptions<RetentionOptions>().Configure<IConfiguration>((retention, env) =>
+            retention.Days = env.Integer("METRICS_RETENTION_DAYS", 7, 1, 36500)).ValidateOnStart();
         builder.Services.AddOptions<SampleOptions>().Configure<IConfiguration>((samples, env) =>
         {
             samples.MaxClockSkew = env.Seconds("MAX_CLOCK_SKEW_SECONDS", 300, 1, 86_400);
             samples.Interval = env.Seconds("SAMPLE_INTERVAL_SECONDS", 30, 1, 3600);
         }).ValidateOnStart();
-        builder.Services.AddOptions<ActivationOptions>()
-            .Configure<IConfiguration>((activation, env) => activation.PageSize = env.Integer("ACTIVATION_PAGE_SIZE", 1000, 1, 100_000))
-            .ValidateOnStart();
+        builder.Services.AddOptions<ActivationOptions>().Configure<IConfiguration>((activation, env) =>
+            activation.PageSize = env.Integer("ACTIVATION_PAGE_SIZE", 1000, 1, 100_000)).ValidateOnStart();
         builder.Services.AddOptions<ReconcileOptions>().Configure<IConfiguration, IOptions<SampleOptions>>((reconcile, env, samples) =>
         {
             reconcile.After = env.Seconds("RECONCILE_AFTER_SECONDS", 600, 0, 30 * 86_400);

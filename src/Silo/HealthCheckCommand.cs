@@ -13,7 +13,6 @@ public static class HealthCheckCommand
 {
     public const string Flag = "--health-check";
 
-    /// <exception cref="SettingsException">HOST or PORT is invalid.</exception>
     public static async Task<int> RunAsync(IConfiguration configuration, string[] args)
     {
         var http = new HttpEndpointOptions();

@@ -9,10 +9,8 @@ namespace HpcJobs.Silo;
 public delegate bool Parser<T>(string text, out T value);
 
 /// <summary>
-/// How the contract's environment variables reach the options: each concern binds its options class
-/// with <c>AddOptions&lt;T&gt;().Configure&lt;IConfiguration&gt;(...).ValidateOnStart()</c> through
-/// these readers. A value that does not parse or is out of range cannot be bound: the reader throws
-/// a <see cref="SettingsException"/>, which start-up reports as one line naming the variable.
+/// The readers each concern binds its options with (<c>AddOptions&lt;T&gt;().Configure&lt;IConfiguration&gt;(...).ValidateOnStart()</c>):
+/// a value that does not parse or is out of range cannot be bound and throws a <see cref="SettingsException"/>.
 /// </summary>
 public static class Settings
 {
@@ -46,6 +44,15 @@ public static class Settings
         configuration.Read(name, fallback, (string text, out string value) =>
             (value = text).Length <= 150 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'), "must be up to 150 letters, digits, '-', '_' or '.'");
 
+    /// <summary>The value of the choice the variable names, in any case, or <paramref name="fallback"/> when it is unset.</summary>
+    public static T Choice<T>(this IConfiguration configuration, string name, T fallback, string problem, params (string Name, T Value)[] choices) =>
+        configuration.Read(name, fallback, (string text, out T value) =>
+        {
+            var at = Array.FindIndex(choices, choice => choice.Name.Equals(text, StringComparison.OrdinalIgnoreCase));
+            value = at < 0 ? fallback : choices[at].Value;
+            return at >= 0;
+        }, problem);
+
     /// <summary><c>1</c>/<c>true</c> or <c>0</c>/<c>false</c>; unset is off.</summary>
     public static bool Flag(this IConfiguration configuration, string name) =>
         configuration.Read(name, false, (string text, out bool value) => (value = text is "1" or "true") || text is "0" or "false", "must be 1 or 0");
@@ -66,8 +73,8 @@ public static class Settings
         catch (AggregateException errors)
         {
             // One options class may read another's variable (reconciliation reads the sample interval): name it once.
-            var failures = errors.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures).Distinct();
-            throw new OptionsValidationException(string.Empty, typeof(IConfiguration), failures);
+            throw new OptionsValidationException(
+                string.Empty, typeof(IConfiguration), errors.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures).Distinct());
         }
     }
 }

@@ -23,13 +23,8 @@ public static class StorageSetup
 
     /// <summary>DATABASE_TYPE, read while registering: it decides which storage and clustering are registered.</summary>
     /// <exception cref="SettingsException">Neither sqlite nor postgres.</exception>
-    public static DatabaseType Database(this IConfiguration configuration) =>
-        configuration.Text("DATABASE_TYPE", "sqlite").ToLowerInvariant() switch
-        {
-            "sqlite" => DatabaseType.Sqlite,
-            "postgres" or "postgresql" => DatabaseType.Postgres,
-            var other => throw new SettingsException("DATABASE_TYPE", other, "must be 'sqlite' or 'postgres'"),
-        };
+    public static DatabaseType Database(this IConfiguration configuration) => configuration.Choice(
+        "DATABASE_TYPE", DatabaseType.Sqlite, "must be 'sqlite' or 'postgres'", ("sqlite", DatabaseType.Sqlite), ("postgres", DatabaseType.Postgres), ("postgresql", DatabaseType.Postgres));
 
     /// <summary>DATABASE_URL, SQLITE_SYNCHRONOUS, DATABASE_POOL_SIZE, DATABASE_MEMBERSHIP_POOL_SIZE, DATABASE_POOLER; each backend's settings are checked whichever is used.</summary>
     public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder)
@@ -38,24 +33,16 @@ public static class StorageSetup
         builder.Services.AddOptions<SqliteOptions>().Configure<IConfiguration>((sqlite, env) =>
         {
             sqlite.Path = database == DatabaseType.Sqlite ? env.Text("DATABASE_URL", sqlite.Path) : sqlite.Path;
-            sqlite.Synchronous = env.Text("SQLITE_SYNCHRONOUS", "full").ToLowerInvariant() switch
-            {
-                "full" => SqliteSynchronous.Full,
-                "normal" => SqliteSynchronous.Normal,
-                var other => throw new SettingsException("SQLITE_SYNCHRONOUS", other, "must be 'full' or 'normal'"),
-            };
+            sqlite.Synchronous = env.Choice(
+                "SQLITE_SYNCHRONOUS", SqliteSynchronous.Full, "must be 'full' or 'normal'", ("full", SqliteSynchronous.Full), ("normal", SqliteSynchronous.Normal));
         }).ValidateOnStart();
         builder.Services.AddOptions<PostgresOptions>().Configure<IConfiguration>((postgres, env) =>
         {
             postgres.ConnectionString = database == DatabaseType.Postgres ? PostgresUrl(env) : string.Empty;
             postgres.MaxPoolSize = env.Integer("DATABASE_POOL_SIZE", 20, 2, 1000);
             postgres.MembershipPoolSize = env.Integer("DATABASE_MEMBERSHIP_POOL_SIZE", 4, 1, 100);
-            postgres.Pooler = env.Text("DATABASE_POOLER", "none").ToLowerInvariant() switch
-            {
-                "none" => DatabasePooler.None,
-                "pgbouncer" => DatabasePooler.PgBouncer,
-                var other => throw new SettingsException("DATABASE_POOLER", other, "must be 'none' or 'pgbouncer'"),
-            };
+            postgres.Pooler = env.Choice(
+                "DATABASE_POOLER", DatabasePooler.None, "must be 'none' or 'pgbouncer'", ("none", DatabasePooler.None), ("pgbouncer", DatabasePooler.PgBouncer));
         }).ValidateOnStart();
         if (database == DatabaseType.Sqlite)
         {

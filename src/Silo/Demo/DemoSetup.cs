@@ -2,10 +2,7 @@ namespace HpcJobs.Silo.Demo;
 
 public static class DemoSetup
 {
-    /// <summary>
-    /// <c>--seed-demo</c> seeds once the silo is up; <c>DEMO_COLLECTOR=1</c> (or <c>--demo-collector</c>)
-    /// keeps the demo moving. Read while registering: they decide which services exist.
-    /// </summary>
+    /// <summary><c>--seed-demo</c> seeds once the silo is up; <c>DEMO_COLLECTOR=1</c> (or <c>--demo-collector</c>) keeps the demo moving.</summary>
     public static WebApplicationBuilder AddDemo(this WebApplicationBuilder builder, string[] args)
     {
         if (args.Contains("--seed-demo", StringComparer.Ordinal))
