@@ -8,7 +8,7 @@ using HpcJobs.Api.Errors;
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "18680")));
-builder.Services.AddJobsApi(_ => { });
+builder.Services.AddJobsApi();
 builder.Services.AddSingleton(TimeProvider.System);
 var app = builder.Build();
 app.MapPost("/v1/jobs/{id}/metrics", async (string id, HttpRequest request, TimeProvider time) =>

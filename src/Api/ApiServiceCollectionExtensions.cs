@@ -14,10 +14,9 @@ namespace HpcJobs.Api;
 
 public static class ApiServiceCollectionExtensions
 {
-    public static IServiceCollection AddJobsApi(this IServiceCollection services, Action<ApiOptions> configure)
+    public static IServiceCollection AddJobsApi(this IServiceCollection services)
     {
         services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
-        services.Configure(configure);
         services.AddRouting();
         services.AddJobPages();
         return services;

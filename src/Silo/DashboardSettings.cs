@@ -5,10 +5,6 @@ public sealed record DashboardSettings(bool Enabled)
 {
     public const string Variable = "ORLEANS_DASHBOARD";
 
-    public static DashboardSettings Load(IConfiguration configuration) => new(configuration[Variable] switch
-    {
-        null or "" or "0" or "false" => false,
-        "1" or "true" => true,
-        var other => throw new SettingsException(Variable, other, "must be 1 or 0"),
-    });
+    /// <summary>Read while registering, not as options: it decides whether the dashboard is registered at all.</summary>
+    public static DashboardSettings Load(IConfiguration configuration) => new(configuration.Flag(Variable));
 }

@@ -1,15 +1,18 @@
 using System.Net;
+using HpcJobs.Api.Security;
+using Microsoft.Extensions.Options;
 
 namespace HpcJobs.Silo;
 
 public static partial class StartupWarnings
 {
     /// <summary>One clear line when anyone on the network can write: bound beyond loopback with no tokens.</summary>
-    public static WebApplication WarnIfOpenToTheNetwork(this WebApplication app, ServiceSettings settings)
+    public static WebApplication WarnIfOpenToTheNetwork(this WebApplication app)
     {
-        if (!IPAddress.IsLoopback(settings.Host) && settings.WriteTokens.Count == 0 && settings.ReadTokens.Count == 0 && settings.NodeTokensFile is null)
+        var http = app.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value;
+        if (!IPAddress.IsLoopback(http.Host) && !app.Services.GetRequiredService<IOptions<AccessOptions>>().Value.Enabled)
         {
-            LogOpen(app.Logger, settings.Host.ToString(), settings.Port);
+            LogOpen(app.Logger, http.Host.ToString(), http.Port);
         }
 
         return app;

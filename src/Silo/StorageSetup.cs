@@ -1,6 +1,8 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Nodes;
-using HpcJobs.Grains.Storage;
 using HpcJobs.Grains.Storage.Postgres;
 using HpcJobs.Grains.Storage.Sqlite;
 using Orleans.Configuration;
@@ -8,75 +10,91 @@ using Orleans.Serialization;
 
 namespace HpcJobs.Silo;
 
+public enum DatabaseType
+{
+    Sqlite,
+    Postgres,
+}
+
 /// <summary>Chooses the storage backend and the Orleans cluster configuration that goes with it.</summary>
 public static class StorageSetup
 {
     private const string Invariant = "Npgsql";
 
-    public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder, ServiceSettings settings)
-    {
-        builder.Services.AddJobGrains(
-            retention => retention.Days = settings.RetentionDays,
-            samples =>
-            {
-                samples.MaxClockSkew = settings.MaxClockSkew;
-                samples.Interval = settings.SampleInterval;
-            });
-        builder.Services.Configure<ActivationOptions>(activation => activation.PageSize = settings.ActivationPageSize);
-        builder.Services.Configure<StaleJobOptions>(stale => stale.Hours = settings.StaleJobHours);
-        builder.Services.Configure<ReconcileOptions>(reconcile =>
-        {
-            reconcile.After = settings.ReconcileAfter;
-            reconcile.Interval = settings.ReconcileInterval;
+    /// <summary>DATABASE_TYPE, read while registering: it decides which storage and clustering are registered.</summary>
+    /// <exception cref="SettingsException">Neither sqlite nor postgres.</exception>
+    public static DatabaseType Database(this IConfiguration configuration) => configuration.Choice(
+        "DATABASE_TYPE", DatabaseType.Sqlite, "must be 'sqlite' or 'postgres'", ("sqlite", DatabaseType.Sqlite), ("postgres", DatabaseType.Postgres), ("postgresql", DatabaseType.Postgres));
 
-            // A heartbeat missed now and then is no gap; three agent intervals without one is.
-            var gap = settings.SampleInterval * 3;
-            reconcile.MaxGap = settings.ReconcileAfter > TimeSpan.Zero && settings.ReconcileAfter < gap ? settings.ReconcileAfter : gap;
-        });
-        switch (settings.DatabaseType)
+    /// <summary>DATABASE_URL, SQLITE_SYNCHRONOUS, DATABASE_POOL_SIZE, DATABASE_MEMBERSHIP_POOL_SIZE, DATABASE_POOLER; each backend's settings are checked whichever is used.</summary>
+    public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder)
+    {
+        var database = builder.Configuration.Database();
+        builder.Services.AddOptions<SqliteOptions>().Configure<IConfiguration>((sqlite, env) =>
         {
-            case DatabaseType.Sqlite:
-                builder.Services.AddSqliteStorage(options =>
-                {
-                    options.Path = settings.DatabaseUrl;
-                    options.Synchronous = settings.SqliteSynchronous;
-                });
-                break;
-            case DatabaseType.Postgres:
-                builder.Services.AddPostgresStorage(options =>
-                {
-                    options.ConnectionString = settings.DatabaseUrl;
-                    options.MaxPoolSize = settings.DatabasePoolSize;
-                    options.MembershipPoolSize = settings.DatabaseMembershipPoolSize;
-                    options.Pooler = settings.DatabasePooler;
-                });
-                break;
+            sqlite.Path = database == DatabaseType.Sqlite ? env.Text("DATABASE_URL", sqlite.Path) : sqlite.Path;
+            sqlite.Synchronous = env.Choice(
+                "SQLITE_SYNCHRONOUS", SqliteSynchronous.Full, "must be 'full' or 'normal'", ("full", SqliteSynchronous.Full), ("normal", SqliteSynchronous.Normal));
+        }).ValidateOnStart();
+        builder.Services.AddOptions<PostgresOptions>().Configure<IConfiguration>((postgres, env) =>
+        {
+            postgres.ConnectionString = database == DatabaseType.Postgres ? PostgresUrl(env) : string.Empty;
+            postgres.MaxPoolSize = env.Integer("DATABASE_POOL_SIZE", 20, 2, 1000);
+            postgres.MembershipPoolSize = env.Integer("DATABASE_MEMBERSHIP_POOL_SIZE", 4, 1, 100);
+            postgres.Pooler = env.Choice(
+                "DATABASE_POOLER", DatabasePooler.None, "must be 'none' or 'pgbouncer'", ("none", DatabasePooler.None), ("pgbouncer", DatabasePooler.PgBouncer));
+        }).ValidateOnStart();
+        if (database == DatabaseType.Sqlite)
+        {
+            builder.Services.AddSqliteStorage();
+        }
+        else
+        {
+            builder.Services.AddPostgresStorage();
         }
 
         return builder;
     }
 
-    public static WebApplicationBuilder UseJobSilo(this WebApplicationBuilder builder, ServiceSettings settings)
+    /// <summary>CLUSTER_ID, SERVICE_ID, SILO_PORT, GATEWAY_PORT and ADVERTISED_IP, bound into Orleans' own options.</summary>
+    public static WebApplicationBuilder UseJobSilo(this WebApplicationBuilder builder)
     {
+        var database = builder.Configuration.Database();
         builder.UseOrleans(silo =>
         {
-            silo.Configure<ClusterOptions>(cluster =>
-            {
-                cluster.ClusterId = settings.ClusterId;
-                cluster.ServiceId = settings.ServiceId;
-            });
             silo.Configure<ExceptionSerializationOptions>(options => options.SupportedNamespacePrefixes.Add("Npgsql"));
 
-            if (settings.DatabaseType == DatabaseType.Sqlite)
+            if (database == DatabaseType.Sqlite)
             {
-                // One file, one silo: membership and reminders live in the process.
-                silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, null, settings.ServiceId, settings.ClusterId);
+                // One file, one silo: membership and reminders live in the process, the silo on loopback.
+                silo.UseLocalhostClustering();
                 silo.UseInMemoryReminderService();
             }
             else
             {
-                UsePostgresCluster(silo, settings);
+                UsePostgresCluster(silo);
             }
+
+            // After UseLocalhostClustering, whose defaults these replace.
+            silo.Services.AddOptions<ClusterOptions>().Configure<IConfiguration>((cluster, env) =>
+            {
+                cluster.ClusterId = env.Identifier("CLUSTER_ID", "hpc");
+                cluster.ServiceId = env.Identifier("SERVICE_ID", "hpc");
+            }).ValidateOnStart();
+            silo.Services.AddOptions<EndpointOptions>().Configure<IConfiguration>((endpoints, env) =>
+            {
+                endpoints.SiloPort = env.Integer("SILO_PORT", 11111, 1, 65535);
+                endpoints.GatewayPort = env.Integer("GATEWAY_PORT", 30000, 1, 65535);
+                // Checked with SQLite too, where the one silo stays on loopback.
+                var advertised = env.Address("ADVERTISED_IP", database == DatabaseType.Postgres ? DefaultAdvertisedIp() : IPAddress.Loopback);
+                if (database == DatabaseType.Postgres)
+                {
+                    // Other silos reach this one at the advertised address; it listens on all of them.
+                    endpoints.AdvertisedIPAddress = advertised;
+                    endpoints.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, endpoints.SiloPort);
+                    endpoints.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, endpoints.GatewayPort);
+                }
+            }).ValidateOnStart();
 
             silo.AddStartupTask((services, _) =>
                 services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).EnsureScheduledAsync());
@@ -91,9 +109,8 @@ public static class StorageSetup
         return builder;
     }
 
-    private static void UsePostgresCluster(ISiloBuilder silo, ServiceSettings settings)
+    private static void UsePostgresCluster(ISiloBuilder silo)
     {
-        silo.ConfigureEndpoints(settings.AdvertisedIp, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
         silo.Configure<ClusterMembershipOptions>(membership =>
         {
             // Declare a killed silo dead in ~10 s (3 missed probes of 3 s) instead of the default ~17 s+,
@@ -113,4 +130,32 @@ public static class StorageSetup
         silo.Services.AddOptions<AdoNetReminderTableOptions>()
             .Configure<PostgresDatabase>((options, database) => options.DataSource = database.MembershipDataSource);
     }
+
+    private static string PostgresUrl(IConfiguration configuration)
+    {
+        var url = configuration.Text("DATABASE_URL", string.Empty);
+        if (url.Length == 0)
+        {
+            throw new SettingsException("DATABASE_URL", url, "is required when DATABASE_TYPE=postgres");
+        }
+
+        try
+        {
+            PostgresConnectionString.Parse(url);
+            return url;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            // The URL may carry a password: name the problem, not the value.
+            throw new SettingsException("DATABASE_URL", "(hidden)", $"is not a PostgreSQL URL or connection string: {e.Message}");
+        }
+    }
+
+    private static IPAddress DefaultAdvertisedIp() =>
+        NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+        ?? IPAddress.Loopback;
 }

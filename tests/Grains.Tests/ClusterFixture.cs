@@ -40,7 +40,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             var path = siloBuilder.Configuration["DatabasePath"]!;
-            siloBuilder.Services.AddJobGrains(_ => { });
+            siloBuilder.Services.AddJobGrains();
             siloBuilder.Services.AddSqliteStorage(options => options.Path = path);
             siloBuilder.UseInMemoryReminderService();
         }

@@ -128,9 +128,8 @@ public sealed class IngestAdmission : IDisposable
 
 public static class IngestAdmissionExtensions
 {
-    public static IServiceCollection AddIngestAdmission(this IServiceCollection services, Action<IngestAdmissionOptions> configure)
+    public static IServiceCollection AddIngestAdmission(this IServiceCollection services)
     {
-        services.Configure(configure);
         services.AddSingleton<IngestAdmission>();
         return services;
     }

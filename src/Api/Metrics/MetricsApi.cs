@@ -15,9 +15,8 @@ public static class MetricsApi
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    public static IServiceCollection AddPrometheusExport(this IServiceCollection services, Action<MetricsOptions> configure)
+    public static IServiceCollection AddPrometheusExport(this IServiceCollection services)
     {
-        services.Configure(configure);
         services.AddSingleton<JobExporter>();
         services.AddSingleton<IJobObserverPart>(sp => sp.GetRequiredService<JobExporter>());
         services.AddSingleton<JobCounts>();

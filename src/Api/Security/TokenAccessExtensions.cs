@@ -8,9 +8,8 @@ namespace HpcJobs.Api.Security;
 public static class TokenAccessExtensions
 {
     /// <summary>Bearer-token authentication, the <see cref="AccessPolicies"/> and the fallback policy for routes that name none.</summary>
-    public static IServiceCollection AddTokenAccess(this IServiceCollection services, Action<AccessOptions> configure)
+    public static IServiceCollection AddTokenAccess(this IServiceCollection services)
     {
-        services.Configure(configure);
         services.AddSingleton<NodeTokens>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeTokens>());
         services.AddSingleton<BearerTokens>();

@@ -2,16 +2,16 @@ namespace HpcJobs.Silo.Demo;
 
 public static class DemoSetup
 {
-    /// <summary><c>--seed-demo</c> seeds once the silo is up; <c>DEMO_COLLECTOR=1</c> keeps the demo moving.</summary>
-    public static WebApplicationBuilder AddDemo(this WebApplicationBuilder builder, ServiceSettings settings)
+    /// <summary><c>--seed-demo</c> seeds once the silo is up; <c>DEMO_COLLECTOR=1</c> (or <c>--demo-collector</c>) keeps the demo moving.</summary>
+    public static WebApplicationBuilder AddDemo(this WebApplicationBuilder builder, string[] args)
     {
-        if (settings.SeedDemo)
+        if (args.Contains("--seed-demo", StringComparer.Ordinal))
         {
             builder.Services.AddSingleton<DemoSeeder>();
             builder.Services.AddHostedService<DemoSeedOnStart>();
         }
 
-        if (settings.DemoCollector)
+        if (builder.Configuration.Flag("DEMO_COLLECTOR") || args.Contains("--demo-collector", StringComparer.Ordinal))
         {
             builder.Services.AddHostedService<DemoCollector>();
         }

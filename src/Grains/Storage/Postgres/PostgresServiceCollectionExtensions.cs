@@ -12,9 +12,9 @@ public static class PostgresServiceCollectionExtensions
     /// Register before Orleans so that the schema (Orleans' tables included) exists before clustering
     /// starts. Membership and reminders use Orleans' ADO.NET providers on the same data source.
     /// </summary>
-    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, Action<PostgresOptions> configure)
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, Action<PostgresOptions>? configure = null)
     {
-        services.Configure(configure);
+        services.Configure(configure ?? (_ => { }));
         services.AddSingleton<WriterMetrics>();
         services.AddSingleton<ITransientFailures, StorageTransientFailures>();
         services.AddSingleton<PostgresDatabase>();

@@ -7,9 +7,9 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 public static class SqliteServiceCollectionExtensions
 {
     /// <summary>The SQLite backend: job rows, the sample log, job grain state (the jobs row) and the health probe, all in one file.</summary>
-    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, Action<SqliteOptions> configure)
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, Action<SqliteOptions>? configure = null)
     {
-        services.Configure(configure);
+        services.Configure(configure ?? (_ => { }));
         services.AddSingleton<WriterMetrics>();
         services.AddSingleton<ITransientFailures, StorageTransientFailures>();
         services.AddSingleton<SqliteDatabase>();

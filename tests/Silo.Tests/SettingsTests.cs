@@ -1,31 +1,49 @@
+using HpcJobs.Api.Ingest;
+using HpcJobs.Api.Security;
+using HpcJobs.Grains;
+using HpcJobs.Grains.Nodes;
+using HpcJobs.Grains.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace HpcJobs.Silo.Tests;
 
-public sealed class ServiceSettingsTests
+/// <summary>Each concern's options bound from the variables and checked at start, as Program.cs registers them.</summary>
+public sealed class SettingsTests
 {
-    private static ServiceSettings Load(params (string Key, string Value)[] values) =>
-        ServiceSettings.Load(
-            new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build(),
-            []);
+    private static WebApplication Load(params (string Key, string Value)[] values)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.Configuration.AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)));
+        builder.UseHttpEndpoint().AddJobStorage().AddJobGrains().UseJobSilo().AddIngestAdmission().AddTokenAccess().AddPrometheusExport();
+        return builder.Build().ValidateSettings();
+    }
+
+    private static T Get<T>(WebApplication app)
+        where T : class => app.Services.GetRequiredService<IOptions<T>>().Value;
 
     [Fact]
     public void Load_UsesContractDefaults_WhenNothingIsSet()
     {
         var settings = Load();
 
-        Assert.Equal(8080, settings.Port);
-        Assert.Equal("0.0.0.0", settings.Host.ToString());
-        Assert.Equal(DatabaseType.Sqlite, settings.DatabaseType);
-        Assert.Equal("./hpc-jobs.db", settings.DatabaseUrl);
-        Assert.Equal(7, settings.RetentionDays);
-        Assert.Equal(11111, settings.SiloPort);
-        Assert.Equal(30000, settings.GatewayPort);
-        Assert.Equal("hpc", settings.ClusterId);
-        Assert.Equal("hpc", settings.ServiceId);
-        Assert.Equal(16_000, settings.IngestMaxSamplesInFlight);
-        Assert.Equal(TimeSpan.FromSeconds(600), settings.ReconcileAfter);
-        Assert.Equal(TimeSpan.FromSeconds(60), settings.ReconcileInterval);
+        Assert.Equal(8080, Get<HttpEndpointOptions>(settings).Port);
+        Assert.Equal("0.0.0.0", Get<HttpEndpointOptions>(settings).Host.ToString());
+        Assert.Equal(DatabaseType.Sqlite, settings.Configuration.Database());
+        Assert.Equal("./hpc-jobs.db", Get<SqliteOptions>(settings).Path);
+        Assert.Equal(7, Get<RetentionOptions>(settings).Days);
+        Assert.Equal(11111, Get<EndpointOptions>(settings).SiloPort);
+        Assert.Equal(30000, Get<EndpointOptions>(settings).GatewayPort);
+        Assert.Equal("hpc", Get<ClusterOptions>(settings).ClusterId);
+        Assert.Equal("hpc", Get<ClusterOptions>(settings).ServiceId);
+        Assert.Equal(16_000, Get<IngestAdmissionOptions>(settings).MaxSamplesInFlight);
+        Assert.Equal(TimeSpan.FromSeconds(600), Get<ReconcileOptions>(settings).After);
+        Assert.Equal(TimeSpan.FromSeconds(60), Get<ReconcileOptions>(settings).Interval);
     }
 
     [Theory]
@@ -45,6 +63,7 @@ public sealed class ServiceSettingsTests
     [InlineData("RECONCILE_AFTER_SECONDS", "ten minutes")]
     [InlineData("RECONCILE_INTERVAL_SECONDS", "0")]
     [InlineData("DATABASE_POOLER", "odyssey")]
+    [InlineData("STALE_JOB_HOURS", "-1")]
     [InlineData("DATABASE_MEMBERSHIP_POOL_SIZE", "0")]
     public void Load_NamesTheVariable_WhenValueIsInvalid(string variable, string value)
     {
@@ -95,14 +114,24 @@ public sealed class ServiceSettingsTests
 
             var settings = Load(("API_NODE_TOKENS_FILE", file));
 
-            Assert.Equal(file, settings.NodeTokensFile);
-            Assert.Equal("gpu01", Assert.Single(settings.NodeTokens).Node);
+            Assert.Equal(file, Get<AccessOptions>(settings).NodeTokensFile);
+            Assert.Equal("gpu01", Assert.Single(Get<AccessOptions>(settings).NodeTokens).Node);
             Assert.Equal("API_NODE_TOKENS_FILE", Assert.Throws<SettingsException>(() => Load(("API_NODE_TOKENS_FILE", file + ".missing"))).Variable);
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public void Load_NamesEveryInvalidVariable_OnOneLine()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Load(("METRICS_RETENTION_DAYS", "0"), ("SAMPLE_INTERVAL_SECONDS", "0")));
+
+        Assert.Equal(
+            "invalid setting METRICS_RETENTION_DAYS='0': must be a whole number from 1 to 36500; invalid setting SAMPLE_INTERVAL_SECONDS='0': must be a whole number from 1 to 3600",
+            error.Message);
     }
 
     [Fact]
