@@ -2,7 +2,8 @@
 # The per-unit costs behind docs/capacity.md, measured on one silo and a private PostgreSQL:
 #   - per job (one job-started + one job-finished, a 10,000-task array): WAL bytes, table bytes,
 #     CPU of the silo and of PostgreSQL;
-#   - per sample (batch ingest, 5,000-sample batches of 1,000 jobs): WAL bytes, bytes on disk
+#   - per sample (batch ingest, 5,000-sample batches of 5,000 jobs — one sample per job per batch, as
+#     agents send them — so each sample also costs its job row's latest-usage update): WAL bytes, bytes on disk
 #     (table and indexes), CPU of the silo and of PostgreSQL;
 #   - per exported job at scrape time: exposition bytes and scrape milliseconds (RUNNING running jobs,
 #     plus the ended jobs of the steps before, still within their grace);
@@ -86,7 +87,7 @@ echo "UNIT job_table_bytes $(( ($(size_of jobs) + $(size_of job_nodes) + $(size_
 # Samples: batch ingest.
 before=$(sql "SELECT count(*) FROM samples")
 snapshot
-$BENCH batch "http://127.0.0.1:$port" 1000 "$BATCH_SECONDS" 5000 | sed 's/^/  /'
+$BENCH batch "http://127.0.0.1:$port" 5000 "$BATCH_SECONDS" 5000 | sed 's/^/  /'
 sql "CHECKPOINT" >/dev/null
 samples=$(( $(sql "SELECT count(*) FROM samples") - before ))
 per sample "$samples"

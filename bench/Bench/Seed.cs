@@ -88,18 +88,20 @@ internal static class Seed
         var ts = insert.Parameters.Add(new SqliteParameter("$ts", null));
         var node = insert.Parameters.Add(new SqliteParameter("$node", null));
         var end = MicrosecondTime.ToUnixMicroseconds(DateTimeOffset.UtcNow.AddDays(-daysAgo));
-        var perJob = (count + jobs - 1) / jobs;
+        var steps = (count + jobs - 1) / jobs;
         const long Step = 30_000_000L; // a sample every 30 s per job, the agent's default interval
-        for (var j = 0; j < jobs; j++)
+        var written = 0L;
+        for (var k = 0; k < steps; k++)
         {
-            // One transaction per job: its samples are adjacent in time, as an agent writes them.
+            // In time order, every job's sample of one interval together, as agents deliver them: the
+            // table and its time index fill in time order, the (job, ts, node) key job by job.
             using var transaction = connection.BeginTransaction();
             insert.Transaction = transaction;
-            job.Value = "old-" + j;
-            node.Value = $"node-{j % 500:D3}";
-            for (var k = 0; k < perJob && ((long)j * perJob) + k < count; k++)
+            ts.Value = end - ((steps - k) * Step);
+            for (var j = 0; j < jobs && written < count; j++, written++)
             {
-                ts.Value = end - ((perJob - k) * Step);
+                job.Value = "old-" + j;
+                node.Value = $"node-{j % 500:D3}";
                 insert.ExecuteNonQuery();
             }
 
