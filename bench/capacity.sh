@@ -19,29 +19,17 @@ cd "$(dirname "$0")/.."
 BATCH_SECONDS=${BATCH_SECONDS:-20}
 RUNNING=${RUNNING:-10000}
 work=$(mktemp -d /tmp/hpc-capacity.XXXXXX)
-pids=()
-pgdata="$work/pg/data"
-as_pg=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  "${as_pg[@]}" pg_ctl -D "$pgdata" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/private-postgres.sh
+source bench/private-postgres.sh
 
 dotnet build -c Release src/Silo >/dev/null
 dotnet build -c Release bench/Bench >/dev/null
 BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 pgport=18879
 port=18880
-mkdir -p "$work/pg"
-if [ "$(id -u)" = 0 ]; then chown -R postgres "$work"; as_pg=(runuser -u postgres --); fi
-"${as_pg[@]}" initdb -D "$pgdata" -U postgres --auth=trust >/dev/null
-"${as_pg[@]}" pg_ctl -D "$pgdata" -l "$work/pg/log" -w \
-  -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB ${PG_OPTIONS:-}" start >/dev/null
+start_private_postgres capacity
 postmaster=$(head -n 1 "$pgdata/postmaster.pid")
 sql() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d capacity -XAtqc "$1"; }
-psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "CREATE DATABASE capacity" >/dev/null
 
 # shellcheck disable=SC2086 # SERVICE_ENV is a list of VAR=value words
 env PORT=$port HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((port + 1)) GATEWAY_PORT=$((port + 2)) CLUSTER_ID=capacity \

@@ -14,26 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-30000}
 work=$(mktemp -d /tmp/hpc-recovery.XXXXXX)
-pids=()
-pgdata="$work/pg/data"
-as_pg=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  "${as_pg[@]}" pg_ctl -D "$pgdata" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/private-postgres.sh
+source bench/private-postgres.sh
 
 dotnet build -c Release src/Silo >/dev/null
 dotnet build -c Release bench/Bench >/dev/null
 BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 pgport=18939
-mkdir -p "$work/pg"
-if [ "$(id -u)" = 0 ]; then chown -R postgres "$work"; as_pg=(runuser -u postgres --); fi
-"${as_pg[@]}" initdb -D "$pgdata" -U postgres --auth=trust >/dev/null
-"${as_pg[@]}" pg_ctl -D "$pgdata" -l "$work/pg/log" -w \
-  -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB" start >/dev/null
-psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "CREATE DATABASE recovery" >/dev/null
+start_private_postgres recovery
 
 declare -A silo_pid
 start_silo() { # http-port
