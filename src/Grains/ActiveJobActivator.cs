@@ -90,7 +90,6 @@ public sealed partial class ActiveJobActivator(
             {
                 LogFailed(logger, failed);
             }
-
         }
         catch (Exception e) when (e is StorageUnavailableException or TimeoutException or OrleansException or OperationCanceledException)
         {
