@@ -352,6 +352,7 @@ public sealed partial class JobGrain(
     private async Task<AppendResult> AppendAsync(IReadOnlyList<UsageSample> batch)
     {
         // The append is queued before the first await, so samples of one job commit in call order.
+        Usage.JobKey = record.State.Key;
         var append = samples.AppendAsync(Id, batch, Usage);
         _lastAppend = append;
         var result = await append.ConfigureAwait(true);

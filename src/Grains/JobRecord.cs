@@ -60,6 +60,13 @@ public sealed class JobRecord
     [Id(12)]
     public DateTimeOffset? UpdatedAt { get; set; }
 
+    /// <summary>
+    /// The row's integer job key (<c>jobs.job_key</c>), which the sample log keys this job's samples by
+    /// instead of the id text; given by the storage when it inserts the row, 0 before that.
+    /// </summary>
+    [Id(13)]
+    public long Key { get; set; }
+
     /// <summary>A copy to change: what the grain builds the next write from.</summary>
     public JobRecord Copy() => new()
     {
@@ -74,5 +81,6 @@ public sealed class JobRecord
         Attempt = Attempt,
         Attempts = Attempts,
         UpdatedAt = UpdatedAt,
+        Key = Key,
     };
 }

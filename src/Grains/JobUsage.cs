@@ -17,6 +17,9 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
     public string JobId { get; } = jobId;
 
+    /// <summary>The jobs row's integer key (<see cref="JobRecord.Key"/>) that the sample log stores this job's samples under.</summary>
+    public long JobKey { get; set; }
+
     /// <summary>What the summary and flags are judged against; the grain replaces it at every lifecycle change.</summary>
     public JobFacts Facts { get; set; } = JobFacts.None;
 
