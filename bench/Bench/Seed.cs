@@ -82,8 +82,19 @@ internal static class Seed
             pragma.ExecuteNonQuery();
         }
 
+        // The samples of jobs without rows (keys far above any the service gives), on 500 named nodes.
+        using (var nodes = connection.CreateCommand())
+        {
+            nodes.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
+                INSERT OR IGNORE INTO sample_nodes (name) SELECT printf('node-%03d', i) FROM n
+                """;
+            nodes.ExecuteNonQuery();
+        }
+
         using var insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, node) VALUES ($job, $ts, 50, 4096, $node)";
+        insert.CommandText =
+            "INSERT INTO samples (job_key, ts, node_key, cpu_usage, memory_usage_mb) VALUES ($job, $ts, (SELECT node_key FROM sample_nodes WHERE name = $node), 50, 4096)";
         var job = insert.Parameters.Add(new SqliteParameter("$job", null));
         var ts = insert.Parameters.Add(new SqliteParameter("$ts", null));
         var node = insert.Parameters.Add(new SqliteParameter("$node", null));
@@ -100,7 +111,7 @@ internal static class Seed
             ts.Value = end - ((steps - k) * Step);
             for (var j = 0; j < jobs && written < count; j++, written++)
             {
-                job.Value = "old-" + j;
+                job.Value = 1_000_000_000L + j;
                 node.Value = $"node-{j % 500:D3}";
                 insert.ExecuteNonQuery();
             }

@@ -71,29 +71,35 @@ CREATE TABLE IF NOT EXISTS job_nodes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS job_nodes_by_job ON job_nodes (job_id);
 
--- The append-only sample log. node is '' for a sample that stands for the whole job (a node name
--- is never empty), so that (job_id, ts, node) identifies a sample: see 002_sample_identity.sql.
--- Columns added after the first release are added to older files by SqliteMigrations.
+-- The append-only sample log, keyed (and clustered) by (job_key, ts, node_key): one job's samples are
+-- adjacent in one B-tree that is both the table and the history read's index, and the key is three
+-- integers rather than the job id text. job_key is the jobs row's job_key; node_key is 0 for a
+-- sample that stands for the whole job and otherwise a sample_nodes key. A replayed sample (same
+-- job, timestamp and node) is a no-op under the primary key. samples_by_time serves retention.
+-- A file from before this layout (samples keyed by the job id text) is rebuilt into it by
+-- SqliteMigrations (RekeySamples).
 CREATE TABLE IF NOT EXISTS samples (
-    job_id          TEXT    NOT NULL,
+    job_key         INTEGER NOT NULL,
     ts              INTEGER NOT NULL,
+    node_key        INTEGER NOT NULL,
     cpu_usage       REAL    NOT NULL,
     memory_usage_mb INTEGER NOT NULL,
     gpu_usage       REAL,
-    node            TEXT    NOT NULL DEFAULT '',
     gpu_memory_mb   INTEGER,
     memory_peak_mb  INTEGER,
-    oom_kills       INTEGER
-);
+    oom_kills       INTEGER,
+    PRIMARY KEY (job_key, ts, node_key)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS samples_by_time ON samples (ts);
+
+-- The node names samples refer to by key (the sample writer assigns keys as names first appear).
+CREATE TABLE IF NOT EXISTS sample_nodes (
+    node_key INTEGER PRIMARY KEY,
+    name     TEXT    NOT NULL UNIQUE
+);
 
 -- Monotonic counters that must survive restarts (e.g. jobs ever created).
 CREATE TABLE IF NOT EXISTS service_counters (
     name  TEXT    NOT NULL PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
-
--- Sample identity (job, timestamp, node): the unique index samples_identity (job_id, ts, node)
--- serves history reads by job and time too, and makes a replayed sample a no-op. It is created by
--- SqliteMigrations, which first removes the duplicates an older file may hold (keeping the first
--- stored) and then drops the older samples_by_job_time index it replaces.

@@ -69,7 +69,7 @@ public abstract class SampleIdentityUpgradeTests<TBackend>
             Assert.Equal(1L, await ScalarAsync(
                 connection,
                 sqlite
-                    ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'samples_identity'"
+                    ? "SELECT COUNT(*) FROM pragma_index_list('samples') WHERE origin = 'pk' AND \"unique\" = 1"
                     : "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'samples_identity_idx'"));
             Assert.Equal(4L, await ScalarAsync(connection, "SELECT COUNT(*) FROM samples"));
         }

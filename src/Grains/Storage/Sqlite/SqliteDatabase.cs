@@ -41,7 +41,7 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
             ? "PRAGMA synchronous = FULL;"
             : "PRAGMA synchronous = NORMAL;");
         // The writer's page cache holds the hot index pages (16 MiB instead of SQLite's 2 MiB default),
-        // so inserts into the (job_id, ts) index do not re-read pages from the OS on every commit.
+        // so inserts into the samples B-tree do not re-read pages from the OS on every commit.
         // Measured on batch ingest (docs/benchmarks.md): 2 MiB 98-121k, 8 MiB 135k, 16 MiB 149-152k,
         // 64 MiB 104-109k samples/s; and it is resident memory (64 MiB cost 0.6 KB per job at 100,000 jobs).
         Execute(writerConnection, "PRAGMA cache_size = -16384;");
@@ -109,6 +109,7 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
 
     private static void ApplySchema(SqliteConnection connection)
     {
+        SqliteMigrations.BeforeScripts(connection);
         foreach (var (_, text) in SqlScripts.For("sqlite"))
         {
             Execute(connection, text);

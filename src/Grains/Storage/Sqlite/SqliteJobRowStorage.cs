@@ -20,8 +20,13 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
 
     private static readonly string[] LifecycleParameters = [.. Lifecycle.Select(column => "$" + column)];
 
+    /// <summary>A new row takes the next job key (the writer is the file's only one, so nothing races it).</summary>
     private static readonly string InsertSql =
-        $"INSERT INTO jobs (id, {string.Join(", ", Lifecycle)}, version) VALUES ($id, {string.Join(", ", LifecycleParameters)}, 1) ON CONFLICT (id) DO NOTHING";
+        $"""
+        INSERT INTO jobs (id, {string.Join(", ", Lifecycle)}, version, job_key)
+        VALUES ($id, {string.Join(", ", LifecycleParameters)}, 1, (SELECT IFNULL(MAX(job_key), 0) + 1 FROM jobs))
+        ON CONFLICT (id) DO NOTHING RETURNING job_key
+        """;
 
     private static readonly string UpdateSql =
         $"UPDATE jobs SET {string.Join(", ", Lifecycle.Select(column => $"{column} = ${column}"))}, version = version + 1 WHERE id = $id AND version = $version";
@@ -30,7 +35,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
     {
         await using var connection = database.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {string.Join(", ", Lifecycle)}, version FROM jobs WHERE id = $id";
+        command.CommandText = $"SELECT {string.Join(", ", Lifecycle)}, version, job_key FROM jobs WHERE id = $id";
         command.Parameters.AddWithValue("$id", jobId);
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         if (!await reader.ReadAsync().ConfigureAwait(false))
@@ -57,6 +62,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 reader.IsDBNull(13) ? null : reader.GetString(13)),
             Cluster = reader.IsDBNull(14) ? null : reader.GetString(14),
             UpdatedAt = reader.IsDBNull(16) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(16)),
+            Key = reader.GetInt64(Lifecycle.Length + 1),
         };
         return (record, reader.GetInt64(Lifecycle.Length));
     }
@@ -66,10 +72,12 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
         {
             var insert = context.Command(InsertSql, ["$id", .. LifecycleParameters]);
             Bind(insert.Parameters, jobId, record);
-            if (insert.ExecuteNonQuery() == 0)
+            if (insert.ExecuteScalar() is not long key)
             {
                 return false;
             }
+
+            record.Key = key;
 
             context.Command(
                 "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1")
@@ -101,19 +109,18 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
     protected override Task<bool> DeleteAsync(string jobId, long version) =>
         database.WriteAsync(new DelegateWrite<bool>(context =>
         {
-            var row = context.Command("DELETE FROM jobs WHERE id = $id AND version = $version", "$id", "$version");
+            var row = context.Command("DELETE FROM jobs WHERE id = $id AND version = $version RETURNING job_key", "$id", "$version");
             row.Parameters[0].Value = jobId;
             row.Parameters[1].Value = version;
-            if (row.ExecuteNonQuery() == 0)
+            if (row.ExecuteScalar() is not long key)
             {
                 return false;
             }
 
-            foreach (var sql in new[]
-                     {
-                         "DELETE FROM samples WHERE job_id = $id", "DELETE FROM job_nodes WHERE job_id = $id",
-                         "DELETE FROM job_audit WHERE job_id = $id",
-                     })
+            var samples = context.Command("DELETE FROM samples WHERE job_key = $key", "$key");
+            samples.Parameters[0].Value = key;
+            samples.ExecuteNonQuery();
+            foreach (var sql in new[] { "DELETE FROM job_nodes WHERE job_id = $id", "DELETE FROM job_audit WHERE job_id = $id" })
             {
                 var command = context.Command(sql, "$id");
                 command.Parameters[0].Value = jobId;

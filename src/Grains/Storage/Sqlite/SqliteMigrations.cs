@@ -3,26 +3,101 @@ using Microsoft.Data.Sqlite;
 namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
-/// Brings a file made by an earlier release up to the current schema, after sql/sqlite/*.sql ran.
+/// Brings a file made by an earlier release up to the current schema, around sql/sqlite/*.sql.
 /// SQLite has no <c>ADD COLUMN IF NOT EXISTS</c>, so the columns are checked here; each step is
 /// idempotent and runs at every start.
 /// </summary>
 internal static class SqliteMigrations
 {
+    /// <summary>The samples table of files made before the integer sample key, while it is being rebuilt.</summary>
+    private const string TextKeyedSamples = "samples_by_job_id";
+
+    /// <summary>
+    /// Before the scripts: a samples table keyed by the job id text (it has a <c>job_id</c> column) is
+    /// set aside under <see cref="TextKeyedSamples"/>, without its indexes, so that the scripts create
+    /// the keyed table in its place and <see cref="Apply"/> moves the rows into it.
+    /// </summary>
+    public static void BeforeScripts(SqliteConnection connection)
+    {
+        if (!HasColumn(connection, "samples", "job_id"))
+        {
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        foreach (var index in new[] { "samples_by_time", "samples_identity", "samples_by_job_time" })
+        {
+            Execute(connection, transaction, $"DROP INDEX IF EXISTS {index}");
+        }
+
+        Execute(connection, transaction, $"ALTER TABLE samples RENAME TO {TextKeyedSamples}");
+        transaction.Commit();
+    }
+
     public static void Apply(SqliteConnection connection)
     {
         AddColumn(connection, "jobs", "version", "INTEGER NOT NULL DEFAULT 1");
-        AddColumn(connection, "samples", "node", "TEXT NOT NULL DEFAULT ''");
-        AddColumn(connection, "samples", "gpu_memory_mb", "INTEGER");
-        AddColumn(connection, "samples", "memory_peak_mb", "INTEGER");
-        AddColumn(connection, "samples", "oom_kills", "INTEGER");
-        AddSampleIdentity(connection);
         AddLifecycleColumns(connection);
         AddFlags(connection);
 
         // When the grain last wrote the lifecycle (PostgreSQL has had it from the start): with the
         // start and the newest sample, how recent a job's activity is for the re-activation passes.
         AddColumn(connection, "jobs", "updated_at", "INTEGER");
+        AddJobKeys(connection);
+        RekeySamples(connection);
+    }
+
+    /// <summary>
+    /// The integer key samples are stored under (<c>jobs.job_key</c>, unique). Rows of an older file
+    /// get theirs from the rowid, above any key already given; new rows get the largest key plus one
+    /// (SqliteJobRowStorage). A key comes back only after its job was deleted, and the job's samples
+    /// are deleted in the same transaction as its row.
+    /// </summary>
+    private static void AddJobKeys(SqliteConnection connection)
+    {
+        AddColumn(connection, "jobs", "job_key", "INTEGER");
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction,
+            "UPDATE jobs SET job_key = rowid + (SELECT IFNULL(MAX(job_key), 0) FROM jobs) WHERE job_key IS NULL");
+        Execute(connection, transaction, "CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_key ON jobs (job_key)");
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Moves the samples of a file made before the integer key (set aside by <see cref="BeforeScripts"/>)
+    /// into the keyed table, in one transaction: the node names become sample_nodes keys, each job id
+    /// its job_key. Such a file may still repeat a sample (from before sample identity); the first stored
+    /// copy is kept, as clients were answered with it. Samples of a job without a row (none is written
+    /// so, and none can be read) are not carried over. Rewrites every sample once (docs/operations.md).
+    /// </summary>
+    private static void RekeySamples(SqliteConnection connection)
+    {
+        if (Scalar(connection, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{TextKeyedSamples}'") == 0)
+        {
+            return;
+        }
+
+        // Columns the text-keyed table gained over its releases, for files made before them.
+        AddColumn(connection, TextKeyedSamples, "node", "TEXT NOT NULL DEFAULT ''");
+        AddColumn(connection, TextKeyedSamples, "gpu_memory_mb", "INTEGER");
+        AddColumn(connection, TextKeyedSamples, "memory_peak_mb", "INTEGER");
+        AddColumn(connection, TextKeyedSamples, "oom_kills", "INTEGER");
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction,
+            $"INSERT OR IGNORE INTO sample_nodes (name) SELECT DISTINCT node FROM {TextKeyedSamples} WHERE node <> '' ORDER BY node");
+        Execute(connection, transaction,
+            $"""
+            INSERT INTO samples (job_key, ts, node_key, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills)
+            SELECT j.job_key, s.ts, IFNULL(n.node_key, 0), s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+            FROM {TextKeyedSamples} s
+            JOIN jobs j ON j.id = s.job_id
+            LEFT JOIN sample_nodes n ON n.name = s.node AND s.node <> ''
+            WHERE true -- (an INSERT ... SELECT's ON CONFLICT must not read as a join's ON)
+            ORDER BY s.rowid
+            ON CONFLICT DO NOTHING
+            """);
+        Execute(connection, transaction, $"DROP TABLE {TextKeyedSamples}");
+        transaction.Commit();
     }
 
     /// <summary>
@@ -74,27 +149,15 @@ internal static class SqliteMigrations
         Execute(connection, null, "CREATE INDEX IF NOT EXISTS jobs_by_cluster ON jobs (cluster, start_time DESC, id) WHERE cluster IS NOT NULL");
     }
 
-    /// <summary>
-    /// The unique key on (job_id, ts, node). Samples stored before it may repeat; the first stored
-    /// copy of each is kept (the one clients were answered with first), in the same transaction as
-    /// the index, so no writer slips a new duplicate in between.
-    /// </summary>
-    private static void AddSampleIdentity(SqliteConnection connection)
+    private static void AddColumn(SqliteConnection connection, string table, string column, string definition)
     {
-        if (Scalar(connection, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'samples_identity'") > 0)
+        if (!HasColumn(connection, table, column))
         {
-            return;
+            Execute(connection, null, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
         }
-
-        using var transaction = connection.BeginTransaction(deferred: false);
-        Execute(connection, transaction,
-            "DELETE FROM samples WHERE rowid NOT IN (SELECT MIN(rowid) FROM samples GROUP BY job_id, ts, node)");
-        Execute(connection, transaction, "CREATE UNIQUE INDEX samples_identity ON samples (job_id, ts, node)");
-        Execute(connection, transaction, "DROP INDEX IF EXISTS samples_by_job_time");
-        transaction.Commit();
     }
 
-    private static void AddColumn(SqliteConnection connection, string table, string column, string definition)
+    private static bool HasColumn(SqliteConnection connection, string table, string column)
     {
         using var check = connection.CreateCommand();
 
@@ -102,10 +165,7 @@ internal static class SqliteMigrations
         check.CommandText = "SELECT COUNT(*) FROM pragma_table_xinfo($table) WHERE name = $column";
         check.Parameters.AddWithValue("$table", table);
         check.Parameters.AddWithValue("$column", column);
-        if ((long)check.ExecuteScalar()! == 0)
-        {
-            Execute(connection, null, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
-        }
+        return (long)check.ExecuteScalar()! > 0;
     }
 
     private static long Scalar(SqliteConnection connection, string sql)

@@ -6,12 +6,11 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
 /// The writer's sample hot path. Samples queued by a batch's writes are inserted with multi-row
-/// <c>INSERT ... ON CONFLICT DO NOTHING</c> statements bound through SQLite's C API: one statement
-/// step stores <see cref="RowsPerStatement"/> samples, and no parameter object is boxed per value.
-/// A sample already stored (same job, timestamp and node) is skipped by the unique key; only when a
-/// statement inserted fewer rows than it holds are its rows looked up, to tell which were duplicates
-/// and what was stored for them (the rows one statement inserts get consecutive rowids ending at
-/// <c>last_insert_rowid</c>, as this connection is the file's only writer).
+/// <c>INSERT ... ON CONFLICT DO NOTHING RETURNING</c> statements bound through SQLite's C API: one
+/// statement step stores <see cref="RowsPerStatement"/> samples, and no parameter object is boxed per
+/// value. A sample already stored (same job key, timestamp and node key) is skipped by the primary key;
+/// the statement returns the keys of the rows it inserted, so only when it returned fewer rows than it
+/// holds are the others looked up, to say what was stored for them.
 /// </summary>
 internal sealed class SqliteSampleInserter : IDisposable
 {
@@ -22,6 +21,7 @@ internal sealed class SqliteSampleInserter : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly List<PendingSample> _pending = [];
+    private readonly (long JobKey, long Ts, long NodeKey)[] _returned = new (long, long, long)[RowsPerStatement];
     private sqlite3_stmt? _many;
     private sqlite3_stmt? _one;
     private sqlite3_stmt? _lookup;
@@ -50,8 +50,7 @@ internal sealed class SqliteSampleInserter : IDisposable
                     Bind(_many, row * ColumnsPerRow, _pending[index + row]);
                 }
 
-                Step(_many);
-                Resolve(index, RowsPerStatement, inserted);
+                Resolve(index, RowsPerStatement, Step(_many), inserted);
             }
         }
 
@@ -61,8 +60,7 @@ internal sealed class SqliteSampleInserter : IDisposable
             for (; index < _pending.Count; index++)
             {
                 Bind(_one, 0, _pending[index]);
-                Step(_one);
-                Resolve(index, 1, inserted);
+                Resolve(index, 1, Step(_one), inserted);
             }
         }
 
@@ -79,45 +77,37 @@ internal sealed class SqliteSampleInserter : IDisposable
         _lookup?.Dispose();
     }
 
-    private void Resolve(int first, int rows, Action<PendingSample> inserted)
+    private void Resolve(int first, int rows, int returned, Action<PendingSample> inserted)
     {
-        var db = _connection.Handle;
-        var changes = raw.sqlite3_changes(db);
-        if (changes == rows)
-        {
-            for (var i = first; i < first + rows; i++)
-            {
-                inserted(_pending[i]);
-            }
-
-            return;
-        }
-
-        var firstNew = changes > 0 ? raw.sqlite3_last_insert_rowid(db) - changes + 1 : long.MaxValue;
         for (var i = first; i < first + rows; i++)
         {
             var pending = _pending[i];
-            var (rowid, stored) = Lookup(pending);
-            if (rowid >= firstNew)
+            if (returned == rows || WasReturned(pending, returned))
             {
                 inserted(pending);
             }
             else
             {
-                pending.Owner.MarkDuplicate(pending.Index, stored);
+                pending.Owner.MarkDuplicate(pending.Index, Lookup(pending));
             }
         }
     }
 
-    private (long RowId, UsageSample Stored) Lookup(in PendingSample pending)
+    private bool WasReturned(in PendingSample pending, int returned)
+    {
+        var key = (pending.JobKey, MicrosecondTime.ToUnixMicroseconds(pending.Sample.Timestamp), pending.NodeKey);
+        return Array.IndexOf(_returned, key, 0, returned) >= 0;
+    }
+
+    private UsageSample Lookup(in PendingSample pending)
     {
         _lookup ??= PrepareStatement(
-            "SELECT rowid, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills " +
-            "FROM samples WHERE job_id = ?1 AND ts = ?2 AND node = ?3");
+            "SELECT cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills " +
+            "FROM samples WHERE job_key = ?1 AND ts = ?2 AND node_key = ?3");
         var sample = pending.Sample;
-        Check(_lookup, raw.sqlite3_bind_text(_lookup, 1, pending.JobId));
+        Check(_lookup, raw.sqlite3_bind_int64(_lookup, 1, pending.JobKey));
         Check(_lookup, raw.sqlite3_bind_int64(_lookup, 2, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp)));
-        Check(_lookup, BindNode(_lookup, 3, pending.Node));
+        Check(_lookup, raw.sqlite3_bind_int64(_lookup, 3, pending.NodeKey));
         try
         {
             if (raw.sqlite3_step(_lookup) != raw.SQLITE_ROW)
@@ -125,16 +115,15 @@ internal sealed class SqliteSampleInserter : IDisposable
                 throw new SqliteException($"sample of a statement neither inserted nor stored: {raw.sqlite3_errmsg(_connection.Handle).utf8_to_string()}", raw.SQLITE_INTERNAL);
             }
 
-            var stored = new UsageSample(
+            return new UsageSample(
                 sample.Timestamp,
-                raw.sqlite3_column_double(_lookup, 1),
-                raw.sqlite3_column_int64(_lookup, 2),
-                NullableDouble(_lookup, 3),
+                raw.sqlite3_column_double(_lookup, 0),
+                raw.sqlite3_column_int64(_lookup, 1),
+                NullableDouble(_lookup, 2),
                 sample.Node,
+                NullableInt64(_lookup, 3),
                 NullableInt64(_lookup, 4),
-                NullableInt64(_lookup, 5),
-                NullableInt64(_lookup, 6));
-            return (raw.sqlite3_column_int64(_lookup, 0), stored);
+                NullableInt64(_lookup, 5));
         }
         finally
         {
@@ -151,13 +140,13 @@ internal sealed class SqliteSampleInserter : IDisposable
     private sqlite3_stmt Prepare(int rows)
     {
         var sql = new StringBuilder(
-            "INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills) VALUES ");
+            "INSERT INTO samples (job_key, ts, node_key, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills) VALUES ");
         for (var row = 0; row < rows; row++)
         {
             sql.Append(row == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)");
         }
 
-        sql.Append(" ON CONFLICT DO NOTHING");
+        sql.Append(" ON CONFLICT DO NOTHING RETURNING job_key, ts, node_key");
         return PrepareStatement(sql.ToString());
     }
 
@@ -170,34 +159,40 @@ internal sealed class SqliteSampleInserter : IDisposable
     private static void Bind(sqlite3_stmt statement, int offset, in PendingSample item)
     {
         var sample = item.Sample;
-        Check(statement, raw.sqlite3_bind_text(statement, offset + 1, item.JobId));
+        Check(statement, raw.sqlite3_bind_int64(statement, offset + 1, item.JobKey));
         Check(statement, raw.sqlite3_bind_int64(statement, offset + 2, MicrosecondTime.ToUnixMicroseconds(sample.Timestamp)));
-        Check(statement, raw.sqlite3_bind_double(statement, offset + 3, sample.CpuUsage));
-        Check(statement, raw.sqlite3_bind_int64(statement, offset + 4, sample.MemoryUsageMb));
+        Check(statement, raw.sqlite3_bind_int64(statement, offset + 3, item.NodeKey));
+        Check(statement, raw.sqlite3_bind_double(statement, offset + 4, sample.CpuUsage));
+        Check(statement, raw.sqlite3_bind_int64(statement, offset + 5, sample.MemoryUsageMb));
         Check(statement, sample.GpuUsage is { } gpu
-            ? raw.sqlite3_bind_double(statement, offset + 5, gpu)
-            : raw.sqlite3_bind_null(statement, offset + 5));
-        Check(statement, BindNode(statement, offset + 6, item.Node));
+            ? raw.sqlite3_bind_double(statement, offset + 6, gpu)
+            : raw.sqlite3_bind_null(statement, offset + 6));
         BindNullable(statement, offset + 7, sample.GpuMemoryMb);
         BindNullable(statement, offset + 8, sample.MemoryPeakMb);
         BindNullable(statement, offset + 9, sample.OomKills);
     }
 
-    /// <summary>'' for a whole-job sample: bound as a string, since an empty span may bind as NULL.</summary>
-    private static int BindNode(sqlite3_stmt statement, int index, byte[] node) =>
-        node.Length == 0 ? raw.sqlite3_bind_text(statement, index, string.Empty) : raw.sqlite3_bind_text(statement, index, node);
-
     private static void BindNullable(sqlite3_stmt statement, int index, long? value) =>
         Check(statement, value is { } v ? raw.sqlite3_bind_int64(statement, index, v) : raw.sqlite3_bind_null(statement, index));
 
-    private void Step(sqlite3_stmt statement)
+    /// <summary>Runs the statement to its end; returns how many rows it inserted, their keys in <see cref="_returned"/>.</summary>
+    private int Step(sqlite3_stmt statement)
     {
-        var result = raw.sqlite3_step(statement);
+        var returned = 0;
+        int result;
+        while ((result = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+        {
+            _returned[returned++] = (
+                raw.sqlite3_column_int64(statement, 0), raw.sqlite3_column_int64(statement, 1), raw.sqlite3_column_int64(statement, 2));
+        }
+
         raw.sqlite3_reset(statement);
         if (result != raw.SQLITE_DONE)
         {
             Check(result);
         }
+
+        return returned;
     }
 
     private void Check(int result)
@@ -217,5 +212,5 @@ internal sealed class SqliteSampleInserter : IDisposable
     }
 }
 
-/// <summary>A sample queued for insertion, with the write that queued it and its position there.</summary>
-internal readonly record struct PendingSample(SampleAppend Owner, int Index, byte[] JobId, byte[] Node, UsageSample Sample);
+/// <summary>A sample queued for insertion, with the write that queued it, its position there and its keys.</summary>
+internal readonly record struct PendingSample(SampleAppend Owner, int Index, long JobKey, long NodeKey, UsageSample Sample);

@@ -15,9 +15,11 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
         await using var command = connection.CreateCommand();
         command.CommandText =
             """
-            SELECT ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills FROM samples
-            WHERE job_id = $id AND ts >= $from AND ts <= $to
-            ORDER BY ts DESC, rowid DESC LIMIT $limit
+            SELECT s.ts, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, IFNULL(n.name, ''), s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+            FROM samples s
+            LEFT JOIN sample_nodes n ON n.node_key = s.node_key
+            WHERE s.job_key = (SELECT job_key FROM jobs WHERE id = $id) AND s.ts >= $from AND s.ts <= $to
+            ORDER BY s.ts DESC, s.node_key DESC LIMIT $limit
             """;
         command.Parameters.AddWithValue("$id", jobId);
         command.Parameters.AddWithValue("$from", from is { } f ? MicrosecondTime.ToUnixMicroseconds(f) : long.MinValue);
@@ -40,7 +42,10 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
         var deleted = await database.WriteAsync(new DelegateWrite<int>(context =>
         {
             var command = context.Command(
-                "DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE ts < $cutoff LIMIT $batch)",
+                """
+                DELETE FROM samples WHERE (ts, job_key, node_key) IN
+                    (SELECT ts, job_key, node_key FROM samples WHERE ts < $cutoff ORDER BY ts LIMIT $batch)
+                """,
                 "$cutoff", "$batch");
             command.Parameters[0].Value = micros;
             command.Parameters[1].Value = batchSize;

@@ -26,6 +26,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SampleStage _stage = new();
     private readonly SqliteSampleInserter _samples = new(connection);
+    private readonly SqliteNodeKeys _nodeKeys = new(connection);
     private Action<PendingSample>? _inserted;
 
     public SqliteConnection Connection { get; } = connection;
@@ -46,11 +47,13 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
             FlushLatest();
             transaction.Commit();
             _stage.Commit();
+            _nodeKeys.Commit();
         }
         catch
         {
             _samples.Discard();
             _stage.Discard();
+            _nodeKeys.Discard();
             try
             {
                 transaction.Rollback();
@@ -93,13 +96,33 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
     }
 
     /// <summary>Queues a sample of <paramref name="owner"/> for the batch's multi-row insert, unless the batch already holds it.</summary>
-    public void AddSample(SampleAppend owner, int index, byte[] jobIdUtf8, byte[] nodeUtf8)
+    public void AddSample(SampleAppend owner, int index, long jobKey, long nodeKey)
     {
         if (_stage.Queue(owner, index))
         {
-            _samples.Add(new PendingSample(owner, index, jobIdUtf8, nodeUtf8, owner.Samples[index]));
+            _samples.Add(new PendingSample(owner, index, jobKey, nodeKey, owner.Samples[index]));
         }
     }
+
+    /// <summary>
+    /// The key the job's samples are stored under: the one its grain read from the row, or (for an
+    /// append made without a grain) the row's, looked up once. A job without a row has no samples.
+    /// </summary>
+    public long JobKey(JobUsage usage)
+    {
+        if (usage.JobKey <= 0)
+        {
+            var find = Command("SELECT job_key FROM jobs WHERE id = $id", "$id");
+            find.Parameters[0].Value = usage.JobId;
+            usage.JobKey = find.ExecuteScalar() as long?
+                ?? throw new InvalidOperationException($"samples of job {usage.JobId}, which has no row");
+        }
+
+        return usage.JobKey;
+    }
+
+    /// <summary>The sample_nodes key of <paramref name="node"/> (0 for a whole-job sample), given in this transaction if new.</summary>
+    public long NodeKey(string? node) => node is null ? 0 : _nodeKeys.Get(node, Transaction);
 
     /// <summary>Inserts the queued samples; any other write calls this first, so writes apply in queue order.</summary>
     public void FlushSamples()
@@ -152,6 +175,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
     public void Dispose()
     {
         _samples.Dispose();
+        _nodeKeys.Dispose();
         foreach (var command in _commands.Values)
         {
             command.Dispose();
