@@ -433,6 +433,7 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
         Assert.Equal("histogram", before.Types.GetValueOrDefault("hpc_storage_commit_batch_size"));
         Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_retention_deleted_samples_total"));
         Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_storage_operations_total"));
+        Assert.Equal("counter", before.Types.GetValueOrDefault("hpc_storage_syncs_total"));
 
         // A sample older than the 7-day window (written to the log directly: the API refuses it);
         // a retention pass (ours below, or the service's own) deletes it.
@@ -472,6 +473,11 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
         var deleted = after.Single("hpc_retention_deleted_samples_total") ?? 0;
         Assert.True(deleted >= (before.Single("hpc_retention_deleted_samples_total") ?? 0) + 1, $"hpc_retention_deleted_samples_total went from {before.Single("hpc_retention_deleted_samples_total")} to {deleted}");
         Assert.True(after.Single("hpc_storage_operations_total") > 0, "hpc_storage_operations_total is 0 after writes");
+
+        // Both backends pipeline the commit by default (SQLite at SQLITE_SYNCHRONOUS=full): each of the
+        // sequential writes above was acknowledged after a sync of its own.
+        var syncs = after.Single("hpc_storage_syncs_total") ?? 0;
+        Assert.True(syncs >= (before.Single("hpc_storage_syncs_total") ?? 0) + 4, $"hpc_storage_syncs_total went from {before.Single("hpc_storage_syncs_total")} to {syncs} over 4 acknowledged writes");
     }
 
     private static string NewName(string kind) => kind + "-" + Guid.NewGuid().ToString("N");

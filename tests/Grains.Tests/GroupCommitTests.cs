@@ -110,7 +110,7 @@ public sealed class GroupCommitTests
 
         public void Release() => _release.TrySetResult();
 
-        public async ValueTask CommitAsync(IReadOnlyList<FakeWrite> batch)
+        public async ValueTask<Task> CommitAsync(IReadOnlyList<FakeWrite> batch)
         {
             _batches.Add(string.Join(',', batch.Select(w => w.Id)));
             Threads.Add(Thread.CurrentThread.Name);
@@ -123,6 +123,8 @@ public sealed class GroupCommitTests
             {
                 throw Refusal;
             }
+
+            return Task.CompletedTask;
         }
 
         public bool RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);

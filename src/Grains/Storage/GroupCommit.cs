@@ -30,8 +30,13 @@ internal abstract class GroupWrite<TResult> : IGroupWrite
 /// <summary>A backend's "commit this batch" step.</summary>
 internal interface IBatchCommitter<in TWrite>
 {
-    /// <summary>One transaction for the batch, its JobUsage stages committed with it; on a throw, nothing is committed or staged.</summary>
-    ValueTask CommitAsync(IReadOnlyList<TWrite> batch);
+    /// <summary>
+    /// One transaction for the batch, its JobUsage stages committed with it; on a throw, nothing is
+    /// committed or staged. Returns once the next batch may be applied, with a task that completes
+    /// when this one is durable: already complete for a commit that waited for the disk, or the
+    /// <see cref="SyncPipeline"/>'s next sync for a commit that did not.
+    /// </summary>
+    ValueTask<Task> CommitAsync(IReadOnlyList<TWrite> batch);
 
     /// <summary>Whether one write may have spoiled the batch, so that each is worth committing alone.</summary>
     bool RetriesAlone(Exception error);
@@ -39,9 +44,12 @@ internal interface IBatchCommitter<in TWrite>
 
 /// <summary>
 /// The group-commit loop of both backends: it takes what has queued (at most <c>maxBatchSize</c>),
-/// has the committer commit it as one transaction, and only then completes each write. A failed batch
-/// is committed again one write at a time (when the committer allows), so only the writes that truly
-/// fail report failure. Disposal stops taking writes and commits what is queued.
+/// has the committer commit it as one transaction, and completes each write only once that
+/// transaction is durable. It is pipelined: while one batch syncs (<see cref="SyncPipeline"/>), the
+/// loop already takes and applies the next, so callers that arrive during a sync wait for one more
+/// sync, not for a whole commit cycle behind it. A failed batch is committed again one write at a
+/// time (when the committer allows), so only the writes that truly fail report failure. Disposal
+/// stops taking writes and commits what is queued.
 /// </summary>
 internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
     where TWrite : IGroupWrite
@@ -133,9 +141,10 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
     private async ValueTask CommitAsync(List<TWrite> batch)
     {
         var started = Stopwatch.GetTimestamp();
+        Task durable;
         try
         {
-            await _committer.CommitAsync(batch).ConfigureAwait(false);
+            durable = await _committer.CommitAsync(batch).ConfigureAwait(false);
         }
         catch (Exception error) when (batch.Count > 1 && _committer.RetriesAlone(error))
         {
@@ -153,6 +162,19 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
             return;
         }
 
+        if (durable.IsCompletedSuccessfully)
+        {
+            Complete(batch, started);
+        }
+        else
+        {
+            _ = CompleteWhenDurableAsync([.. batch], durable, started);
+        }
+    }
+
+    /// <summary>The batch is on disk: its writes are told, and the commit is measured (apply, commit and sync).</summary>
+    private void Complete(IReadOnlyList<TWrite> batch, long started)
+    {
         _metrics.RecordCommit(batch.Count, Stopwatch.GetElapsedTime(started));
         foreach (var write in batch)
         {
@@ -160,8 +182,27 @@ internal sealed partial class GroupCommit<TWrite> : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Completes a batch once its sync ends, while the loop goes on. A failed sync fails the batch as
+    /// unavailable (503): it may be stored, and since samples are idempotent a retry is harmless.
+    /// </summary>
+    private async Task CompleteWhenDurableAsync(TWrite[] batch, Task durable, long started)
+    {
+        try
+        {
+            await durable.ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            Fail(batch, error);
+            return;
+        }
+
+        Complete(batch, started);
+    }
+
     /// <summary>An outage fails every batch: logged at most once a minute; transient is 503, anything else a bug (500).</summary>
-    private void Fail(List<TWrite> batch, Exception error)
+    private void Fail(IReadOnlyList<TWrite> batch, Exception error)
     {
         var now = DateTimeOffset.UtcNow;
         _metrics.RecordWriteFailure(now);

@@ -27,6 +27,9 @@ public sealed class WriterMetrics
             Buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
         });
 
+    private static readonly Counter Syncs = Prometheus.Metrics.CreateCounter(
+        "hpc_storage_syncs_total", "Syncs of the pipelined group commit (SQLite WAL fdatasync, PostgreSQL WAL flush); each makes every group committed before it durable.");
+
     private static readonly Counter RetentionDeleted = Prometheus.Metrics.CreateCounter(
         "hpc_retention_deleted_samples_total", "Samples deleted by retention.");
 
@@ -49,6 +52,8 @@ public sealed class WriterMetrics
         BatchSize.Observe(writes);
         CommitSeconds.Observe(elapsed.TotalSeconds);
     }
+
+    public void RecordSync() => Syncs.Inc();
 
     public void RecordRetention(long deleted) => RetentionDeleted.Inc(deleted);
 

@@ -23,6 +23,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     private readonly WriterMetrics _metrics;
     private readonly ILogger<PostgresSampleLog> _logger;
     private readonly GroupCommit<SampleAppend> _writer;
+    private readonly SyncPipeline _sync;
     private readonly SampleStage _stage = new();
 
     public PostgresSampleLog(
@@ -31,6 +32,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         _database = database;
         _metrics = metrics;
         _logger = logger;
+        _sync = new SyncPipeline("PostgreSQL", WaitForWalFlushAsync, metrics, logger);
         _writer = new GroupCommit<SampleAppend>("PostgreSQL", options.Value.MaxBatchSize, this, metrics, logger);
     }
 
@@ -181,7 +183,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         });
 
     /// <summary>Stops taking samples and commits what is queued.</summary>
-    public ValueTask DisposeAsync() => _writer.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        await _sync.DisposeAsync().ConfigureAwait(false);
+    }
 
     /// <summary>
     /// A batch that PostgreSQL refused (a bug-class error such as an invalid value) is retried one
@@ -189,7 +195,26 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// </summary>
     bool IBatchCommitter<SampleAppend>.RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);
 
-    async ValueTask IBatchCommitter<SampleAppend>.CommitAsync(IReadOnlyList<SampleAppend> batch)
+    /// <summary>The batch commits without waiting for the WAL flush; its writes complete after <see cref="WaitForWalFlushAsync"/>.</summary>
+    async ValueTask<Task> IBatchCommitter<SampleAppend>.CommitAsync(IReadOnlyList<SampleAppend> batch)
+    {
+        await CommitOrMakePartitionsAsync(batch).ConfigureAwait(false);
+        return _sync.AfterNextSync();
+    }
+
+    /// <summary>
+    /// The sync of the pipelined commit: a transaction that takes a transaction id (so it writes a
+    /// commit record) and commits with the session's <c>synchronous_commit</c> (the server's setting,
+    /// <c>on</c> by default), so it returns only once the WAL is flushed — or replicated, with
+    /// synchronous standbys — past every sample batch that committed before it.
+    /// </summary>
+    private async ValueTask WaitForWalFlushAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _database.DataSource.CreateCommand("SELECT pg_current_xact_id()");
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CommitOrMakePartitionsAsync(IReadOnlyList<SampleAppend> batch)
     {
         try
         {
@@ -266,6 +291,14 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+
+        // Visible at commit, acknowledged after the next WAL flush (the sync pipeline): the writer
+        // applies the next batch meanwhile instead of waiting for the disk.
+        await using (var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction))
+        {
+            await asynchronous.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
         await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
         {
             insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Owner.JobId)] });

@@ -48,7 +48,7 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
         Execute(writerConnection, "PRAGMA wal_autocheckpoint = 8192;");
         ApplySchema(writerConnection);
         _writer = new GroupCommit<ISqliteWrite>(
-            "SQLite", _options.MaxBatchSize, new SqliteWriteContext(writerConnection), metrics, logger, writerThread: "sqlite-writer");
+            "SQLite", _options.MaxBatchSize, new SqliteWriteContext(writerConnection, PipelineSync(writerConnection, logger)), metrics, logger, writerThread: "sqlite-writer");
     }
 
     public string Path => _options.Path;
@@ -105,6 +105,29 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// With <c>SQLITE_SYNCHRONOUS=full</c> the commit is pipelined: the writer commits without the
+    /// WAL sync (<c>synchronous = NORMAL</c>, which in WAL mode still syncs around checkpoints and
+    /// keeps the file consistent), and writes are acknowledged after the pipeline's own fdatasync of
+    /// the WAL — the same sync FULL does at each commit, while the writer applies the next group.
+    /// With <c>normal</c> nothing is synced per commit, so there is nothing to pipeline.
+    /// </summary>
+    private SqliteSyncPipeline? PipelineSync(SqliteConnection writerConnection, ILogger logger)
+    {
+        if (_options.Synchronous != SqliteSynchronous.Full || !SqliteWalFile.IsSupported)
+        {
+            return null;
+        }
+
+        var wal = new SqliteWalFile(_options.Path);
+        Execute(writerConnection, "PRAGMA synchronous = NORMAL;");
+        return new SqliteSyncPipeline(wal, new SyncPipeline("SQLite", _ =>
+        {
+            wal.Sync();
+            return ValueTask.CompletedTask;
+        }, _metrics, logger));
     }
 
     private static void ApplySchema(SqliteConnection connection)

@@ -21,7 +21,7 @@ internal interface ISqliteWrite<TResult> : ISqliteWrite
 /// The writer's connection and transaction, with prepared statements reused across batches: the
 /// SQLite "commit this batch" step, run synchronously on the writer's thread.
 /// </summary>
-internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCommitter<ISqliteWrite>, IDisposable
+internal sealed class SqliteWriteContext(SqliteConnection connection, SqliteSyncPipeline? sync = null) : IBatchCommitter<ISqliteWrite>, IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SampleStage _stage = new();
@@ -33,7 +33,8 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
 
     public SqliteTransaction? Transaction { get; private set; }
 
-    public ValueTask CommitAsync(IReadOnlyList<ISqliteWrite> batch)
+    /// <summary>Commits the batch; with the sync pipeline the writes complete after its next WAL sync, otherwise at once.</summary>
+    public ValueTask<Task> CommitAsync(IReadOnlyList<ISqliteWrite> batch)
     {
         using var transaction = Connection.BeginTransaction(deferred: false);
         Transaction = transaction;
@@ -70,7 +71,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
             Transaction = null;
         }
 
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(sync?.Pipeline.AfterNextSync() ?? Task.CompletedTask);
     }
 
     /// <summary>One write spoiled the batch, or the disk refused it: each is retried alone.</summary>
@@ -172,8 +173,10 @@ internal sealed class SqliteWriteContext(SqliteConnection connection) : IBatchCo
         }
     }
 
+    /// <summary>After the loop's last commit: the last sync runs, then the file closes.</summary>
     public void Dispose()
     {
+        sync?.Dispose();
         _samples.Dispose();
         _nodeKeys.Dispose();
         foreach (var command in _commands.Values)
