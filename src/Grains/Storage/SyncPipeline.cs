@@ -62,11 +62,16 @@ internal sealed partial class SyncPipeline : IAsyncDisposable
         return durable.Task;
     }
 
-    /// <summary>Runs a last sync for the groups still waiting, then stops.</summary>
+    /// <summary>Runs a last sync for the groups still waiting, then stops; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
         lock (_gate)
         {
+            if (_stopped)
+            {
+                return;
+            }
+
             _stopped = true;
         }
 
