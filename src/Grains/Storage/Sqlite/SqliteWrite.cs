@@ -27,6 +27,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection, SqliteSync
     private readonly SampleStage _stage = new();
     private readonly SqliteSampleInserter _samples = new(connection);
     private readonly SqliteNodeKeys _nodeKeys = new(connection);
+    private readonly SqliteUsageUpdater _usage = new(connection);
     private Action<PendingSample>? _inserted;
 
     public SqliteConnection Connection { get; } = connection;
@@ -138,38 +139,9 @@ internal sealed class SqliteWriteContext(SqliteConnection connection, SqliteSync
     private void FlushLatest()
     {
         FlushSamples();
-        if (_stage.Staged.Count == 0)
-        {
-            return;
-        }
-
-        var latestOnly = Command(
-            "UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts WHERE id = $id",
-            "$cpu", "$mem", "$gpu", "$ts", "$id");
-        var withFootprint = Command(
-            """
-            UPDATE jobs SET cpu_usage = $cpu, memory_usage_mb = $mem, gpu_usage = $gpu, last_sample_time = $ts,
-                            footprint = $footprint, flags = $flags
-            WHERE id = $id
-            """,
-            "$cpu", "$mem", "$gpu", "$ts", "$id", "$footprint", "$flags");
         foreach (var usage in _stage.Staged)
         {
-            var latest = usage.StagedLatest!;
-            var footprint = usage.StagedRowFootprint();
-            var update = footprint is null ? latestOnly : withFootprint;
-            update.Parameters[0].Value = latest.CpuUsage;
-            update.Parameters[1].Value = latest.MemoryUsageMb;
-            update.Parameters[2].Value = (object?)latest.GpuUsage ?? DBNull.Value;
-            update.Parameters[3].Value = MicrosecondTime.ToUnixMicroseconds(latest.Timestamp);
-            update.Parameters[4].Value = usage.JobId;
-            if (footprint is { } row)
-            {
-                update.Parameters[5].Value = row.Footprint;
-                update.Parameters[6].Value = (object?)row.Flags ?? DBNull.Value;
-            }
-
-            update.ExecuteNonQuery();
+            _usage.Update(usage);
         }
     }
 
@@ -179,6 +151,7 @@ internal sealed class SqliteWriteContext(SqliteConnection connection, SqliteSync
         sync?.Dispose();
         _samples.Dispose();
         _nodeKeys.Dispose();
+        _usage.Dispose();
         foreach (var command in _commands.Values)
         {
             command.Dispose();
