@@ -3,7 +3,9 @@ using HpcJobs.Bench.Limits;
 // The write path's physical limits on this machine, to put the service's figures against
 // (bench/limits.sh runs them all; docs/benchmarks.md "Goals missed, and what bounds them"):
 //   insert <file> <current|keyed> [--jobs-update] [--synchronous full|normal] [--warmup s] [--seconds s]
-//       SQLite's own insert rate for the rows the batch benchmark sends, into a fresh file
+//          [--rows-per-statement n] [--temp-store memory]
+//       SQLite's own insert rate for the rows the batch benchmark sends, into a fresh file (the last
+//       two options depart from the service's writer: 64 rows, temp_store default)
 //   commit <file> <current|keyed> [--commits n] [--synchronous full|normal]
 //       one 1-row transaction's commit (with synchronous=full, a WAL write and fsync), and a bare 4 KiB write + fsync
 if (args.Length < 3)
@@ -17,7 +19,7 @@ var schema = SampleFile.ParseSchema(args[2]);
 switch (args[0])
 {
     case "insert":
-        InsertRate.Run(args[1], schema, options.JobsUpdate, options.SynchronousFull, options.WarmUp, options.Duration);
+        InsertRate.Run(args[1], schema, options);
         return 0;
     case "commit":
         CommitCost.Run(args[1], schema, options.SynchronousFull, options.Commits);
@@ -29,11 +31,19 @@ switch (args[0])
 
 namespace HpcJobs.Bench.Limits
 {
-    internal sealed record Options(bool JobsUpdate, bool SynchronousFull, TimeSpan WarmUp, TimeSpan Duration, int Commits)
+    internal sealed record Options(
+        bool JobsUpdate, bool SynchronousFull, TimeSpan WarmUp, TimeSpan Duration, int Commits, int RowsPerStatement, bool TempStoreMemory)
     {
         public static Options Parse(ReadOnlySpan<string> args)
         {
-            var options = new Options(false, true, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), 1000);
+            var options = new Options(
+                JobsUpdate: false,
+                SynchronousFull: true,
+                WarmUp: TimeSpan.FromSeconds(5),
+                Duration: TimeSpan.FromSeconds(15),
+                Commits: 1000,
+                RowsPerStatement: SampleWriter.DefaultRowsPerStatement,
+                TempStoreMemory: false);
             for (var i = 0; i < args.Length; i++)
             {
                 options = args[i] switch
@@ -48,6 +58,8 @@ namespace HpcJobs.Bench.Limits
                     "--warmup" => options with { WarmUp = TimeSpan.FromSeconds(double.Parse(Value(args, ++i))) },
                     "--seconds" => options with { Duration = TimeSpan.FromSeconds(double.Parse(Value(args, ++i))) },
                     "--commits" => options with { Commits = int.Parse(Value(args, ++i)) },
+                    "--rows-per-statement" => options with { RowsPerStatement = int.Parse(Value(args, ++i)) },
+                    "--temp-store" => options with { TempStoreMemory = Value(args, ++i) == "memory" ? true : throw new ArgumentException("--temp-store takes only 'memory'") },
                     var other => throw new ArgumentException($"unknown option {other}"),
                 };
             }

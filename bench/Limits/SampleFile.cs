@@ -117,7 +117,11 @@ internal static class SampleFile
     /// Creates the file (it must not exist) with <paramref name="jobs"/> running jobs
     /// <c>{prefix}0 .. {prefix}(jobs-1)</c>, and returns the writer's connection.
     /// </summary>
-    public static SqliteConnection Create(string path, SampleSchema schema, bool synchronousFull, int jobs, string prefix)
+    /// <param name="tempStoreMemory">
+    /// <c>PRAGMA temp_store = MEMORY</c>, which the service does not set: statement journals stay in
+    /// memory instead of a temporary file.
+    /// </param>
+    public static SqliteConnection Create(string path, SampleSchema schema, bool synchronousFull, int jobs, string prefix, bool tempStoreMemory = false)
     {
         if (File.Exists(path))
         {
@@ -136,6 +140,11 @@ internal static class SampleFile
         Execute(connection, synchronousFull ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
         Execute(connection, "PRAGMA cache_size = -16384;");
         Execute(connection, "PRAGMA wal_autocheckpoint = 8192;");
+        if (tempStoreMemory)
+        {
+            Execute(connection, "PRAGMA temp_store = MEMORY;");
+        }
+
         Execute(connection, Jobs);
         Execute(connection, schema == SampleSchema.Current ? CurrentSamples : KeyedSamples);
 

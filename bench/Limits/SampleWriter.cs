@@ -11,13 +11,13 @@ internal readonly record struct SampleRow(int Job, long Timestamp, double CpuUsa
 /// One transaction per call, written the way the service's writer writes it
 /// (src/Grains/Storage/Sqlite/SqliteSampleInserter.cs, SqliteWrite.cs) but with nothing of the
 /// service around it: <c>BEGIN IMMEDIATE</c>, multi-row <c>INSERT ... ON CONFLICT DO NOTHING</c> of
-/// <see cref="RowsPerStatement"/> rows bound through SQLite's C API, optionally one
+/// <see cref="DefaultRowsPerStatement"/> rows (the service's) bound through SQLite's C API, optionally one
 /// <c>UPDATE jobs</c> per job with its newest sample, <c>COMMIT</c>. What is left is SQLite's own
 /// cost (and the disk's) for the same rows.
 /// </summary>
 internal sealed class SampleWriter : IDisposable
 {
-    public const int RowsPerStatement = 64;
+    public const int DefaultRowsPerStatement = 64;
 
     private const int ColumnsPerRow = 9;
 
@@ -25,6 +25,7 @@ internal sealed class SampleWriter : IDisposable
     private readonly SampleSchema _schema;
     private readonly byte[][] _jobIds;
     private readonly bool _updateJobs;
+    private readonly int _rowsPerStatement;
     private readonly sqlite3_stmt _begin;
     private readonly sqlite3_stmt _commit;
     private readonly sqlite3_stmt _many;
@@ -36,17 +37,23 @@ internal sealed class SampleWriter : IDisposable
     private readonly List<int> _touched = [];
 
     /// <param name="jobIds">The text id of job <c>i</c> (its integer key in the keyed schema is <c>i + 1</c>).</param>
-    public SampleWriter(SqliteConnection connection, SampleSchema schema, IReadOnlyList<string> jobIds, bool updateJobs)
+    /// <param name="rowsPerStatement">
+    /// Rows per multi-row INSERT. A statement that writes several rows and may fail half-way keeps a
+    /// statement journal (the original of every page it changes, in a temporary file once it passes
+    /// 64 KiB unless <c>temp_store = MEMORY</c>); a one-row statement needs none.
+    /// </param>
+    public SampleWriter(SqliteConnection connection, SampleSchema schema, IReadOnlyList<string> jobIds, bool updateJobs, int rowsPerStatement = DefaultRowsPerStatement)
     {
         _db = connection.Handle!;
         _schema = schema;
         _jobIds = [.. jobIds.Select(Encoding.UTF8.GetBytes)];
         _updateJobs = updateJobs;
+        _rowsPerStatement = rowsPerStatement;
         _latest = new int[jobIds.Count];
         Array.Fill(_latest, -1);
         _begin = Prepare("BEGIN IMMEDIATE");
         _commit = Prepare("COMMIT");
-        _many = Prepare(InsertSql(RowsPerStatement));
+        _many = Prepare(InsertSql(rowsPerStatement));
         _one = Prepare(InsertSql(1));
         _update = Prepare("UPDATE jobs SET cpu_usage = ?1, memory_usage_mb = ?2, gpu_usage = ?3, last_sample_time = ?4 WHERE id = ?5");
     }
@@ -59,9 +66,9 @@ internal sealed class SampleWriter : IDisposable
         {
             var inserted = 0;
             var index = 0;
-            for (; index + RowsPerStatement <= rows.Length; index += RowsPerStatement)
+            for (; index + _rowsPerStatement <= rows.Length; index += _rowsPerStatement)
             {
-                for (var row = 0; row < RowsPerStatement; row++)
+                for (var row = 0; row < _rowsPerStatement; row++)
                 {
                     Bind(_many, row * ColumnsPerRow, rows[index + row]);
                 }
