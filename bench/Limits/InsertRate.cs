@@ -6,13 +6,14 @@ namespace HpcJobs.Bench.Limits;
 /// <summary>
 /// SQLite's own rate for the batch benchmark's rows: what bench/Bench's <c>batch</c> mode posts
 /// (5,000 samples a request over 1,000 jobs, each sample a microsecond after the one before),
-/// one request's samples per transaction, written by <see cref="SampleWriter"/> with nothing else
-/// on the machine's cores but this loop.
+/// one request's samples per transaction unless told otherwise, written by <see cref="SampleWriter"/>
+/// with nothing of the service around it. (The service's group commit may put several requests in
+/// one transaction: it takes up to 4,096 writes, one per job of a request.)
 /// </summary>
 internal static class InsertRate
 {
     private const int Jobs = 1000;
-    private const int BatchSize = 5000;
+    private const int RequestSize = 5000;
 
     public static void Run(string path, SampleSchema schema, Options options)
     {
@@ -21,14 +22,16 @@ internal static class InsertRate
         using var writer = new SampleWriter(connection, schema, ids, options.JobsUpdate, options.RowsPerStatement);
 
         var origin = (DateTimeOffset.UtcNow.AddSeconds(-60).UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
-        var rows = new SampleRow[BatchSize];
+        var size = options.TransactionSamples;
+        var rows = new SampleRow[size];
         long batch = 0;
         void Next()
         {
-            for (var i = 0; i < BatchSize; i++)
+            for (var i = 0; i < size; i++)
             {
-                var n = (batch * BatchSize) + i;
-                rows[i] = new SampleRow((int)(n % Jobs), origin + n, (i % 100) + 0.5, 2048 + i, i % 90);
+                var n = (batch * size) + i;
+                var inRequest = (int)(n % RequestSize);
+                rows[i] = new SampleRow((int)(n % Jobs), origin + n, (inRequest % 100) + 0.5, 2048 + inRequest, inRequest % 90);
             }
 
             batch++;
@@ -63,16 +66,16 @@ internal static class InsertRate
         // What the commits hand the kernel (WAL frames, and the checkpoints' copies into the file):
         // one page per B-tree page a transaction touches, however few of its rows changed.
         var writtenPerTransaction = (WrittenBytes() - written) / (double)times.Count;
-        var offered = (long)times.Count * BatchSize;
+        var offered = (long)times.Count * size;
         connection.Close();
         var megabytes = (new FileInfo(path).Length + (File.Exists(path + "-wal") ? new FileInfo(path + "-wal").Length : 0)) / 1048576.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT insert schema={schema.ToString().ToLowerInvariant()} jobs_update={(options.JobsUpdate ? "yes" : "no")} " +
             $"synchronous={(options.SynchronousFull ? "full" : "normal")} rows_per_statement={options.RowsPerStatement} " +
-            $"temp_store={(options.TempStoreMemory ? "memory" : "default")} samples_per_s={inserted / seconds:F0} " +
+            $"temp_store={(options.TempStoreMemory ? "memory" : "default")} transaction_samples={size} samples_per_s={inserted / seconds:F0} " +
             $"samples_per_cpu_s={inserted / cpuSeconds:F0} cpu_share={cpuSeconds / seconds:F2} " +
             $"tx_p50_ms={Percentile(times, 50):F2} tx_p99_ms={Percentile(times, 99):F2} transactions={times.Count} " +
-            $"written_kb_per_tx={writtenPerTransaction / 1024:F0} duplicates={offered - inserted} rows_total={batch * BatchSize} file_mb={megabytes:F0} seconds={seconds:F1}"));
+            $"written_kb_per_tx={writtenPerTransaction / 1024:F0} duplicates={offered - inserted} rows_total={batch * size} file_mb={megabytes:F0} seconds={seconds:F1}"));
     }
 
     /// <summary>Bytes this process has passed to write(2) and its kin so far (<c>wchar</c> of /proc/self/io).</summary>

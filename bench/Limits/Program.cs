@@ -3,9 +3,10 @@ using HpcJobs.Bench.Limits;
 // The write path's physical limits on this machine, to put the service's figures against
 // (bench/limits.sh runs them all; docs/benchmarks.md "Goals missed, and what bounds them"):
 //   insert <file> <current|keyed> [--jobs-update] [--synchronous full|normal] [--warmup s] [--seconds s]
-//          [--rows-per-statement n] [--temp-store memory]
-//       SQLite's own insert rate for the rows the batch benchmark sends, into a fresh file (the last
-//       two options depart from the service's writer: 64 rows, temp_store default)
+//          [--transaction-samples n] [--rows-per-statement n] [--temp-store memory]
+//       SQLite's own insert rate for the rows the batch benchmark sends, 5,000 (one request's) per
+//       transaction by default, into a fresh file (the last two options depart from the service's
+//       writer: 64 rows a statement, temp_store default)
 //   commit <file> <current|keyed> [--commits n] [--synchronous full|normal]
 //       one 1-row transaction's commit (with synchronous=full, a WAL write and fsync), and a bare 4 KiB write + fsync
 if (args.Length < 3)
@@ -32,7 +33,7 @@ switch (args[0])
 namespace HpcJobs.Bench.Limits
 {
     internal sealed record Options(
-        bool JobsUpdate, bool SynchronousFull, TimeSpan WarmUp, TimeSpan Duration, int Commits, int RowsPerStatement, bool TempStoreMemory)
+        bool JobsUpdate, bool SynchronousFull, TimeSpan WarmUp, TimeSpan Duration, int Commits, int TransactionSamples, int RowsPerStatement, bool TempStoreMemory)
     {
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -42,6 +43,7 @@ namespace HpcJobs.Bench.Limits
                 WarmUp: TimeSpan.FromSeconds(5),
                 Duration: TimeSpan.FromSeconds(15),
                 Commits: 1000,
+                TransactionSamples: 5000,
                 RowsPerStatement: SampleWriter.DefaultRowsPerStatement,
                 TempStoreMemory: false);
             for (var i = 0; i < args.Length; i++)
@@ -58,6 +60,7 @@ namespace HpcJobs.Bench.Limits
                     "--warmup" => options with { WarmUp = TimeSpan.FromSeconds(double.Parse(Value(args, ++i))) },
                     "--seconds" => options with { Duration = TimeSpan.FromSeconds(double.Parse(Value(args, ++i))) },
                     "--commits" => options with { Commits = int.Parse(Value(args, ++i)) },
+                    "--transaction-samples" => options with { TransactionSamples = int.Parse(Value(args, ++i)) },
                     "--rows-per-statement" => options with { RowsPerStatement = int.Parse(Value(args, ++i)) },
                     "--temp-store" => options with { TempStoreMemory = Value(args, ++i) == "memory" ? true : throw new ArgumentException("--temp-store takes only 'memory'") },
                     var other => throw new ArgumentException($"unknown option {other}"),
