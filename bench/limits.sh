@@ -2,7 +2,7 @@
 # The write path's physical limits on this machine, to put bench/run.sh's figures against
 # (docs/benchmarks.md "Goals missed, and what bounds them"):
 #
-#   bench/limits.sh                  # everything (~9 minutes)
+#   bench/limits.sh                  # everything (~8 minutes)
 #   STEPS="sqlite commit" bench/limits.sh   # only some of: sqlite extra commit hop service
 #   SECONDS_PER_RUN=30 bench/limits.sh      # longer SQLite runs (default 15, after a 5 s warm-up)
 #
@@ -10,8 +10,9 @@
 #           transaction, the service's pragmas and 64-row statements, a fresh file each run), for
 #           the current and the keyed samples table, without and with the per-job UPDATE jobs
 #   extra   the keyed table with the jobs update, departing from the service's writer: one row per
-#           INSERT (no statement journal), and temp_store = MEMORY (statement journal in memory);
-#           both tables with the jobs update at 20,000 samples (four requests) a transaction
+#           INSERT (no statement journal), temp_store = MEMORY (statement journal in memory), and
+#           synchronous = NORMAL (no fsync per commit); both tables with the jobs update at 20,000
+#           samples (four requests) a transaction
 #   commit  one 1-row transaction's commit (WAL write + fsync), median of 1,000; a bare 4 KiB fsync
 #   hop     bench/Baseline as bench/run.sh measures it (wrk, 64 connections, bench/ingest.lua, 10 s
 #           warm-up then DURATION), then with one no-op grain call per request (HOP=grain), then
@@ -70,6 +71,9 @@ fi
 if step extra; then
   insert sqlite_insert_keyed_jobs_update_1row keyed --jobs-update --rows-per-statement 1
   insert sqlite_insert_keyed_jobs_update_temp_memory keyed --jobs-update --temp-store memory
+  # no fsync in the commit (WAL still synced at checkpoints): the bound of a commit that does not
+  # wait for the disk, as a pipelined group commit's writer does
+  insert sqlite_insert_keyed_jobs_update_sync_normal keyed --jobs-update --synchronous normal
   # four requests a transaction, as the service's group commit may hold (4,096 writes of 5 samples)
   insert sqlite_insert_current_jobs_update_20k_tx current --jobs-update --transaction-samples 20000
   insert sqlite_insert_keyed_jobs_update_20k_tx keyed --jobs-update --transaction-samples 20000
