@@ -43,9 +43,9 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public static readonly TimeSpan FootprintWriteInterval = TimeSpan.FromSeconds(60);
 
     private DateTimeOffset _footprintWrittenAt = DateTimeOffset.MinValue;
-    private string? _flagsWritten = Unwritten;
-    private (DateTimeOffset At, string? Flags)? _footprintWriting;
-    private const string Unwritten = "\0";
+    /// <summary>The stored flags last written with the row; null before the first write.</summary>
+    private IReadOnlyList<string>? _flagsWritten;
+    private (DateTimeOffset At, IReadOnlyList<string> Flags)? _footprintWriting;
 
     /// <summary>
     /// The footprint and stored flags (JSON) the open transaction must write with the row, or null
@@ -53,17 +53,37 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// </summary>
     public (string Footprint, string? Flags)? StagedRowFootprint()
     {
+        // The flags are compared as lists and serialized only when written: every commit asks, and
+        // a flagged job's JSON was a string per commit.
         var footprint = StagedFootprint;
-        var flags = Storage.StorageJson.Flags(Verdict(footprint).Flags);
+        var flags = Flagging.Stored(Verdict(footprint).Flags);
         var now = _time.GetUtcNow();
-        if (now - _footprintWrittenAt < FootprintWriteInterval && flags == _flagsWritten)
+        if (now - _footprintWrittenAt < FootprintWriteInterval && _flagsWritten is { } written && SameFlags(flags, written))
         {
             _footprintWriting = null;
             return null;
         }
 
         _footprintWriting = (now, flags);
-        return (Storage.StorageJson.FootprintJson(footprint), flags);
+        return (Storage.StorageJson.FootprintJson(footprint), Storage.StorageJson.Flags(flags));
+    }
+
+    private static bool SameFlags(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
@@ -148,7 +168,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
             }
             else
             {
-                var at = Array.FindIndex(byNode, s => s.Node == sample.Node);
+                var at = IndexOf(byNode, sample.Node);
                 if (at < 0)
                 {
                     byNode = [.. byNode, sample];
@@ -171,6 +191,20 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
             var latest = LatestUsage.Combine(wholeJob, byNode, window);
             return new State(wholeJob, byNode, latest, latest is null ? footprint : footprint.WithMemory(latest.MemoryUsageMb));
+        }
+
+        // A loop, not Array.FindIndex with a lambda capturing the node: no closure per staged sample.
+        private static int IndexOf(UsageSample[] byNode, string node)
+        {
+            for (var i = 0; i < byNode.Length; i++)
+            {
+                if (string.Equals(byNode[i].Node, node, StringComparison.Ordinal))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
     }
 }
