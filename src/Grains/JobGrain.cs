@@ -372,7 +372,7 @@ public sealed partial class JobGrain(
         if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
-            var (summary, flags) = Usage.Verdict(Usage.Footprint);
+            var (summary, flags) = Usage.CommittedVerdict();
             observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
         }
 
