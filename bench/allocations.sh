@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Allocations per request of the ingest hot path, by type: the Release service on SQLite under load,
-# a dotnet-trace of the runtime's GC AllocationTick events plus the EventCounters that give the
-# exact totals (System.Runtime alloc-rate, Microsoft.AspNetCore.Hosting requests-per-second; level 1, so
-# not its per-request events), summarised
-# by bench/Allocations. Needs: dotnet tool install -g dotnet-trace; wrk.
+# a dotnet-trace of the runtime's GC AllocationTick events (type and bytes, about every 100 KB) and
+# the EventCounters that count the requests (Microsoft.AspNetCore.Hosting requests-per-second, at
+# level 1 so not its per-request events) and the GC's bytes (System.Runtime alloc-rate, a check),
+# summarised by bench/Allocations. Needs: dotnet tool install -g dotnet-trace; wrk.
+# KEEP_TRACE=file keeps the trace (bench/Allocations re-reads it with other arguments).
 #
 #   bench/allocations.sh single    # POST /v1/jobs/{id}/metrics, wrk 64 connections over 1,000 jobs: per request
 #   START_AGO=0 bench/allocations.sh single   # the same with samples that become their job's latest usage

@@ -11,8 +11,11 @@ using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 // The trace must hold the runtime's GC AllocationTick events (one about every 100 KB allocated on
 // a heap, carrying the type of the object that crossed the mark and the bytes since the last tick)
 // and the EventCounters of System.Runtime (alloc-rate: the exact bytes allocated) and
-// Microsoft.AspNetCore.Hosting (requests-per-second). The counters fix the totals; the ticks only split
-// them by type, and an object count per type is estimated as bytes / that type's object size.
+// Microsoft.AspNetCore.Hosting (requests-per-second). The request counter fixes the window and the
+// count; the ticks in that same window give the bytes, by type (an object count per type is
+// estimated as bytes / that type's object size). The GC's own counter is printed as a check: its
+// intervals are out of phase with the request counter's by up to a second, which on a loaded
+// machine moved it by up to 9 % from the ticks.
 // per-request-units divides once more (5000 for a batch of 5,000 samples); frames > 0 prints, for
 // each of the top types, the first frames of the stacks that allocated it (its top sites stacks).
 var path = args.Length > 0 ? args[0] : throw new ArgumentException("usage: <trace.nettrace> [per-request-units] [types] [frames] [sites]");
@@ -74,16 +77,15 @@ var exactBytes = allocated.Where(a => a.At > from && a.At <= to).Sum(a => a.Byte
 var inWindow = ticks.Where(t => t.At > from && t.At <= to).ToList();
 var tickBytes = inWindow.Sum(t => (double)t.Amount);
 var perUnit = handled * units;
-var scale = tickBytes > 0 ? exactBytes / tickBytes : 0;
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"RESULT allocations window_s={(to - from) / 1000:F1} requests={handled:F0} bytes_per_unit={exactBytes / perUnit:F0} ticked_bytes_per_unit={tickBytes / perUnit:F0} objects_per_unit~={inWindow.Sum(t => t.Amount / (double)Math.Max(t.Size, 1)) * scale / perUnit:F1} units_per_request={units}"));
+    $"RESULT allocations window_s={(to - from) / 1000:F1} requests={handled:F0} bytes_per_unit={tickBytes / perUnit:F0} objects_per_unit~={inWindow.Sum(t => t.Amount / (double)Math.Max(t.Size, 1)) / perUnit:F1} counter_bytes_per_unit={exactBytes / perUnit:F0} units_per_request={units}"));
 Console.WriteLine($"{"bytes/unit",11} {"objects/unit",13} {"share",6}  type");
 foreach (var type in inWindow.GroupBy(t => t.Type).Select(g => (Type: g.Key, Bytes: g.Sum(t => (double)t.Amount), Objects: g.Sum(t => t.Amount / (double)Math.Max(t.Size, 1)), Ticks: g.ToList()))
              .OrderByDescending(g => g.Bytes).Take(top))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{type.Bytes * scale / perUnit,11:F1} {type.Objects * scale / perUnit,13:F2} {type.Bytes / tickBytes,6:P1}  {type.Type}"));
+        $"{type.Bytes / perUnit,11:F1} {type.Objects / perUnit,13:F2} {type.Bytes / tickBytes,6:P1}  {type.Type}"));
     if (frames > 0)
     {
         foreach (var site in type.Ticks.GroupBy(t => t.Stack).OrderByDescending(g => g.Sum(t => (double)t.Amount)).Take(sites))
