@@ -3,7 +3,12 @@ local jobs = tonumber(os.getenv("JOBS") or "1000")
 local counter = 0
 -- Samples are identified by (job, node, timestamp): each request carries a timestamp of its own
 -- (thread id + counter as microseconds after a start a minute ago), so no sample is a replay.
-local t0 = os.time() - 60
+-- Those are older than the sample `bench/Bench create` posted with each job (the server's time),
+-- so none becomes its job's latest usage. START_AGO=0 starts the timestamps at this run's start
+-- instead (the counter advances slower than the clock, so they stay behind it): newer than that
+-- sample and than an earlier run's, so a sample is its job's latest usage, as an agent's is, unless
+-- the other thread's counter is ahead and posted a newer one to the same job.
+local t0 = os.time() - tonumber(os.getenv("START_AGO") or "60")
 local threads = 0
 local id = 0
 

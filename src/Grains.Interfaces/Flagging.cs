@@ -61,13 +61,15 @@ public static class Flagging
         && (summary.LastSampleAt is not { } last || now - last >= options.NoDataAfter);
 
     /// <summary>
-    /// A view's flags as of <paramref name="now"/>: the flags judged at its last change, with
-    /// <c>no_data</c> judged again (nothing else moves without a change that renews the view).
+    /// A job's flags as of <paramref name="now"/>: the flags judged at its last change (its view's, or
+    /// its last sample's), with <c>no_data</c> judged again (nothing else moves without a change
+    /// that renews them).
     /// </summary>
-    public static IReadOnlyList<string> AsOf(JobView job, DateTimeOffset now, EfficiencyOptions options)
+    public static IReadOnlyList<string> AsOf(
+        IReadOnlyList<string>? flags, JobSummary? summary, JobState state, DateTimeOffset start, DateTimeOffset now, EfficiencyOptions options)
     {
-        var judged = Stored(job.Flags ?? []);
-        return NoData(job.Summary ?? JobSummary.Empty, job.State, now - job.StartTime, now, options)
+        var judged = Stored(flags ?? []);
+        return NoData(summary ?? JobSummary.Empty, state, now - start, now, options)
             ? [.. judged, JobFlags.NoData]
             : judged;
     }

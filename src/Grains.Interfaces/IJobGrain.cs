@@ -31,9 +31,14 @@ public interface IJobGrain : IGrainWithStringKey
     /// found already stored (a duplicate: same node and timestamp), or refused (outside the time
     /// window, a node the job does not have, or not the caller's node); <see cref="SampleOutcome.Sample"/>
     /// is the stored copy of the last sample that was not refused.
+    /// <para>
+    /// <paramref name="samples"/> is <c>[Immutable]</c>: a call within the silo would otherwise copy the
+    /// list (the samples themselves are immutable) on every call; the callers never change a list
+    /// they have passed, and the grain only reads it.
+    /// </para>
     /// </summary>
     [Alias("RecordSamples"), AlwaysInterleave]
-    Task<SampleOutcome> RecordSamplesAsync(IReadOnlyList<UsageSample> samples, WriteContext context);
+    Task<SampleOutcome> RecordSamplesAsync([Immutable] IReadOnlyList<UsageSample> samples, WriteContext context);
 
     /// <summary>
     /// Activates the job if it is not, so that its series are exported again after its activation was

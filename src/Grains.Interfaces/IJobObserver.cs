@@ -8,8 +8,15 @@ public interface IJobObserver
 {
     void OnCreated(JobView job);
 
-    /// <summary>The grain activated with this view, or the job's latest usage changed.</summary>
+    /// <summary>The grain activated with this view, or an event changed it without a transition.</summary>
     void OnChanged(JobView job);
+
+    /// <summary>
+    /// A committed sample changed the job's latest usage, and with it the judged summary and flags;
+    /// nothing else changed since the last view given. Called per sample, so the grain builds no
+    /// view for it and an observer updates what it holds for the job in place.
+    /// </summary>
+    void OnUsageChanged(string jobId, JobUsageChange change);
 
     void OnTransition(JobView job, JobState from);
 
@@ -20,3 +27,6 @@ public interface IJobObserver
 
 /// <summary>One of the silo's registered observers: each gets every notification the grains send.</summary>
 public interface IJobObserverPart : IJobObserver;
+
+/// <summary>What a committed sample changes in a job's view (<see cref="JobView.Latest"/>, <see cref="JobView.Summary"/>, <see cref="JobView.Flags"/>).</summary>
+public readonly record struct JobUsageChange(UsageSample Latest, JobSummary Summary, IReadOnlyList<string> Flags);

@@ -21,6 +21,14 @@ public sealed class CompositeJobObserver(IEnumerable<IJobObserverPart> parts) : 
         }
     }
 
+    public void OnUsageChanged(string jobId, JobUsageChange change)
+    {
+        foreach (var part in _parts)
+        {
+            part.OnUsageChanged(jobId, change);
+        }
+    }
+
     public void OnTransition(JobView job, JobState from)
     {
         foreach (var part in _parts)

@@ -17,13 +17,25 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
 
     public static Footprint Empty(int attempt) => new(attempt, [], 0);
 
-    public long SampleCount => Nodes.Sum(n => n.Samples);
+    public long SampleCount
+    {
+        get
+        {
+            long count = 0;
+            foreach (var node in Nodes)
+            {
+                count += node.Samples;
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>This footprint with <paramref name="sample"/> (a sample the log just inserted).</summary>
     public Footprint With(UsageSample sample, TimeSpan cap, double idleGpuPercent)
     {
         var key = sample.Node ?? string.Empty;
-        var at = Array.FindIndex(Nodes, n => n.Node == key);
+        var at = IndexOf(key);
         var node = (at < 0 ? NodeFootprint.Empty(key) : Nodes[at]).With(sample, cap.TotalSeconds, idleGpuPercent);
         var nodes = at < 0 ? [.. Nodes, node] : (NodeFootprint[])Nodes.Clone();
         if (at >= 0)
@@ -40,9 +52,8 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
     /// </summary>
     public bool Includes(UsageSample sample)
     {
-        var key = sample.Node ?? string.Empty;
-        var node = Array.Find(Nodes, n => n.Node == key);
-        return node is not null && sample.Timestamp <= node.Last;
+        var at = IndexOf(sample.Node ?? string.Empty);
+        return at >= 0 && sample.Timestamp <= Nodes[at].Last;
     }
 
     /// <summary>The earliest of the nodes' newest counted samples: samples after it may not be counted yet.</summary>
@@ -63,9 +74,15 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
         long peakSum = 0, oomKills = 0;
         DateTimeOffset? first = null, last = null;
         var perNode = Math.Max(1, nodeCount);
+        var reporters = 1;
         foreach (var node in Nodes)
         {
             var open = node.Closed(until, cap.TotalSeconds, idleGpuPercent);
+            if (node.Node.Length > 0)
+            {
+                reporters = perNode;
+            }
+
             covered += open.CoveredSeconds;
             cpuSum += open.CpuSum;
             gpuSum += open.GpuSum;
@@ -86,7 +103,6 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
 
         var samples = SampleCount;
         var maxMemory = samples == 0 ? (long?)null : Math.Max(MaxMemoryMb, peakSum);
-        var reporters = Nodes.Any(n => n.Node.Length > 0) ? perNode : 1;
         var hours = runtime / 3600;
         return new JobSummary(
             samples,
@@ -105,6 +121,21 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
             gpuSeconds > 0 ? gpuIdle / gpuSeconds : null,
             runtime > 0 ? Math.Clamp(covered / (runtime * reporters), 0, 1) : 0,
             oomKills);
+    }
+
+    // Loops, not Array.FindIndex with a lambda: that lambda captures the key, a closure and a
+    // delegate per sample on the ingest path (twice: the writer's stage and the grain's view).
+    private int IndexOf(string node)
+    {
+        for (var i = 0; i < Nodes.Length; i++)
+        {
+            if (string.Equals(Nodes[i].Node, node, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static double? Max(double? a, double? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
@@ -202,10 +233,14 @@ public sealed record NodeFootprint(
             samples);
     }
 
-    /// <summary>The sums with every open sample counted, the last one standing for the time until <paramref name="until"/>.</summary>
-    public NodeFootprint Closed(DateTimeOffset until, double capSeconds, double idleGpuPercent)
+    /// <summary>
+    /// The sums with every open sample counted, the last one standing for the time until
+    /// <paramref name="until"/>. A value, not a closed copy of the record: every summary (each
+    /// committed sample's, twice) closes every node, and copies cost one record per open sample.
+    /// </summary>
+    public NodeSums Closed(DateTimeOffset until, double capSeconds, double idleGpuPercent)
     {
-        var closed = this;
+        var closed = new NodeSums(CpuSum, CoveredSeconds, GpuSum, GpuSeconds, GpuIdleSeconds);
         for (var i = 0; i < Open.Length; i++)
         {
             var end = i + 1 < Open.Length ? Open[i + 1].At : until;
@@ -214,15 +249,17 @@ public sealed record NodeFootprint(
 
         return closed;
     }
+}
 
-    private NodeFootprint Close(OpenSample sample, double seconds, double idleGpuPercent) => this with
-    {
-        CpuSum = CpuSum + sample.Cpu * seconds,
-        CoveredSeconds = CoveredSeconds + seconds,
-        GpuSum = sample.Gpu is { } gpu ? GpuSum + gpu * seconds : GpuSum,
-        GpuSeconds = sample.Gpu is not null ? GpuSeconds + seconds : GpuSeconds,
-        GpuIdleSeconds = sample.Gpu < idleGpuPercent ? GpuIdleSeconds + seconds : GpuIdleSeconds,
-    };
+/// <summary>A node's weighted sums with its open samples closed (<see cref="NodeFootprint.Closed"/>).</summary>
+public readonly record struct NodeSums(double CpuSum, double CoveredSeconds, double GpuSum, double GpuSeconds, double GpuIdleSeconds)
+{
+    public NodeSums Close(OpenSample sample, double seconds, double idleGpuPercent) => new(
+        CpuSum + sample.Cpu * seconds,
+        CoveredSeconds + seconds,
+        sample.Gpu is { } gpu ? GpuSum + gpu * seconds : GpuSum,
+        sample.Gpu is not null ? GpuSeconds + seconds : GpuSeconds,
+        sample.Gpu < idleGpuPercent ? GpuIdleSeconds + seconds : GpuIdleSeconds);
 }
 
 /// <summary>A sample whose successor on its node is not known yet: what its weight will multiply.</summary>

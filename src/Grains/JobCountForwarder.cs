@@ -11,6 +11,10 @@ public sealed class JobCountForwarder(IGrainFactory grains, TimeProvider time) :
     {
     }
 
+    public void OnUsageChanged(string jobId, JobUsageChange change)
+    {
+    }
+
     public void OnTransition(JobView job, JobState from) => _ = Stats.ApplyAsync(new JobCountDelta(from, job.State, Created: false, time.GetUtcNow()));
 
     public void OnDeleted(JobView job) => _ = Stats.ApplyAsync(new JobCountDelta(job.State, null, Created: false, time.GetUtcNow()));

@@ -53,7 +53,10 @@ public sealed partial class JobGrain(
 
     private IGrainTimer? _staleTimer;
 
-    private string Id => JobKey.FromGrainKey(this.GetPrimaryKeyString());
+    private string? _id;
+
+    /// <summary>Once per activation: the grain key is decoded into a new string at every read, and each sample reads it.</summary>
+    private string Id => _id ??= JobKey.FromGrainKey(this.GetPrimaryKeyString());
 
     private bool Exists => record.RecordExists && !_deleting;
 
@@ -366,9 +369,11 @@ public sealed partial class JobGrain(
         }
 
         _latestSeen = Usage.Latest;
-        if (!ReferenceEquals(before, _latestSeen))
+        if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
-            observer.OnChanged(View());
+            // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
+            var (summary, flags) = Usage.CommittedVerdict();
+            observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
         }
 
         return result;

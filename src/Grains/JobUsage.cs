@@ -43,9 +43,18 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public static readonly TimeSpan FootprintWriteInterval = TimeSpan.FromSeconds(60);
 
     private DateTimeOffset _footprintWrittenAt = DateTimeOffset.MinValue;
-    private string? _flagsWritten = Unwritten;
-    private (DateTimeOffset At, string? Flags)? _footprintWriting;
-    private const string Unwritten = "\0";
+    /// <summary>
+    /// The verdict the writer judged for the staged footprint (<see cref="StagedRowFootprint"/>), and
+    /// the one it judged for the committed footprint: the grain tells its observers the committed one
+    /// after each commit (<see cref="CommittedVerdict"/>), and judging it twice per commit was a
+    /// second summary per sample.
+    /// </summary>
+    private Judged? _judging;
+    private volatile Judged? _judged;
+
+    /// <summary>The stored flags last written with the row; null before the first write.</summary>
+    private IReadOnlyList<string>? _flagsWritten;
+    private (DateTimeOffset At, IReadOnlyList<string> Flags)? _footprintWriting;
 
     /// <summary>
     /// The footprint and stored flags (JSON) the open transaction must write with the row, or null
@@ -53,17 +62,52 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// </summary>
     public (string Footprint, string? Flags)? StagedRowFootprint()
     {
+        // The flags are compared as lists and serialized only when written: every commit asks, and
+        // a flagged job's JSON was a string per commit.
         var footprint = StagedFootprint;
-        var flags = Storage.StorageJson.Flags(Verdict(footprint).Flags);
+        var (summary, judged) = Verdict(footprint);
+        _judging = new Judged(footprint, Facts, summary, judged);
+        var flags = Flagging.Stored(judged);
         var now = _time.GetUtcNow();
-        if (now - _footprintWrittenAt < FootprintWriteInterval && flags == _flagsWritten)
+        if (now - _footprintWrittenAt < FootprintWriteInterval && _flagsWritten is { } written && SameFlags(flags, written))
         {
             _footprintWriting = null;
             return null;
         }
 
         _footprintWriting = (now, flags);
-        return (Storage.StorageJson.FootprintJson(footprint), flags);
+        return (Storage.StorageJson.FootprintJson(footprint), Storage.StorageJson.Flags(flags));
+    }
+
+    private static bool SameFlags(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The summary and flags of the committed footprint: as the writer judged them at the commit
+    /// (moments ago when the grain asks after its append), or judged now when the writer did not
+    /// judge this footprint or the lifecycle changed since.
+    /// </summary>
+    public (JobSummary Summary, IReadOnlyList<string> Flags) CommittedVerdict()
+    {
+        var footprint = Footprint;
+        return _judged is { } judged && ReferenceEquals(judged.Footprint, footprint) && ReferenceEquals(judged.Facts, Facts)
+            ? (judged.Summary, judged.Flags)
+            : Verdict(footprint);
     }
 
     /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
@@ -125,13 +169,23 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
             _committed = staged;
             _staged = null;
         }
+
+        if (_judging is { } judging)
+        {
+            _judged = judging;
+            _judging = null;
+        }
     }
 
     public void Discard()
     {
         _staged = null;
         _footprintWriting = null;
+        _judging = null;
     }
+
+    /// <summary>A verdict and what it was judged from; compared by reference, as both are immutable.</summary>
+    private sealed record Judged(Footprint Footprint, JobFacts Facts, JobSummary Summary, IReadOnlyList<string> Flags);
 
     private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, Footprint Footprint)
     {
@@ -148,7 +202,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
             }
             else
             {
-                var at = Array.FindIndex(byNode, s => s.Node == sample.Node);
+                var at = IndexOf(byNode, sample.Node);
                 if (at < 0)
                 {
                     byNode = [.. byNode, sample];
@@ -171,6 +225,20 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
             var latest = LatestUsage.Combine(wholeJob, byNode, window);
             return new State(wholeJob, byNode, latest, latest is null ? footprint : footprint.WithMemory(latest.MemoryUsageMb));
+        }
+
+        // A loop, not Array.FindIndex with a lambda capturing the node: no closure per staged sample.
+        private static int IndexOf(UsageSample[] byNode, string node)
+        {
+            for (var i = 0; i < byNode.Length; i++)
+            {
+                if (string.Equals(byNode[i].Node, node, StringComparison.Ordinal))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
     }
 }

@@ -78,7 +78,7 @@ internal static class SampleFastPath
                 field = TimestampField;
                 if (value.ValueKind != JsonValueKind.Null)
                 {
-                    if (value.ValueKind != JsonValueKind.String || !Rfc3339.TryParse(value.GetString(), out var time))
+                    if (value.ValueKind != JsonValueKind.String || !TryTimestamp(value, out var time))
                     {
                         return false;
                     }
@@ -155,6 +155,24 @@ internal static class SampleFastPath
         sample = new UsageSample(
             timestamp ?? Grains.Storage.MicrosecondTime.Truncate(now), cpu, memory, gpu, node, gpuMemory, memoryPeak, oomKills);
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="Rfc3339.TryParse(string?, out DateTimeOffset)"/> of the string's value, read from the
+    /// document's bytes instead of a new string (one per sample of a batch). A value with an escape or
+    /// a byte outside ASCII is read as a string, as before: only for plain ASCII are the bytes the characters.
+    /// </summary>
+    private static bool TryTimestamp(JsonElement value, out DateTimeOffset time)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length < 2 || raw.Length - 2 > Rfc3339.MaxLength || raw.Contains((byte)'\\') || !System.Text.Ascii.IsValid(raw))
+        {
+            return Rfc3339.TryParse(value.GetString(), out time);
+        }
+
+        Span<char> text = stackalloc char[Rfc3339.MaxLength];
+        var length = System.Text.Encoding.ASCII.GetChars(raw[1..^1], text);
+        return Rfc3339.TryParse(text[..length], out time);
     }
 
     private static bool TryOptionalCount(JsonElement value, long max, out long? count)

@@ -154,7 +154,7 @@ public static class JobsApi
             case OutcomeKind.Created:
                 IngestMetrics.RecordAccepted(outcome.Accepted);
                 IngestMetrics.RecordDuplicates(outcome.Duplicates);
-                return TypedResults.Created(JobLocation(id) + "/metrics", SampleResponse.From(id, outcome.Sample!));
+                return TypedResults.Created("/v1/jobs/" + Uri.EscapeDataString(id) + "/metrics", SampleResponse.From(id, outcome.Sample!));
             case OutcomeKind.NotFound:
                 IngestMetrics.RecordRejected(ErrorCodes.NotFound);
                 return ApiErrors.NotFound(outcome.Message!);

@@ -6,10 +6,25 @@ namespace HpcJobs.Api.Json;
 /// <summary>Parses RFC 3339 date-times (any offset, converted to UTC, truncated to the microsecond).</summary>
 public static partial class Rfc3339
 {
+    /// <summary>The longest text that can be one (nine fraction digits and an offset), with room to spare.</summary>
+    public const int MaxLength = 40;
+
     public static bool TryParse(string? text, out DateTimeOffset value)
     {
+        if (text is null)
+        {
+            value = default;
+            return false;
+        }
+
+        return TryParse(text.AsSpan(), out value);
+    }
+
+    /// <summary>The same from characters, for a reader that has them without a string.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out DateTimeOffset value)
+    {
         value = default;
-        if (text is null || text.Length > 40 || !Shape().IsMatch(text))
+        if (text.Length > MaxLength || !Shape().IsMatch(text))
         {
             return false;
         }

@@ -24,6 +24,19 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
 
     public void OnChanged(JobView job) => Track(job);
 
+    /// <summary>
+    /// In place, on the job's existing series: a sample builds no series object. A job without one
+    /// is not exported by this silo (it has ended past its grace, was deleted or deactivated, and
+    /// its grain takes no more samples); its next activation gives a full view.
+    /// </summary>
+    public void OnUsageChanged(string jobId, JobUsageChange change)
+    {
+        if (_jobs.TryGetValue(jobId, out var series))
+        {
+            series.Update(change);
+        }
+    }
+
     public void OnTransition(JobView job, JobState from) => Track(job);
 
     public void OnDeleted(JobView job) => _jobs.TryRemove(job.Id, out _);
@@ -33,35 +46,33 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     internal void Write(StringBuilder text)
     {
         var now = time.GetUtcNow();
-        var series = Snapshot(now);
-        var jobs = series.Select(s => s.Job).ToArray();
-        var labels = series.Select(s => s.Labels).ToArray();
+        var jobs = Snapshot(now);
         var exposition = new Exposition(text);
 
         exposition.Family("hpc_job_runtime_seconds", "gauge", "Runtime of the job in seconds: now minus start while running, end minus start once ended, 0 while pending.");
-        for (var i = 0; i < jobs.Length; i++)
+        foreach (var job in jobs)
         {
-            exposition.Line("hpc_job_runtime_seconds", labels[i], Runtime(jobs[i], now));
+            exposition.Line("hpc_job_runtime_seconds", job.Labels, Runtime(job.Job, now));
         }
 
         exposition.Family("hpc_job_cpu_usage_percent", "gauge", "Latest CPU usage of the job, percent (0-100).");
-        for (var i = 0; i < jobs.Length; i++)
+        foreach (var job in jobs)
         {
-            exposition.Line("hpc_job_cpu_usage_percent", labels[i], jobs[i].Latest?.CpuUsage ?? 0);
+            exposition.Line("hpc_job_cpu_usage_percent", job.Labels, job.Latest?.CpuUsage ?? 0);
         }
 
         exposition.Family("hpc_job_memory_usage_bytes", "gauge", "Latest memory usage of the job, bytes (reported MB x 1048576).");
-        for (var i = 0; i < jobs.Length; i++)
+        foreach (var job in jobs)
         {
-            exposition.Line("hpc_job_memory_usage_bytes", labels[i], (jobs[i].Latest?.MemoryUsageMb ?? 0) * BytesPerMegabyte);
+            exposition.Line("hpc_job_memory_usage_bytes", job.Labels, (job.Latest?.MemoryUsageMb ?? 0) * BytesPerMegabyte);
         }
 
         exposition.Family("hpc_job_gpu_usage_percent", "gauge", "Latest GPU usage of the job, percent (0-100); only jobs that report GPU usage.");
-        for (var i = 0; i < jobs.Length; i++)
+        foreach (var job in jobs)
         {
-            if (jobs[i].Latest?.GpuUsage is { } gpu)
+            if (job.Latest?.GpuUsage is { } gpu)
             {
-                exposition.Line("hpc_job_gpu_usage_percent", labels[i], gpu);
+                exposition.Line("hpc_job_gpu_usage_percent", job.Labels, gpu);
             }
         }
 
@@ -74,20 +85,21 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     /// and per user the GPUs its running jobs hold and how many of those sit in jobs flagged idle.
     /// no_data is judged again at the scrape, so a job that stopped reporting shows it.
     /// </summary>
-    private void WriteWaste(Exposition exposition, JobView[] jobs, DateTimeOffset now)
+    private void WriteWaste(Exposition exposition, List<Exported> exported, DateTimeOffset now)
     {
         var flagged = JobFlags.All.ToDictionary(f => f, _ => 0, StringComparer.Ordinal);
         var gpus = new SortedDictionary<string, (long Allocated, long Idle)>(StringComparer.Ordinal);
-        foreach (var job in jobs)
+        foreach (var entry in exported)
         {
+            var job = entry.Job;
             if (job.State != JobState.Running)
             {
                 continue;
             }
 
-            // The view's flags, with no_data judged at the scrape: no JSON parsed, no summary recomputed per scrape.
+            // The judged flags, with no_data judged at the scrape: no JSON parsed, no summary recomputed per scrape.
             var allocation = job.Allocation ?? JobAllocation.None;
-            var flags = Flagging.AsOf(job, now, efficiency.Value);
+            var flags = Flagging.AsOf(entry.Flags, entry.Summary, job.State, job.StartTime, now, efficiency.Value);
             foreach (var flag in flags)
             {
                 flagged[flag]++;
@@ -120,11 +132,13 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         }
     }
 
-    private static void WriteNodes(Exposition exposition, JobView[] jobs)
+    private static void WriteNodes(Exposition exposition, List<Exported> exported)
     {
         var nodes = new Dictionary<string, NodeTotals>(StringComparer.Ordinal);
-        foreach (var job in jobs)
+        foreach (var entry in exported)
         {
+            var job = entry.Job;
+            var latest = entry.Latest;
             if (job.State != JobState.Running)
             {
                 continue;
@@ -140,9 +154,9 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
 
                 ref var totals = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(nodes, node, out _);
                 totals.Jobs++;
-                totals.Cpu += job.Latest?.CpuUsage ?? 0;
-                totals.MemoryBytes += (job.Latest?.MemoryUsageMb ?? 0) * BytesPerMegabyte;
-                if (job.Latest?.GpuUsage is { } gpu)
+                totals.Cpu += latest?.CpuUsage ?? 0;
+                totals.MemoryBytes += (latest?.MemoryUsageMb ?? 0) * BytesPerMegabyte;
+                if (latest?.GpuUsage is { } gpu)
                 {
                     totals.GpuJobs++;
                     totals.Gpu += gpu;
@@ -193,23 +207,23 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         return -1;
     }
 
-    private List<Series> Snapshot(DateTimeOffset now)
+    private List<Exported> Snapshot(DateTimeOffset now)
     {
         var grace = options.Value.EndedJobGrace;
-        var series = new List<Series>(_jobs.Count);
+        var exported = new List<Exported>(_jobs.Count);
         foreach (var (id, entry) in _jobs)
         {
             if (entry.Job.EndTime is { } end && end + grace <= now)
             {
-                // Compare-and-remove: a job updated meanwhile keeps its newer entry.
+                // Compare-and-remove: a job whose lifecycle changed meanwhile has a new entry and keeps it.
                 _jobs.TryRemove(new KeyValuePair<string, Series>(id, entry));
                 continue;
             }
 
-            series.Add(entry);
+            exported.Add(entry.Read());
         }
 
-        return series;
+        return exported;
     }
 
     private void Track(JobView job)
@@ -231,7 +245,41 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     private static string LabelsOf(JobView job) => Exposition.Labels(
         ("job_id", job.Id), ("user", job.User), ("node", job.Nodes.Count > 0 ? job.Nodes[0] : string.Empty), ("state", job.State.ToWire()));
 
-    private sealed record Series(JobView Job, string Labels);
+    /// <summary>
+    /// A job's series: its lifecycle (the view, replaced with a new entry at every full view) and its
+    /// usage, which samples update in place. The job's grain writes on its turn while scrapes read,
+    /// so the usage is read and written under the entry's own monitor: a scrape sees one sample's
+    /// usage, summary and flags together, and the entry needs no lock object of its own.
+    /// </summary>
+    private sealed class Series(JobView job, string labels)
+    {
+        private UsageSample? _latest = job.Latest;
+        private JobSummary? _summary = job.Summary;
+        private IReadOnlyList<string>? _flags = job.Flags;
+
+        public JobView Job { get; } = job;
+
+        public string Labels { get; } = labels;
+
+        public void Update(JobUsageChange change)
+        {
+            lock (this)
+            {
+                (_latest, _summary, _flags) = (change.Latest, change.Summary, change.Flags);
+            }
+        }
+
+        public Exported Read()
+        {
+            lock (this)
+            {
+                return new Exported(Job, Labels, _latest, _summary, _flags);
+            }
+        }
+    }
+
+    /// <summary>One job's values at a scrape.</summary>
+    private readonly record struct Exported(JobView Job, string Labels, UsageSample? Latest, JobSummary? Summary, IReadOnlyList<string>? Flags);
 
     private static double Runtime(JobView job, DateTimeOffset now) => job.State switch
     {
