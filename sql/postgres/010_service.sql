@@ -131,7 +131,8 @@ CREATE INDEX IF NOT EXISTS job_nodes_job_id_idx
 -- whole job (node names are never empty), so that (job_id, ts, node) identifies a sample.
 -- This is the table as releases before the day partitions made it, kept so that an old one is
 -- brought up to the unique key below; 040_samples_partitions.sql then replaces it (a fresh
--- database's too, while it is empty) with the table partitioned by day, without id.
+-- database's too, while it is empty) with the table partitioned by day, without id, and
+-- 050_sample_keys.sql that one with the table keyed by integers, which has no job_id (nor node).
 CREATE TABLE IF NOT EXISTS samples
 (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -141,10 +142,16 @@ CREATE TABLE IF NOT EXISTS samples
     memory_usage_mb bigint           NOT NULL,
     gpu_usage       double precision NULL
 );
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS node text COLLATE "C" NOT NULL DEFAULT '';
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS gpu_memory_mb bigint NULL;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS memory_peak_mb bigint NULL;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS oom_kills bigint NULL;
+DO $columns$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'samples'::regclass AND attname = 'job_id' AND NOT attisdropped) THEN
+        ALTER TABLE samples ADD COLUMN IF NOT EXISTS node text COLLATE "C" NOT NULL DEFAULT '';
+        ALTER TABLE samples ADD COLUMN IF NOT EXISTS gpu_memory_mb bigint NULL;
+        ALTER TABLE samples ADD COLUMN IF NOT EXISTS memory_peak_mb bigint NULL;
+        ALTER TABLE samples ADD COLUMN IF NOT EXISTS oom_kills bigint NULL;
+    END IF;
+END
+$columns$;
 
 CREATE INDEX IF NOT EXISTS samples_ts_idx
     ON samples (ts);

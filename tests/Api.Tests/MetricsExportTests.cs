@@ -443,7 +443,7 @@ public abstract class MetricsExportTests<TBackend>(ServiceFixture<TBackend> serv
         await sampleLog.AppendAsync(
             id,
             [new UsageSample(MicrosecondTime.Truncate(DateTimeOffset.UtcNow.AddDays(-30)), 1, 2, null)],
-            new JobUsage(id, TimeSpan.FromMinutes(1)));
+            await StoredJobs.UsageAsync(service.Services, id));
 
         for (var i = 0; i < 3; i++)
         {

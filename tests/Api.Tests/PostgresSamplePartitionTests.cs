@@ -230,7 +230,8 @@ public sealed class PostgresSamplePartitionTests
         var log = service.Services.GetRequiredService<ISampleLog>();
         var now = DateTimeOffset.UtcNow;
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        var usage = new JobUsage("pass", TimeSpan.FromMinutes(1));
+        await using var storage = await OpenAsync(database["DATABASE_URL"], applySchema: false);
+        var usage = new JobUsage("pass", TimeSpan.FromMinutes(1)) { JobKey = await storage.JobKeyAsync("pass") };
         await log.AppendAsync(
             "pass",
             [Sample(now.AddDays(-30), 1), Sample(now.AddDays(-20), 2), Sample(now.AddDays(-7).AddMinutes(-1), 3), Sample(now.AddDays(-6), 4), Sample(now, 5)],
@@ -238,7 +239,6 @@ public sealed class PostgresSamplePartitionTests
 
         await service.Services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).RunOnceAsync();
 
-        await using var storage = await OpenAsync(database["DATABASE_URL"], applySchema: false);
         Assert.Equal([4.0, 5], (await log.ReadRecentAsync("pass", 10)).Select(s => s.CpuUsage));
         var expired = new[] { -30, -20 }.Select(d => PartitionOf(DateOnly.FromDateTime(now.AddDays(d).UtcDateTime))).ToList();
         Assert.Empty(await storage.ColumnAsync($"SELECT relname FROM pg_class WHERE relname IN ('{expired[0]}', '{expired[1]}')"));

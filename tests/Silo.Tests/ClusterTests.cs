@@ -173,10 +173,10 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
 
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb)
-            SELECT 'ret-' || (g % 7), now() - interval '30 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $1) AS g
+            INSERT INTO samples (job_key, ts, cpu_usage, memory_usage_mb)
+            SELECT 1 + g % 7, now() - interval '30 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $1) AS g
             UNION ALL
-            SELECT 'ret-' || (g % 7), now() - interval '6 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $2) AS g
+            SELECT 1 + g % 7, now() - interval '6 days' + g * interval '1 second', 1, 1 FROM generate_series(1, $2) AS g
             """,
             connection,
             transaction);

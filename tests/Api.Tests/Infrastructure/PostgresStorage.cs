@@ -40,8 +40,24 @@ public sealed class PostgresStorage : IAsyncDisposable
         return new PostgresStorage(url, database, new PostgresSampleLog(database, metrics, options, NullLogger<PostgresSampleLog>.Instance));
     }
 
-    public Task<AppendResult> AppendAsync(string jobId, params UsageSample[] samples) =>
-        Log.AppendAsync(jobId, samples, new JobUsage(jobId, TimeSpan.FromMinutes(1)));
+    /// <summary>Appends as the job's grain would, under its row's key; a job without a row gets a bare one first.</summary>
+    public async Task<AppendResult> AppendAsync(string jobId, params UsageSample[] samples) =>
+        await Log.AppendAsync(jobId, samples, new JobUsage(jobId, TimeSpan.FromMinutes(1)) { JobKey = await JobKeyAsync(jobId) });
+
+    /// <summary>The job's <c>job_key</c>, inserting a running row of that id when there is none (as silos racing would: once).</summary>
+    public async Task<long> JobKeyAsync(string jobId)
+    {
+        await using (var insert = Database.DataSource.CreateCommand(
+                         "INSERT INTO jobs (id, user_name, state, start_time, nodes) VALUES ($1, 'test', 'running', now(), '{}') ON CONFLICT (id) DO NOTHING"))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var select = Database.DataSource.CreateCommand("SELECT job_key FROM jobs WHERE id = $1");
+        select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        return (long)(await select.ExecuteScalarAsync())!;
+    }
 
     public async Task<List<string>> ColumnAsync(string sql)
     {
@@ -85,6 +101,31 @@ public sealed class PostgresStorage : IAsyncDisposable
 
         return counts;
     }
+
+    /// <summary>
+    /// Columns, keys, indexes and partitioning of samples and (names aside) of its partitions, of
+    /// sample_nodes and of the job key on jobs: what a fresh and an upgraded database must agree on.
+    /// </summary>
+    public const string SampleShape =
+        """
+        SELECT x FROM (
+            SELECT format('column %s %s %s %s %s %s %s', c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
+                          (SELECT collname FROM pg_collation WHERE oid = a.attcollation), a.attnotnull, a.attidentity) || ' '
+                   || COALESCE((SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum), '-') AS x
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE c.oid IN ('samples'::regclass, 'sample_nodes'::regclass) AND a.attnum > 0 AND NOT a.attisdropped
+            UNION SELECT format('column jobs %s %s %s %s', attname, format_type(atttypid, atttypmod), attnotnull, attidentity)
+            FROM pg_attribute WHERE attrelid = 'jobs'::regclass AND attname = 'job_key'
+            UNION SELECT 'kind ' || relkind::text || ' ' || COALESCE(pg_get_partkeydef(oid), '-') FROM pg_class WHERE oid = 'samples'::regclass
+            UNION SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid IN ('samples'::regclass, 'sample_nodes'::regclass)
+            UNION SELECT 'index ' || regexp_replace(indexdef, 'samples_p[0-9]{8}', 'samples_pD', 'g')
+            FROM pg_indexes WHERE tablename IN ('samples', 'sample_nodes') OR tablename ~ '^samples_p[0-9]{8}$' OR indexname = 'jobs_job_key_idx'
+            UNION SELECT 'default partition' FROM pg_partitioned_table WHERE partrelid = 'samples'::regclass AND partdefid <> 0
+            UNION SELECT 'table ' || relname FROM pg_class WHERE relname LIKE 'sample%' AND relkind IN ('r', 'p') AND relname !~ '^samples_p[0-9]{8}$'
+            UNION SELECT format('node %s %L', node_key, name) FROM sample_nodes WHERE node_key = 0
+        ) AS s ORDER BY x
+        """;
 
     public static string PartitionOf(DateOnly day) => "samples_p" + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 

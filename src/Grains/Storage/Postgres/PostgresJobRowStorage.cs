@@ -4,8 +4,10 @@ using NpgsqlTypes;
 namespace HpcJobs.Grains.Storage.Postgres;
 
 /// <summary>
-/// <see cref="JobRowStorage"/> on PostgreSQL: each write is one transaction on one connection, so the
-/// row, its node entries and the "jobs ever created" counter change together or not at all.
+/// <see cref="JobRowStorage"/> on PostgreSQL: each write is one statement (one implicit transaction),
+/// so the row, its node entries, the "jobs ever created" counter and, on delete, its samples change
+/// together or not at all. The row's <c>job_key</c>, which the job's samples are stored under
+/// (sql/postgres/050_sample_keys.sql), is read into <see cref="JobRecord.Key"/> and given to it on insert.
 /// </summary>
 public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowStorage
 {
@@ -14,7 +16,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         await using var command = database.DataSource.CreateCommand(
             """
             SELECT user_name, nodes, state, start_time, end_time, scheduler::text, version, attempt, attempts::text,
-                   allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, updated_at
+                   allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, updated_at, job_key
             FROM jobs WHERE id = $1
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
@@ -43,6 +45,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
                 reader.IsDBNull(14) ? null : reader.GetString(14)),
             Cluster = reader.IsDBNull(15) ? null : reader.GetString(15),
             UpdatedAt = new DateTimeOffset(reader.GetFieldValue<DateTime>(16), TimeSpan.Zero),
+            Key = reader.GetInt64(17),
         };
         return (record, reader.GetInt64(6));
     });
@@ -61,7 +64,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
                               allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, flags, version, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, 1, COALESCE($26, now()))
             ON CONFLICT (id) DO NOTHING
-            RETURNING id),
+            RETURNING id, job_key),
         counted AS (
             INSERT INTO service_counters (name, shard, value) SELECT 'jobs_created', counter_shard(), 1 FROM job
             ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1),
@@ -70,7 +73,7 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         audited AS (
         """ + string.Format(System.Globalization.CultureInfo.InvariantCulture, AuditInsert, "$18", "$19", "$20", "$21", "$22", "$23", "$24", "$25") + """
         )
-        SELECT COUNT(*) FROM job
+        SELECT job_key FROM job
         """;
 
     private static readonly string UpdateSql =
@@ -98,8 +101,27 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         AddLifecycle(insert.Parameters, jobId, record);
         AddAudit(insert.Parameters, record.PendingAudit);
         insert.Parameters.Add(Nullable(record.UpdatedAt, NpgsqlDbType.TimestampTz));
-        return (long)(await insert.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
+        if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is not long key)
+        {
+            return false;
+        }
+
+        record.Key = key;
+        return true;
     });
+
+    // The samples go by the key that the version-checked delete returns, so nothing goes when the
+    // version is stale. (A lookup of the key by id would find the row in the statement's snapshot
+    // whether or not the check passed.)
+    private const string DeleteSql =
+        """
+        WITH job AS (
+            DELETE FROM jobs WHERE id = $1 AND version = $2
+            RETURNING job_key),
+        gone AS (
+            DELETE FROM samples WHERE job_key = (SELECT job_key FROM job))
+        SELECT COUNT(*) FROM job
+        """;
 
     protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) => database.GuardAsync(async () =>
     {
@@ -111,35 +133,13 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         return (long)(await update.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 
-    protected override Task<bool> DeleteAsync(string jobId, long version) => InTransactionAsync(async (connection, transaction) =>
+    protected override Task<bool> DeleteAsync(string jobId, long version) => database.GuardAsync(async () =>
     {
-        await using var delete = new NpgsqlCommand("DELETE FROM jobs WHERE id = $1 AND version = $2", connection, transaction);
+        // job_nodes and job_audit go with the row (ON DELETE CASCADE); samples have no foreign key, for ingest speed.
+        await using var delete = database.DataSource.CreateCommand(DeleteSql);
         delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         delete.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
-        if (await delete.ExecuteNonQueryAsync().ConfigureAwait(false) == 0)
-        {
-            return false;
-        }
-
-        // job_nodes and job_audit go with the row (ON DELETE CASCADE); samples have no foreign key, for ingest speed.
-        await using var samples = new NpgsqlCommand("DELETE FROM samples WHERE job_id = $1", connection, transaction);
-        samples.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
-        await samples.ExecuteNonQueryAsync().ConfigureAwait(false);
-        return true;
-    });
-
-    private Task<bool> InTransactionAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task<bool>> work) => database.GuardAsync(async () =>
-    {
-        await using var connection = await database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-        if (!await work(connection, transaction).ConfigureAwait(false))
-        {
-            await transaction.RollbackAsync().ConfigureAwait(false);
-            return false;
-        }
-
-        await transaction.CommitAsync().ConfigureAwait(false);
-        return true;
+        return (long)(await delete.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 
     private static void AddLifecycle(NpgsqlParameterCollection parameters, string jobId, JobRecord record)

@@ -12,7 +12,9 @@ namespace HpcJobs.Grains.Storage.Postgres;
 /// update of the jobs rows' latest usage, in one transaction; then every waiter is released.
 /// The table is partitioned by UTC day (sql/postgres/040_samples_partitions.sql): retention drops whole
 /// expired days and makes the coming ones; a batch that meets a day without its partition makes it and
-/// commits again.
+/// commits again. Samples hold integer keys, not texts (sql/postgres/050_sample_keys.sql): the job's
+/// <see cref="JobUsage.JobKey"/> (its row's <c>job_key</c>) and a node key from <c>sample_nodes</c>,
+/// which the loop looks up and remembers.
 /// </summary>
 public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IBatchCommitter<SampleAppend>
 {
@@ -26,6 +28,13 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     private readonly SyncPipeline _sync;
     private readonly SampleStage _stage = new();
 
+    /// <summary>
+    /// Node name to <c>sample_nodes.node_key</c>, only for rows known to be committed (a key from a
+    /// transaction that rolled back would store samples under a node no read can name). Used only by
+    /// the commit loop; the names are the cluster's nodes, so it stays small.
+    /// </summary>
+    private readonly Dictionary<string, int> _nodeKeys = new(StringComparer.Ordinal) { [string.Empty] = 0 };
+
     public PostgresSampleLog(
         PostgresDatabase database, WriterMetrics metrics, IOptions<PostgresOptions> options, ILogger<PostgresSampleLog> logger)
     {
@@ -38,6 +47,12 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
     public async Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
+        if (usage.JobKey <= 0)
+        {
+            // Samples stored under no row's key would be out of reach of every read (and of the job's delete).
+            throw new ArgumentException($"job {jobId} has no job key: samples are stored under the key its row was given", nameof(usage));
+        }
+
         var pending = new SampleAppend(jobId, samples, usage);
         await _writer.EnqueueAsync(pending).ConfigureAwait(false);
         return await pending.Completion.ConfigureAwait(false);
@@ -52,9 +67,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         {
             await using var command = _database.DataSource.CreateCommand(
                 """
-                SELECT ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills FROM samples
-                WHERE job_id = $1 AND ($2::timestamptz IS NULL OR ts >= $2) AND ($3::timestamptz IS NULL OR ts <= $3)
-                ORDER BY ts DESC, node DESC LIMIT $4
+                SELECT s.ts, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, n.name, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+                FROM samples s JOIN sample_nodes n ON n.node_key = s.node_key
+                WHERE s.job_key = (SELECT job_key FROM jobs WHERE id = $1)
+                  AND ($2::timestamptz IS NULL OR s.ts >= $2) AND ($3::timestamptz IS NULL OR s.ts <= $3)
+                ORDER BY s.ts DESC, n.name DESC LIMIT $4
                 """);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)from ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
@@ -290,6 +307,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
+        var nodeKeys = await NodeKeysAsync(connection, rows).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
 
         // Visible at commit, acknowledged after the next WAL flush (the sync pipeline): the writer
@@ -301,12 +319,12 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
         await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
         {
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Owner.JobId)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Owner.Usage.JobKey)] });
             insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. rows.Select(r => r.Sample.Timestamp)] });
+            insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = nodeKeys });
             insert.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. rows.Select(r => r.Sample.CpuUsage)] });
             insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryUsageMb)] });
             insert.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuUsage)] });
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. rows.Select(r => r.Sample.Node ?? string.Empty)] });
             insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuMemoryMb)] });
             insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryPeakMb)] });
             insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.OomKills)] });
@@ -314,8 +332,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
                 var row = rows[(int)reader.GetInt64(0) - 1];
-                // Null: stored by a transaction that committed after this one's snapshot.
-                row.Owner.MarkDuplicate(row.Index, reader.IsDBNull(1) ? row.Sample : StorageRows.Sample(reader, row.Sample.Timestamp));
+                // Null: stored by a transaction that committed after this one's snapshot. The stored
+                // copy's node is the sample's own (the key matched), so the statement does not name it.
+                row.Owner.MarkDuplicate(
+                    row.Index, reader.IsDBNull(1) ? row.Sample : StorageRows.Sample(reader, row.Sample.Timestamp) with { Node = row.Sample.Node });
             }
         }
 
@@ -364,20 +384,71 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     private const string InsertSql =
         """
         WITH input AS (
-            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[],
-                                 $6::text[], $7::int8[], $8::int8[], $9::int8[])
-                     WITH ORDINALITY AS u(job_id, ts, cpu, mem, gpu, node, gpu_mem, peak, oom, ord)
+            SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::int4[], $4::float8[], $5::int8[], $6::float8[],
+                                 $7::int8[], $8::int8[], $9::int8[])
+                     WITH ORDINALITY AS u(job_key, ts, node_key, cpu, mem, gpu, gpu_mem, peak, oom, ord)
         ), inserted AS (
-            INSERT INTO samples (job_id, ts, cpu_usage, memory_usage_mb, gpu_usage, node, gpu_memory_mb, memory_peak_mb, oom_kills)
-            SELECT job_id, ts, cpu, mem, gpu, node, gpu_mem, peak, oom FROM input ORDER BY ord
+            INSERT INTO samples (job_key, ts, node_key, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills)
+            SELECT job_key, ts, node_key, cpu, mem, gpu, gpu_mem, peak, oom FROM input ORDER BY ord
             ON CONFLICT DO NOTHING
-            RETURNING job_id, ts, node
+            RETURNING job_key, ts, node_key
         )
-        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, s.node, s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
+        SELECT i.ord, s.cpu_usage, s.memory_usage_mb, s.gpu_usage, '', s.gpu_memory_mb, s.memory_peak_mb, s.oom_kills
         FROM input i
-        LEFT JOIN samples s ON s.job_id = i.job_id AND s.ts = i.ts AND s.node = i.node
-        WHERE NOT EXISTS (SELECT 1 FROM inserted n WHERE n.job_id = i.job_id AND n.ts = i.ts AND n.node = i.node)
+        LEFT JOIN samples s ON s.job_key = i.job_key AND s.ts = i.ts AND s.node_key = i.node_key
+        WHERE NOT EXISTS (SELECT 1 FROM inserted n WHERE n.job_key = i.job_key AND n.ts = i.ts AND n.node_key = i.node_key)
         """;
+
+    /// <summary>
+    /// The node key of each row, in order. Names not seen before are added to <c>sample_nodes</c> in a
+    /// transaction of their own, committed before the batch's (which may roll back), and remembered
+    /// only then. A name another silo is adding at the same time is waited for by the insert and seen
+    /// by the select after it (read committed: each statement its own snapshot), so every name comes
+    /// back; the names go in name order, so two silos adding the same ones cannot deadlock.
+    /// </summary>
+    private async Task<int[]> NodeKeysAsync(NpgsqlConnection connection, List<Row> rows)
+    {
+        HashSet<string>? unknown = null;
+        foreach (var row in rows)
+        {
+            if (row.Sample.Node is { } node && !_nodeKeys.ContainsKey(node))
+            {
+                (unknown ??= new HashSet<string>(StringComparer.Ordinal)).Add(node);
+            }
+        }
+
+        if (unknown is not null)
+        {
+            var names = unknown.Order(StringComparer.Ordinal).ToArray();
+            var found = new List<(string Name, int Key)>(names.Length);
+            await using (var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted).ConfigureAwait(false))
+            {
+                await using var batch = new NpgsqlBatch(connection, transaction);
+                var add = new NpgsqlBatchCommand("INSERT INTO sample_nodes (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING");
+                add.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names });
+                var read = new NpgsqlBatchCommand("SELECT name, node_key FROM sample_nodes WHERE name = ANY ($1)");
+                read.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names });
+                batch.BatchCommands.Add(add);
+                batch.BatchCommands.Add(read);
+                await using (var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync().ConfigureAwait(false))
+                    {
+                        found.Add((reader.GetString(0), reader.GetInt32(1)));
+                    }
+                }
+
+                await transaction.CommitAsync().ConfigureAwait(false);
+            }
+
+            foreach (var (name, key) in found)
+            {
+                _nodeKeys[name] = key;
+            }
+        }
+
+        return [.. rows.Select(r => _nodeKeys[r.Sample.Node ?? string.Empty])];
+    }
 
     private readonly record struct Row(SampleAppend Owner, int Index, UsageSample Sample);
 
