@@ -120,7 +120,8 @@ public sealed class SqliteDatabase : IDatabaseProbe, IDisposable
     /// </summary>
     private SqliteSyncPipeline? PipelineSync(SqliteConnection writerConnection, ILogger logger)
     {
-        if (_options.Synchronous != SqliteSynchronous.Full || !SqliteWalFile.IsSupported)
+        // (No -wal file after the schema's writes: the file is not in WAL mode, and FULL stays.)
+        if (_options.Synchronous != SqliteSynchronous.Full || !SqliteWalFile.IsSupported || !File.Exists(_options.Path + "-wal"))
         {
             return null;
         }
