@@ -19,6 +19,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         where T : notnull =>
         ((InProcessSiloHandle)Cluster.Primary!).SiloHost!.Services.GetRequiredService<T>();
 
+    /// <summary>A keyed service of the silo (e.g. the job grains' storage).</summary>
+    public T SiloServiceKeyed<T>(object key)
+        where T : notnull =>
+        ((InProcessSiloHandle)Cluster.Primary!).SiloHost!.Services.GetRequiredKeyedService<T>(key);
+
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder(1);

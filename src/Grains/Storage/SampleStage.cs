@@ -3,6 +3,19 @@ namespace HpcJobs.Grains.Storage;
 /// <summary>One append of a job's samples in a group commit, and which of them were stored already.</summary>
 internal class SampleAppend(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage) : GroupWrite<AppendResult>
 {
+    /// <summary>
+    /// Both logs store samples under the key the job's row was given (<see cref="JobUsage.JobKey"/>,
+    /// which the grain hands over); samples under no row's key would be out of reach of every read and
+    /// of the job's delete, so an append without one is refused before it is queued.
+    /// </summary>
+    public static void RequireJobKey(string jobId, JobUsage usage)
+    {
+        if (usage.JobKey <= 0)
+        {
+            throw new ArgumentException($"job {jobId} has no job key: samples are stored under the key its row was given", nameof(usage));
+        }
+    }
+
     private AppendResult? _duplicates;
 
     public string JobId => jobId;

@@ -47,12 +47,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
     public async Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
     {
-        if (usage.JobKey <= 0)
-        {
-            // Samples stored under no row's key would be out of reach of every read (and of the job's delete).
-            throw new ArgumentException($"job {jobId} has no job key: samples are stored under the key its row was given", nameof(usage));
-        }
-
+        SampleAppend.RequireJobKey(jobId, usage);
         var pending = new SampleAppend(jobId, samples, usage);
         await _writer.EnqueueAsync(pending).ConfigureAwait(false);
         return await pending.Completion.ConfigureAwait(false);

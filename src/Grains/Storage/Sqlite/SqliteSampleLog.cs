@@ -2,8 +2,11 @@ namespace HpcJobs.Grains.Storage.Sqlite;
 
 public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metrics) : ISampleLog
 {
-    public Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage) =>
-        database.WriteAsync(new SampleWrite(jobId, samples, usage));
+    public Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage)
+    {
+        SampleAppend.RequireJobKey(jobId, usage);
+        return database.WriteAsync(new SampleWrite(jobId, samples, usage));
+    }
 
     public Task<IReadOnlyList<UsageSample>> ReadRecentAsync(string jobId, int count) =>
         ReadRangeAsync(jobId, null, null, count, CancellationToken.None);

@@ -106,23 +106,6 @@ internal sealed class SqliteWriteContext(SqliteConnection connection, SqliteSync
         }
     }
 
-    /// <summary>
-    /// The key the job's samples are stored under: the one its grain read from the row, or (for an
-    /// append made without a grain) the row's, looked up once. A job without a row has no samples.
-    /// </summary>
-    public long JobKey(JobUsage usage)
-    {
-        if (usage.JobKey <= 0)
-        {
-            var find = Command("SELECT job_key FROM jobs WHERE id = $id", "$id");
-            find.Parameters[0].Value = usage.JobId;
-            usage.JobKey = find.ExecuteScalar() as long?
-                ?? throw new InvalidOperationException($"samples of job {usage.JobId}, which has no row");
-        }
-
-        return usage.JobKey;
-    }
-
     /// <summary>The sample_nodes key of <paramref name="node"/> (0 for a whole-job sample), given in this transaction if new.</summary>
     public long NodeKey(string? node) => node is null ? 0 : _nodeKeys.Get(node, Transaction);
 

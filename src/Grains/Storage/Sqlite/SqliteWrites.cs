@@ -10,7 +10,7 @@ internal sealed class SampleWrite(string jobId, IReadOnlyList<UsageSample> sampl
     public void Apply(SqliteWriteContext context)
     {
         Reset();
-        var jobKey = context.JobKey(Usage);
+        var jobKey = Usage.JobKey;
         long nodeKey = 0;
         string? nodeName = null;
         for (var i = 0; i < Samples.Count; i++)
