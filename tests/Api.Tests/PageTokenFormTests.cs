@@ -68,6 +68,42 @@ public sealed class PageTokenFormTests
         Assert.Equal("/jobs", context.Response.Headers.Location.ToString());
     }
 
+    [Theory]
+    [InlineData("Sec-Fetch-Site", "cross-site")]
+    [InlineData("Sec-Fetch-Site", "same-site")]
+    [InlineData("Sec-Fetch-Site", "none")]
+    [InlineData("Origin", "http://evil.example")]
+    [InlineData("Origin", "http://service.example:8081")]
+    [InlineData("Origin", "null")]
+    public async Task Submit_FromAnotherSitesPage_IsRefused_WithoutACookie(string header, string value)
+    {
+        var context = Form("http", $"token={ReadToken}&return=%2Fjobs");
+        context.Request.Headers[header] = value;
+
+        await ExecuteAsync(context);
+
+        Assert.Equal(StatusCodes.Status403Forbidden, context.Response.StatusCode);
+        Assert.Empty(context.Response.Headers.SetCookie.ToArray());
+        context.Response.Body.Position = 0;
+        var html = await new StreamReader(context.Response.Body).ReadToEndAsync();
+        Assert.Contains("Enter the token on the sign-in page of this service; a form sent from another site is refused.", html, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Sec-Fetch-Site", "same-origin")]
+    [InlineData("Origin", "http://service.example:8080")]
+    [InlineData("Origin", "http://SERVICE.example:8080")]
+    public async Task Submit_FromTheServicesOwnPage_SetsTheCookie(string header, string value)
+    {
+        var context = Form("http", $"token={ReadToken}&return=%2Fjobs");
+        context.Request.Headers[header] = value;
+
+        await ExecuteAsync(context);
+
+        Assert.Equal(StatusCodes.Status303SeeOther, context.Response.StatusCode);
+        Assert.Single(context.Response.Headers.SetCookie.ToArray());
+    }
+
     private static async Task ExecuteAsync(HttpContext context)
     {
         var options = Options.Create(new AccessOptions
@@ -88,6 +124,7 @@ public sealed class PageTokenFormTests
             RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider(),
         };
         context.Request.Scheme = scheme;
+        context.Request.Host = new HostString("service.example", 8080);
         context.Request.Method = "POST";
         context.Request.Path = TokenForm.Path;
         context.Request.ContentType = "application/x-www-form-urlencoded";

@@ -43,7 +43,7 @@ internal static class TokenForm
 {
     public const string Path = "/jobs/token";
 
-    public static Task WriteAsync(HttpContext context, string returnPath, string? error)
+    public static Task WriteAsync(HttpContext context, string returnPath, string? error, int status = StatusCodes.Status401Unauthorized)
     {
         var page = PageLayout.Render("Sign in", html =>
         {
@@ -69,7 +69,7 @@ internal static class TokenForm
 
             html.Leaf("button", "Continue", ("type", "submit"));
         });
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
         context.Response.ContentType = "text/html; charset=utf-8";
         return context.Response.WriteAsync(page);
@@ -80,6 +80,13 @@ internal static class TokenForm
     {
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : null;
         var returnPath = LocalPageOrList(form?["return"].ToString());
+        if (SameOriginForm.IsCrossSite(context.Request))
+        {
+            // Login CSRF: another site's page must not sign this browser in with a token of its choosing.
+            await WriteAsync(context, returnPath, "Enter the token on the sign-in page of this service; a form sent from another site is refused.", StatusCodes.Status403Forbidden);
+            return Results.Empty;
+        }
+
         if (!access.Value.Enabled)
         {
             return SeeOther(context, returnPath);
@@ -118,4 +125,31 @@ internal static class TokenForm
             && !p.Contains('\\') && !p.Contains("//", StringComparison.Ordinal) && p.All(c => !char.IsControl(c)) && p != Path
             ? p
             : "/jobs";
+}
+
+/// <summary>
+/// Whether a form post came from another site: the browser's <c>Sec-Fetch-Site</c> when it sends one
+/// (every current browser does), else its <c>Origin</c> against the request's own host. A client that
+/// sends neither is not a browser acting for someone else's page (curl, scripts), so it passes.
+/// </summary>
+internal static class SameOriginForm
+{
+    public static bool IsCrossSite(HttpRequest request)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length > 0)
+        {
+            // "none" is the user's own navigation (typed or bookmarked), which a form post never is.
+            return !string.Equals(site, "same-origin", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length == 0)
+        {
+            return false;
+        }
+
+        return !Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+            || !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+    }
 }
