@@ -88,6 +88,36 @@ public sealed class JobPagesTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task JobPage_OfARequeuedJob_DrawsEachAttemptAsItsOwnLine_AndMarksWhereTheNextStarts()
+    {
+        var chromium = HeadlessChromium.Find();
+        await using var service = await StartAsync([]);
+        var id = "requeue-" + Guid.NewGuid().ToString("N")[..8];
+        var first = DateTimeOffset.UtcNow.AddHours(-3);
+        var second = first.AddHours(1);
+        await StartJobAsync(service.Client, id, "carol", ["n1"], first);
+        await PostSamplesAsync(service.Client, Enumerable.Range(0, 12).Select(i => Sample(id, "n1", first.AddMinutes(1 + i), 50, 1000, 0)));
+        await SendEventAsync(service.Client, "job-finished", new() { ["job_id"] = id, ["timestamp"] = Time(first.AddMinutes(20)), ["raw_state"] = "PREEMPTED", ["exit_code"] = 1 });
+        await SendEventAsync(service.Client, "job-started", new() { ["job_id"] = id, ["user"] = "carol", ["node_list"] = new[] { "n1" }, ["timestamp"] = Time(second), ["restart_count"] = 1 });
+        await PostSamplesAsync(service.Client, Enumerable.Range(0, 7).Select(i => Sample(id, "n1", second.AddMinutes(1 + i), 90, 2000, 0)));
+
+        var dom = await ParseAsync(await chromium.DumpDomAsync($"http://127.0.0.1:{service.Port}/jobs/{id}"));
+
+        foreach (var plot in new[] { "plot-cpu", "plot-memory" })
+        {
+            var lines = dom.QuerySelectorAll($"#{plot} svg polyline.series")
+                .ToDictionary(l => l.GetAttribute("data-attempt")!, l => (l.GetAttribute("data-node"), Points(l.GetAttribute("points")!)));
+            Assert.Equal(new Dictionary<string, (string?, int)> { ["1"] = ("n1", 12), ["2"] = ("n1", 7) }, lines);
+            var marker = Assert.Single(dom.QuerySelectorAll($"#{plot} svg text.marker"));
+            Assert.Equal("attempt 2", marker.TextContent);
+            Assert.Single(dom.QuerySelectorAll($"#{plot} svg line.marker"));
+            Assert.Equal(["n1, attempt 1 (12 samples)", "n1, attempt 2 (7 samples)"], dom.QuerySelectorAll($"#{plot} ul.legend li").Take(2).Select(li => li.TextContent.Trim()));
+        }
+
+        Assert.Single(dom.QuerySelectorAll("#attempts tbody tr"));
+    }
+
+    [SkippableFact]
     public async Task Pages_ShowMarkupInIdsUsersAndNodes_AsText()
     {
         var chromium = HeadlessChromium.Find();
@@ -258,6 +288,14 @@ public sealed class JobPagesTests(ITestOutputHelper output)
         });
         using var response = await SendAsync(client, HttpMethod.Post, "/v1/events/job-started", body, token ?? WriteToken);
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task SendEventAsync(HttpClient client, string kind, Dictionary<string, object> body)
+    {
+        using var response = await SendAsync(client, HttpMethod.Post, "/v1/events/" + kind, JsonSerializer.Serialize(body), WriteToken);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Contains("\"status\":\"updated\"", text, StringComparison.Ordinal);
     }
 
     private static async Task PostSamplesAsync(HttpClient client, IEnumerable<string> samples)

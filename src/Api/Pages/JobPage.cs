@@ -98,35 +98,50 @@ internal static class JobPage
         var end = job.EndTime ?? (job.State is "running" ? now : samples[^1].Timestamp);
         var to = samples[^1].Timestamp > end ? samples[^1].Timestamp : end;
 
-        var cpu = Series(samples, s => s.CpuUsage);
-        var memory = Series(samples, s => s.MemoryUsageMb);
-        var gpu = Series(samples, s => s.GpuUsage);
+        var attempts = AttemptStarts(job);
+        var cpu = Series(samples, attempts, s => s.CpuUsage);
+        var memory = Series(samples, attempts, s => s.MemoryUsageMb);
+        var gpu = Series(samples, attempts, s => s.GpuUsage);
         var memoryMax = memory.SelectMany(s => s.Points).Max(p => p.Value) * 1.05;
         (double, string)? allocation = job.AllocatedMemoryMb is { } mb
             ? (mb, Invariant($"allocated to the job: {mb} MB"))
             : null;
 
+        // A requeued job's attempts share the time axis: each later attempt's start is marked, and no line joins two attempts.
+        var markers = attempts.Skip(1).Select(a => (a.Start, Invariant($"attempt {a.Attempt}"))).ToList();
+
         using var grid = html.Open("div", ("class", "plots"));
-        Plot.Write(html, "plot-cpu", "CPU usage (%)", "%", cpu, from, to, 100);
-        Plot.Write(html, "plot-memory", "Memory (MB)", "MB", memory, from, to, memoryMax, allocation);
+        Plot.Write(html, "plot-cpu", "CPU usage (%)", "%", cpu, from, to, 100, markers: markers);
+        Plot.Write(html, "plot-memory", "Memory (MB)", "MB", memory, from, to, memoryMax, allocation, markers);
         if (gpu.Any(s => s.Points.Count > 0))
         {
-            Plot.Write(html, "plot-gpu", "GPU usage (%)", "%", gpu, from, to, 100);
+            Plot.Write(html, "plot-gpu", "GPU usage (%)", "%", gpu, from, to, 100, markers: markers);
         }
     }
 
-    /// <summary>One series per node, in the order the nodes first reported; samples stay in time order.</summary>
-    private static List<PlotSeries> Series(IReadOnlyList<UsageSample> samples, Func<UsageSample, double?> value)
+    /// <summary>Each attempt's number and start, oldest first; the current attempt starts at the job's start time.</summary>
+    private static List<(int Attempt, DateTimeOffset Start)> AttemptStarts(JobResponse job) =>
+        [.. (job.Attempts ?? []).Select(a => (a.Attempt, a.StartTime)).Append((job.Attempt, job.StartTime)).OrderBy(a => a.Item1)];
+
+    /// <summary>
+    /// One series per node and attempt, in the order they first reported; samples stay in time order.
+    /// A sample belongs to the latest attempt that had started by its time (the history does not
+    /// store the attempt; a sample from before the first start goes with the first attempt).
+    /// </summary>
+    private static List<PlotSeries> Series(
+        IReadOnlyList<UsageSample> samples, IReadOnlyList<(int Attempt, DateTimeOffset Start)> attempts, Func<UsageSample, double?> value)
     {
         var series = new List<PlotSeries>();
-        var byNode = new Dictionary<string, PlotSeries>(StringComparer.Ordinal);
+        var byLine = new Dictionary<(int, string), PlotSeries>();
+        var several = attempts.Count > 1;
         foreach (var sample in samples)
         {
             var node = sample.Node ?? WholeJob;
-            if (!byNode.TryGetValue(node, out var line))
+            var attempt = AttemptAt(attempts, sample.Timestamp);
+            if (!byLine.TryGetValue((attempt, node), out var line))
             {
-                line = new PlotSeries(node, []);
-                byNode[node] = line;
+                line = several ? new PlotSeries(node, [], attempt) : new PlotSeries(node, []);
+                byLine[(attempt, node)] = line;
                 series.Add(line);
             }
 
@@ -137,6 +152,20 @@ internal static class JobPage
         }
 
         return [.. series.Where(s => s.Points.Count > 0)];
+    }
+
+    private static int AttemptAt(IReadOnlyList<(int Attempt, DateTimeOffset Start)> attempts, DateTimeOffset at)
+    {
+        var found = attempts[0].Attempt;
+        foreach (var (attempt, start) in attempts)
+        {
+            if (start <= at)
+            {
+                found = attempt;
+            }
+        }
+
+        return found;
     }
 
     private static void Attempts(HtmlWriter html, JobResponse job)

@@ -43,6 +43,7 @@ internal static class PageLayout
         svg.plot .axis{stroke:var(--line);stroke-width:1}
         svg.plot .series{fill:none;stroke-width:1.5;stroke-linejoin:round}
         svg.plot .allocation{stroke:var(--warn);stroke-width:1.5;stroke-dasharray:6 4}
+        svg.plot line.marker{stroke:var(--muted);stroke-width:1;stroke-dasharray:2 3}
         ul.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:.25rem 0 0;font-size:.9rem}
         .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
         .c0{stroke:#1f77b4;background:#1f77b4}.c1{stroke:#d62728;background:#d62728}.c2{stroke:#2ca02c;background:#2ca02c}.c3{stroke:#9467bd;background:#9467bd}

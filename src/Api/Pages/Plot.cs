@@ -4,7 +4,11 @@ using System.Text;
 namespace HpcJobs.Api.Pages;
 
 /// <summary>One line of a plot: a node's values over time (or the whole job's, for samples without a node).</summary>
-internal sealed record PlotSeries(string Name, List<(DateTimeOffset At, double Value)> Points);
+internal sealed record PlotSeries(string Name, List<(DateTimeOffset At, double Value)> Points, int? Attempt = null)
+{
+    /// <summary>The legend's name: the node, and for a requeued job the attempt too.</summary>
+    public string Label => Attempt is { } attempt ? string.Create(CultureInfo.InvariantCulture, $"{Name}, attempt {attempt}") : Name;
+}
 
 /// <summary>
 /// A time plot as inline SVG: one polyline per series with one point per sample (never thinned, so
@@ -21,7 +25,8 @@ internal static class Plot
 
     public static void Write(
         HtmlWriter html, string id, string title, string unit, IReadOnlyList<PlotSeries> series,
-        DateTimeOffset from, DateTimeOffset to, double yMax, (double Value, string Label)? limit = null)
+        DateTimeOffset from, DateTimeOffset to, double yMax, (double Value, string Label)? limit = null,
+        IReadOnlyList<(DateTimeOffset At, string Label)>? markers = null)
     {
         using var figure = html.Open("figure", ("id", id));
         html.Leaf("figcaption", title);
@@ -61,6 +66,13 @@ internal static class Plot
                 html.Empty("line", ("class", "allocation"), ("x1", Number(Left)), ("x2", Number(Width - Right)), ("y1", Number(y)), ("y2", Number(y)));
             }
 
+            foreach (var (at, label) in markers ?? [])
+            {
+                var x = X(at);
+                html.Empty("line", ("class", "marker"), ("x1", Number(x)), ("x2", Number(x)), ("y1", Number(Top)), ("y2", Number(Height - Bottom)));
+                html.Leaf("text", label, ("class", "marker"), ("x", Number(x + 3)), ("y", Number(Top + 10)));
+            }
+
             var points = new StringBuilder();
             for (var i = 0; i < series.Count; i++)
             {
@@ -76,7 +88,15 @@ internal static class Plot
                     Tenths(points, Y(value));
                 }
 
-                html.Empty("polyline", ("class", "series " + Colour(i)), ("data-node", series[i].Name), ("points", points.ToString()));
+                if (series[i].Attempt is { } attempt)
+                {
+                    html.Empty("polyline", ("class", "series " + Colour(i)), ("data-node", series[i].Name),
+                        ("data-attempt", attempt.ToString(CultureInfo.InvariantCulture)), ("points", points.ToString()));
+                }
+                else
+                {
+                    html.Empty("polyline", ("class", "series " + Colour(i)), ("data-node", series[i].Name), ("points", points.ToString()));
+                }
             }
         }
 
@@ -87,7 +107,7 @@ internal static class Plot
                 using (html.Open("li"))
                 {
                     html.Leaf("span", null, ("class", "swatch " + Colour(i)));
-                    html.Text(Invariant($"{series[i].Name} ({series[i].Points.Count} {(series[i].Points.Count == 1 ? "sample" : "samples")})"));
+                    html.Text(Invariant($"{series[i].Label} ({series[i].Points.Count} {(series[i].Points.Count == 1 ? "sample" : "samples")})"));
                 }
             }
 
