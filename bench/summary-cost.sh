@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # What the efficiency summary costs batch ingest (docs/benchmarks.md, "Summary cost"):
 #
-#   bench/summary-cost.sh                # against 9c01ca9, the last commit before the summary
-#   BEFORE=<rev> RUNS=5 bench/summary-cost.sh
+#   bench/summary-cost.sh                # the working tree against HEAD with the summary switched off
+#   RUNS=7 bench/summary-cost.sh
+#   BEFORE=<rev> bench/summary-cost.sh   # the working tree against another commit, as built
 #
-# Builds the service at BEFORE (in a temporary git worktree) and at the working tree, both Release,
-# then alternates the two on SQLite (SQLITE_SYNCHRONOUS=full) on loopback: each run a fresh
-# database, 1,000 jobs, 5,000-sample batches from 8 connections for SECONDS_PER_RUN (default 20).
-# Prints each run and the medians. Starts and stops every process by PID.
+# By default "before" is HEAD with bench/summary-off.patch applied: a measurement-only change that
+# keeps no footprint, judges no verdict and writes no footprint with the jobs row, so the two
+# builds differ by the summary alone (commit your work first: uncommitted changes are only in
+# "after"). Builds both Release in a temporary git worktree, then alternates them on SQLite
+# (SQLITE_SYNCHRONOUS=full) on loopback: each run a fresh database, 1,000 jobs, 5,000-sample
+# batches from 8 connections for SECONDS_PER_RUN (default 20). Prints each run's samples/s and the
+# silo's CPU-seconds per 100,000 samples (user + system, from /proc; steadier than the rate on a
+# shared machine), and the medians. Starts and stops every process by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BEFORE=${BEFORE:-9c01ca9}
+BEFORE=${BEFORE:-summary-off}
 RUNS=${RUNS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 PORT=${PORT:-18890}
@@ -24,7 +29,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-git worktree add --detach "$work/before" "$BEFORE" >/dev/null 2>&1
+if [ "$BEFORE" = summary-off ]; then
+  git worktree add --detach "$work/before" HEAD >/dev/null 2>&1
+  git -C "$work/before" apply "$PWD/bench/summary-off.patch" || { echo "bench/summary-off.patch no longer applies to HEAD: update it" >&2; exit 1; }
+  git diff --quiet HEAD -- src || echo "warning: uncommitted changes in src are only in 'after'" >&2
+else
+  git worktree add --detach "$work/before" "$BEFORE" >/dev/null 2>&1
+fi
 dotnet build -c Release "$work/before/src/Silo" >/dev/null
 dotnet build -c Release src/Silo >/dev/null
 dotnet build -c Release bench/Bench >/dev/null
@@ -39,10 +50,18 @@ run() { # label silo-dll run
     kill -0 "$svc_pid" 2>/dev/null || { cat "$work/$1-$3.log"; exit 1; }
     sleep 0.2
   done
-  local result
+  local result cpu_before cpu_after accepted
+  cpu_before=$(cpu_ticks "$svc_pid")
   result=$($BENCH batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 | grep RESULT)
+  cpu_after=$(cpu_ticks "$svc_pid")
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; svc_pid=""
-  echo "$1 $result" | tee -a "$work/results.txt"
+  accepted=$(sed -E 's/.*accepted=([0-9]+).*/\1/' <<<"$result")
+  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')" \
+    | tee -a "$work/results.txt"
+}
+
+cpu_ticks() { # pid -> utime + stime in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 for i in $(seq "$RUNS"); do
@@ -52,10 +71,13 @@ done
 
 python3 - "$work/results.txt" <<'PY'
 import re, statistics, sys
-rates = {}
+rates, cpu = {}, {}
 for line in open(sys.argv[1]):
     label = line.split()[0]
     rates.setdefault(label, []).append(float(re.search(r"samples_per_s=([0-9.]+)", line).group(1)))
+    cpu.setdefault(label, []).append(float(re.search(r"cpu_s_per_100k=([0-9.]+)", line).group(1)))
 before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
 print(f"median samples/s: before {before:.0f}, after {after:.0f}, change {100 * (after - before) / before:+.1f} %")
+before, after = statistics.median(cpu["before"]), statistics.median(cpu["after"])
+print(f"median silo CPU-s per 100,000 samples: before {before:.3f}, after {after:.3f}, change {100 * (after - before) / before:+.1f} %")
 PY
