@@ -19,13 +19,6 @@ public sealed class PostgresJobInserter : IAsyncDisposable, IBatchCommitter<Post
     /// <summary>More creates than this in one statement only lengthen the wait of the first.</summary>
     internal const int MaxBatchSize = 256;
 
-    /// <summary>
-    /// Statements in flight at once. One writer waits for each commit's WAL flush before it takes the
-    /// next batch, so a burst queues behind the flushes; a few writers (on as many connections) overlap
-    /// them, and still batch, since each takes what queued on it meanwhile.
-    /// </summary>
-    internal const int Writers = 4;
-
     // Rows arrive as parallel arrays (one element per create); node lists and GPU devices, which are
     // arrays per row, as JSON arrays. A second create of the same id in one batch (two silos cannot
     // share a writer; only a replay racing its original could) is dropped before the insert, so it
@@ -67,13 +60,13 @@ public sealed class PostgresJobInserter : IAsyncDisposable, IBatchCommitter<Post
 
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
-    private readonly GroupCommit<Insert>[] _writers;
+    private readonly GroupCommit<Insert> _writer;
 
     public PostgresJobInserter(PostgresDatabase database, WriterMetrics metrics, ILogger<PostgresJobInserter> logger)
     {
         _database = database;
         _metrics = metrics;
-        _writers = [.. Enumerable.Range(0, Writers).Select(_ => new GroupCommit<Insert>("PostgreSQL", MaxBatchSize, this, metrics, logger))];
+        _writer = new GroupCommit<Insert>("PostgreSQL", MaxBatchSize, this, metrics, logger);
     }
 
     /// <summary>The new row's job key once it has committed, or null when a row with that id exists.</summary>
@@ -81,17 +74,11 @@ public sealed class PostgresJobInserter : IAsyncDisposable, IBatchCommitter<Post
     {
         _metrics.CountOperation();
         var insert = new Insert(jobId, record);
-        await _writers[(int)((uint)StringComparer.Ordinal.GetHashCode(jobId) % Writers)].EnqueueAsync(insert).ConfigureAwait(false);
+        await _writer.EnqueueAsync(insert).ConfigureAwait(false);
         return await insert.Completion.ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var writer in _writers)
-        {
-            await writer.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
 
     /// <summary>A batch PostgreSQL refused as invalid is tried one create at a time; an outage fails it at once.</summary>
     bool IBatchCommitter<Insert>.RetriesAlone(Exception error) => !StorageErrors.IsTransient(error);
