@@ -9,6 +9,9 @@ namespace HpcJobs.Bench;
 /// starting at once — one <c>job-started</c> per task (<c>&lt;array&gt;_&lt;i&gt;</c>, a hostlist
 /// node list, an allocation), all queued at the same moment over <c>connections</c> connections —
 /// then the same tasks' <c>job-finished</c>. Prints events/s, errors and latency percentiles of each.
+/// With <c>BENCH_CPU_PIDS</c> (space-separated <c>label=pid</c>, e.g. <c>silo=… db=…</c> with the PostgreSQL postmaster), also
+/// the CPU milliseconds per event of each of those processes and their children during each phase
+/// (from /proc: the children of a postmaster are its backends).
 /// </summary>
 internal static class Events
 {
@@ -48,6 +51,7 @@ internal static class Events
     {
         var latencies = new double[count];
         long next = -1, errors = 0;
+        var cpuBefore = CpuTicks();
         var watch = Stopwatch.StartNew();
         async Task WorkerAsync()
         {
@@ -75,9 +79,48 @@ internal static class Events
             return;
         }
 
+        var cpuAfter = CpuTicks();
+        var cpu = string.Concat(cpuAfter.Select(p => string.Create(CultureInfo.InvariantCulture,
+            $" cpu_ms_per_event_{p.Key}={(p.Value - cpuBefore.GetValueOrDefault(p.Key)) * 1000.0 / TicksPerSecond / count:F3}")));
+
         Array.Sort(latencies);
         double Percentile(double p) => latencies[Math.Min(count - 1, (int)Math.Ceiling(p * count) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {name} events={count} connections={connections} events_per_s={count / seconds:F0} errors={errors} p50_ms={Percentile(0.50):F1} p99_ms={Percentile(0.99):F1} max_ms={latencies[^1]:F1}"));
+            $"RESULT {name} events={count} connections={connections} events_per_s={count / seconds:F0} errors={errors} p50_ms={Percentile(0.50):F1} p99_ms={Percentile(0.99):F1} max_ms={latencies[^1]:F1}{cpu}"));
+    }
+
+    private const double TicksPerSecond = 100; // USER_HZ
+
+    /// <summary>utime + stime of each BENCH_CPU_PIDS process plus its live children, by label.</summary>
+    private static Dictionary<string, long> CpuTicks()
+    {
+        var result = new Dictionary<string, long>();
+        var pids = (Environment.GetEnvironmentVariable("BENCH_CPU_PIDS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (pids.Length == 0)
+        {
+            return result;
+        }
+
+        var stats = new List<(string Pid, string Parent, long Ticks)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var text = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                stats.Add((Path.GetFileName(dir), fields[1], long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+            }
+        }
+
+        foreach (var entry in pids)
+        {
+            var (label, pid) = (entry[..entry.IndexOf('=')], entry[(entry.IndexOf('=') + 1)..]);
+            result[label] = stats.Where(s => s.Pid == pid || s.Parent == pid).Sum(s => s.Ticks);
+        }
+
+        return result;
     }
 }

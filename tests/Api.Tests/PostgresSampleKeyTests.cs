@@ -67,7 +67,7 @@ public sealed class PostgresSampleKeyTests
     public async Task JobRow_GetsItsKeyOnInsert_ReadsItBack_AndItsDeleteTakesItsSamplesOnlyAtTheRightVersion()
     {
         await using var storage = await OpenAsync(await NewDatabaseAsync());
-        var rows = new PostgresJobRowStorage(storage.Database);
+        var rows = storage.JobRows();
         var other = await storage.JobKeyAsync("other");
         await storage.AppendAsync("other", Sample(At, 9, "n1"));
 

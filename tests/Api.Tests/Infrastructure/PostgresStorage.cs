@@ -14,11 +14,12 @@ namespace HpcJobs.Api.Tests.Infrastructure;
 /// </summary>
 public sealed class PostgresStorage : IAsyncDisposable
 {
-    private PostgresStorage(string url, PostgresDatabase database, PostgresSampleLog log)
+    private PostgresStorage(string url, PostgresDatabase database, PostgresSampleLog log, PostgresJobInserter inserter)
     {
         Url = url;
         Database = database;
         Log = log;
+        Inserter = inserter;
     }
 
     public string Url { get; }
@@ -26,6 +27,12 @@ public sealed class PostgresStorage : IAsyncDisposable
     public PostgresDatabase Database { get; }
 
     public PostgresSampleLog Log { get; }
+
+    /// <summary>The group-commit writer of new jobs rows, as the silo's job row storage uses it.</summary>
+    public PostgresJobInserter Inserter { get; }
+
+    /// <summary>The job grains' storage on this silo's connections.</summary>
+    public PostgresJobRowStorage JobRows() => new(Database, Inserter);
 
     public static async Task<PostgresStorage> OpenAsync(string url, bool applySchema = true)
     {
@@ -37,7 +44,9 @@ public sealed class PostgresStorage : IAsyncDisposable
             await database.ApplySchemaAsync(CancellationToken.None);
         }
 
-        return new PostgresStorage(url, database, new PostgresSampleLog(database, metrics, options, NullLogger<PostgresSampleLog>.Instance));
+        return new PostgresStorage(
+            url, database, new PostgresSampleLog(database, metrics, options, NullLogger<PostgresSampleLog>.Instance),
+            new PostgresJobInserter(database, metrics, NullLogger<PostgresJobInserter>.Instance));
     }
 
     /// <summary>Appends as the job's grain would, under its row's key; a job without a row gets a bare one first.</summary>
@@ -139,6 +148,7 @@ public sealed class PostgresStorage : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Log.DisposeAsync();
+        await Inserter.DisposeAsync();
         await Database.DisposeAsync();
     }
 }

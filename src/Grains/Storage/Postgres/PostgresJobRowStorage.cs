@@ -8,12 +8,22 @@ namespace HpcJobs.Grains.Storage.Postgres;
 /// so the row, its node entries, the "jobs ever created" counter and, on delete, its samples change
 /// together or not at all. The row's <c>job_key</c>, which the job's samples are stored under
 /// (sql/postgres/050_sample_keys.sql), is read into <see cref="JobRecord.Key"/> and given to it on insert.
+/// Inserts are group-committed by <see cref="PostgresJobInserter"/>; updates and deletes are one statement each.
 /// </summary>
-public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowStorage
+public sealed class PostgresJobRowStorage : JobRowStorage
 {
-    protected override Task<(JobRecord? Record, long Version)> ReadAsync(string jobId) => database.GuardAsync(async () =>
+    private readonly PostgresDatabase _database;
+    private readonly PostgresJobInserter _inserter;
+
+    public PostgresJobRowStorage(PostgresDatabase database, PostgresJobInserter inserter)
     {
-        await using var command = database.DataSource.CreateCommand(
+        _database = database;
+        _inserter = inserter;
+    }
+
+    protected override Task<(JobRecord? Record, long Version)> ReadAsync(string jobId) => _database.GuardAsync(async () =>
+    {
+        await using var command = _database.DataSource.CreateCommand(
             """
             SELECT user_name, nodes, state, start_time, end_time, scheduler::text, version, attempt, attempts::text,
                    allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, updated_at, job_key
@@ -50,31 +60,12 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         return (record, reader.GetInt64(6));
     });
 
-    // A create or a transition is one statement (one round trip, one implicit transaction): the row,
+    // A transition is one statement (one round trip, one implicit transaction): the row,
     // its node entries, the counter and the audit entry are sub-statements that all see whether the
     // row was written (ON CONFLICT / version check) and write nothing when it was not.
     private const string AuditInsert =
         "INSERT INTO job_audit (job_id, at, change, from_state, to_state, changed_by, source, correlation_id, details) " +
         "SELECT id, {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}::jsonb FROM job WHERE {1}::text IS NOT NULL";
-
-    private static readonly string InsertSql =
-        """
-        WITH job AS (
-            INSERT INTO jobs (id, user_name, state, start_time, end_time, nodes, scheduler, attempt, attempts,
-                              allocated_cpus, allocated_memory_mb, allocated_gpus, gpu_vendor, gpu_devices, cgroup_path, cluster, flags, version, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, 1, COALESCE($26, now()))
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id, job_key),
-        counted AS (
-            INSERT INTO service_counters (name, shard, value) SELECT 'jobs_created', counter_shard(), 1 FROM job
-            ON CONFLICT (name, shard) DO UPDATE SET value = service_counters.value + 1),
-        placed AS (
-            INSERT INTO job_nodes (node, job_id) SELECT DISTINCT n, job.id FROM job, unnest($6::text[]) AS n ON CONFLICT DO NOTHING),
-        audited AS (
-        """ + string.Format(System.Globalization.CultureInfo.InvariantCulture, AuditInsert, "$18", "$19", "$20", "$21", "$22", "$23", "$24", "$25") + """
-        )
-        SELECT job_key FROM job
-        """;
 
     private static readonly string UpdateSql =
         """
@@ -95,20 +86,16 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         SELECT COUNT(*) FROM job
         """;
 
-    protected override Task<bool> InsertAsync(string jobId, JobRecord record) => database.GuardAsync(async () =>
+    protected override async Task<bool> InsertAsync(string jobId, JobRecord record)
     {
-        await using var insert = database.DataSource.CreateCommand(InsertSql);
-        AddLifecycle(insert.Parameters, jobId, record);
-        AddAudit(insert.Parameters, record.PendingAudit);
-        insert.Parameters.Add(Nullable(record.UpdatedAt, NpgsqlDbType.TimestampTz));
-        if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is not long key)
+        if (await _inserter.InsertAsync(jobId, record).ConfigureAwait(false) is not { } key)
         {
             return false;
         }
 
         record.Key = key;
         return true;
-    });
+    }
 
     // The samples go by the key that the version-checked delete returns, so nothing goes when the
     // version is stale. (A lookup of the key by id would find the row in the statement's snapshot
@@ -123,9 +110,9 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         SELECT COUNT(*) FROM job
         """;
 
-    protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) => database.GuardAsync(async () =>
+    protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) => _database.GuardAsync(async () =>
     {
-        await using var update = database.DataSource.CreateCommand(UpdateSql);
+        await using var update = _database.DataSource.CreateCommand(UpdateSql);
         AddLifecycle(update.Parameters, jobId, record);
         update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
         AddAudit(update.Parameters, record.PendingAudit);
@@ -133,10 +120,10 @@ public sealed class PostgresJobRowStorage(PostgresDatabase database) : JobRowSto
         return (long)(await update.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 
-    protected override Task<bool> DeleteAsync(string jobId, long version) => database.GuardAsync(async () =>
+    protected override Task<bool> DeleteAsync(string jobId, long version) => _database.GuardAsync(async () =>
     {
         // job_nodes and job_audit go with the row (ON DELETE CASCADE); samples have no foreign key, for ingest speed.
-        await using var delete = database.DataSource.CreateCommand(DeleteSql);
+        await using var delete = _database.DataSource.CreateCommand(DeleteSql);
         delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         delete.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
         return (long)(await delete.ExecuteScalarAsync().ConfigureAwait(false))! == 1;

@@ -24,6 +24,7 @@ public static class PostgresServiceCollectionExtensions
         services.AddSingleton<PostgresSampleLog>();
         services.AddSingleton<ISampleLog>(sp => sp.GetRequiredService<PostgresSampleLog>());
         services.AddSingleton<ISampleHistory>(sp => sp.GetRequiredService<ISampleLog>());
+        services.AddSingleton<PostgresJobInserter>();
         services.AddGrainStorage(StorageNames.JobState, (sp, _) => ActivatorUtilities.CreateInstance<PostgresJobRowStorage>(sp));
         services.AddSingleton<PostgresNodeStore>();
         services.AddSingleton<INodeIndex>(sp => sp.GetRequiredService<PostgresNodeStore>());
