@@ -21,6 +21,7 @@ public sealed partial class JobGrain(
     IOptions<EfficiencyOptions> efficiencyOptions,
     IOptions<StaleJobOptions> staleOptions,
     ActiveJobActivator activator,
+    StaleJobSweeper sweeper,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -32,11 +33,6 @@ public sealed partial class JobGrain(
     /// </summary>
     internal static readonly TimeSpan RecoveryWindow = TimeSpan.FromMinutes(1);
 
-    /// <summary>The stale check runs at least daily (a timer's due time has a ceiling; limits may be months).</summary>
-    private static readonly TimeSpan MaxStaleCheck = TimeSpan.FromDays(1);
-
-    private static readonly TimeSpan MinStaleCheck = TimeSpan.FromSeconds(1);
-
     private readonly SampleRing _recent = new(RecentSampleCount);
     private readonly SampleOptions _sampleOptions = sampleOptions.Value;
     private readonly TimeSpan _retention = TimeSpan.FromDays(retentionOptions.Value.Days);
@@ -45,13 +41,11 @@ public sealed partial class JobGrain(
     private bool _deleting;
     private UsageSample? _latestSeen;
 
-    /// <summary>The last sample, event or request (not a recovery call); from the row on activation.</summary>
-    private DateTimeOffset _lastActivity;
-
     /// <summary>When a recovery pass last reached this activation.</summary>
     private DateTimeOffset? _recoveredAt;
 
-    private IGrainTimer? _staleTimer;
+    /// <summary>The last sample, event or request (not a recovery call; from the row on activation) and the stale limit, for the silo's sweep.</summary>
+    private StaleWatch? _watch;
 
     private string? _id;
 
@@ -84,7 +78,7 @@ public sealed partial class JobGrain(
             }
 
             Usage.Load(recent, stored.Latest, footprint, record.State.Attempt, since);
-            _lastActivity = Latest(record.State.StartTime, stored.Latest?.Timestamp, record.State.UpdatedAt);
+            Watch.LastActivity = Latest(record.State.StartTime, stored.Latest?.Timestamp, record.State.UpdatedAt);
             observer.OnChanged(View());
             KeepActiveJobsActivated();
         }
@@ -93,6 +87,10 @@ public sealed partial class JobGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         observer.OnDeactivated(Id);
+        if (_watch is { } watch)
+        {
+            sweeper.Forget(watch);
+        }
 
         // Orleans drops the activations whose grain-directory entry lived on a silo that left. The
         // departure's pass brings such a job back when it calls it after the drop; when it reached
@@ -287,6 +285,35 @@ public sealed partial class JobGrain(
     }
 
     /// <summary>
+    /// Pending and running jobs stay activated: their Prometheus series come from the activation,
+    /// so idle collection must not drop them between samples — until they are stale
+    /// (<see cref="DeactivateIfStaleAsync"/>). Ended jobs are collected as usual.
+    /// </summary>
+    private void KeepActiveJobsActivated()
+    {
+        if (record.State.State.IsTerminal())
+        {
+            DelayDeactivation(TimeSpan.FromTicks(-1));
+            if (_watch is { } watch)
+            {
+                sweeper.Forget(watch);
+            }
+
+            return;
+        }
+
+        DelayDeactivation(TimeSpan.MaxValue);
+
+        // The limit may change with the lifecycle (a job-started event brings the time limit).
+        Watch.Limit = staleOptions.Value.LimitFor(record.State.SchedulerJson);
+        sweeper.Watch(Watch);
+    }
+
+    private StaleWatch Watch => _watch ??= new StaleWatch(Id);
+
+    private void Touch() => Watch.LastActivity = time.GetUtcNow();
+
+    /// <summary>
     /// The samples that may be stored, in order, and the refused ones with their positions in
     /// <paramref name="batch"/>. A node token's sample without <c>node</c> is its node's.
     /// </summary>
@@ -358,7 +385,20 @@ public sealed partial class JobGrain(
         Usage.JobKey = record.State.Key;
         var append = samples.AppendAsync(Id, batch, Usage);
         _lastAppend = append;
-        var result = await append.ConfigureAwait(true);
+        AppendResult result;
+        try
+        {
+            result = await append.ConfigureAwait(true);
+        }
+        finally
+        {
+            // A finished append has nothing left to wait for; holding it kept its state machine (136 bytes) per job.
+            if (ReferenceEquals(_lastAppend, append))
+            {
+                _lastAppend = Task.CompletedTask;
+            }
+        }
+
         var before = _latestSeen;
         for (var i = 0; i < batch.Count; i++)
         {
@@ -380,66 +420,26 @@ public sealed partial class JobGrain(
     }
 
     /// <summary>
-    /// Pending and running jobs stay activated: their Prometheus series come from the activation,
-    /// so idle collection must not drop them between samples — until they are stale
-    /// (<see cref="CheckStaleAsync"/>). Ended jobs are collected as usual.
-    /// </summary>
-    private void KeepActiveJobsActivated()
-    {
-        if (record.State.State.IsTerminal())
-        {
-            DelayDeactivation(TimeSpan.FromTicks(-1));
-            _staleTimer?.Dispose();
-            _staleTimer = null;
-            return;
-        }
-
-        DelayDeactivation(TimeSpan.MaxValue);
-        _staleTimer ??= this.RegisterGrainTimer(
-            static (grain, _) => grain.CheckStaleAsync(),
-            this,
-            new GrainTimerCreationOptions
-            {
-                DueTime = StaleCheckDue(time.GetUtcNow()),
-                Period = Timeout.InfiniteTimeSpan,
-                Interleave = false,
-            });
-    }
-
-    private void Touch() => _lastActivity = time.GetUtcNow();
-
-    private TimeSpan StaleLimit() => staleOptions.Value.LimitFor(record.State.SchedulerJson);
-
-    private TimeSpan StaleCheckDue(DateTimeOffset now)
-    {
-        var remaining = _lastActivity + StaleLimit() - now;
-        return remaining < MinStaleCheck ? MinStaleCheck : remaining > MaxStaleCheck ? MaxStaleCheck : remaining;
-    }
-
-    /// <summary>
     /// A pending or running job with no sample, event or request for its stale limit leaves memory
     /// and the exporter; its row stays as it is (ending a job that went silent is the reconciler's
-    /// decision, from heartbeats), and its next request activates it again.
+    /// decision, from heartbeats), and its next request activates it again. The silo's sweep
+    /// (<see cref="StaleJobSweeper"/>) asks; the job decides on its own turn.
     /// </summary>
-    private Task CheckStaleAsync()
+    public Task DeactivateIfStaleAsync()
     {
-        if (!Exists || record.State.State.IsTerminal())
+        if (!Exists || record.State.State.IsTerminal() || _watch is not { } watch)
         {
             return Task.CompletedTask;
         }
 
-        var now = time.GetUtcNow();
-        var limit = StaleLimit();
-        if (now - _lastActivity < limit)
+        if (!watch.IsStale(time.GetUtcNow()))
         {
-            _staleTimer?.Change(StaleCheckDue(now), Timeout.InfiniteTimeSpan);
             return Task.CompletedTask;
         }
 
-        LogStale(logger, Id, record.State.State, _lastActivity, limit.TotalHours);
+        LogStale(logger, Id, record.State.State, watch.LastActivity, watch.Limit.TotalHours);
         activator.CountStaleDeactivation();
-        _staleTimer?.Dispose();
-        _staleTimer = null;
+        sweeper.Forget(watch);
         observer.OnDeactivated(Id);
         DeactivateOnIdle();
         return Task.CompletedTask;
