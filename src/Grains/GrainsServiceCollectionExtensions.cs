@@ -16,6 +16,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<IActivationStatus>(sp => sp.GetRequiredService<ActiveJobActivator>());
         services.AddHostedService<DepartedSiloWatcher>();
         services.AddSingleton<StaleJobSweeper>();
+        services.AddSingleton<NamePool>();
+        services.AddSingleton<JobGrainServices>();
         services.AddHostedService(sp => sp.GetRequiredService<StaleJobSweeper>());
         return services;
     }

@@ -13,17 +13,7 @@ namespace HpcJobs.Grains;
 [GrainType("job")]
 public sealed partial class JobGrain(
     [PersistentState("job", StorageNames.JobState)] IPersistentState<JobRecord> record,
-    IJobIndex index,
-    ISampleLog samples,
-    IJobObserver observer,
-    IOptions<SampleOptions> sampleOptions,
-    IOptions<RetentionOptions> retentionOptions,
-    IOptions<EfficiencyOptions> efficiencyOptions,
-    IOptions<StaleJobOptions> staleOptions,
-    ActiveJobActivator activator,
-    StaleJobSweeper sweeper,
-    TimeProvider time,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    JobGrainServices shared) : Grain, IJobGrain
 {
     internal const int RecentSampleCount = 16;
 
@@ -34,8 +24,6 @@ public sealed partial class JobGrain(
     internal static readonly TimeSpan RecoveryWindow = TimeSpan.FromMinutes(1);
 
     private readonly SampleRing _recent = new(RecentSampleCount);
-    private readonly SampleOptions _sampleOptions = sampleOptions.Value;
-    private readonly TimeSpan _retention = TimeSpan.FromDays(retentionOptions.Value.Days);
     private JobUsage? _usage;
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
@@ -54,14 +42,15 @@ public sealed partial class JobGrain(
 
     private bool Exists => record.RecordExists && !_deleting;
 
-    private JobUsage Usage => _usage ??= new JobUsage(Id, _sampleOptions.NodeWindow, efficiencyOptions.Value, time) { Facts = JobFacts.Of(record.State) };
+    private JobUsage Usage => _usage ??= new JobUsage(Id, shared.SampleOptions.NodeWindow, shared.Efficiency, shared.Time) { Facts = JobFacts.Of(record.State) };
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (record.RecordExists)
         {
-            var stored = await index.ReadUsageAsync(Id).ConfigureAwait(true);
-            var recent = await samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true);
+            shared.Names.Intern(record.State);
+            var stored = await shared.Index.ReadUsageAsync(Id).ConfigureAwait(true);
+            var recent = await shared.Samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true);
             foreach (var sample in recent)
             {
                 _recent.Add(sample);
@@ -73,23 +62,23 @@ public sealed partial class JobGrain(
             IReadOnlyList<UsageSample> since = [];
             if (stored.Latest is not null)
             {
-                var from = footprint?.CountedUntil ?? record.State.StartTime - _sampleOptions.MaxClockSkew;
-                since = await samples.ReadRangeAsync(Id, from, null, 10_000, CancellationToken.None).ConfigureAwait(true);
+                var from = footprint?.CountedUntil ?? record.State.StartTime - shared.SampleOptions.MaxClockSkew;
+                since = await shared.Samples.ReadRangeAsync(Id, from, null, 10_000, CancellationToken.None).ConfigureAwait(true);
             }
 
             Usage.Load(recent, stored.Latest, footprint, record.State.Attempt, since);
             Watch.LastActivity = Latest(record.State.StartTime, stored.Latest?.Timestamp, record.State.UpdatedAt);
-            observer.OnChanged(View());
+            shared.Observer.OnChanged(View());
             KeepActiveJobsActivated();
         }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        observer.OnDeactivated(Id);
+        shared.Observer.OnDeactivated(Id);
         if (_watch is { } watch)
         {
-            sweeper.Forget(watch);
+            shared.Sweeper.Forget(watch);
         }
 
         // Orleans drops the activations whose grain-directory entry lived on a silo that left. The
@@ -100,9 +89,9 @@ public sealed partial class JobGrain(
             && Exists
             && !record.State.State.IsTerminal()
             && _recoveredAt is { } recovered
-            && time.GetUtcNow() - recovered < RecoveryWindow)
+            && shared.Time.GetUtcNow() - recovered < RecoveryWindow)
         {
-            activator.Reactivate(Id);
+            shared.Activator.Reactivate(Id);
         }
 
         return Task.CompletedTask;
@@ -116,7 +105,7 @@ public sealed partial class JobGrain(
             return JobOutcome.Conflict($"job '{Id}' already exists");
         }
 
-        var now = MicrosecondTime.Truncate(time.GetUtcNow());
+        var now = MicrosecondTime.Truncate(shared.Time.GetUtcNow());
         await WriteLifecycleAsync(new JobRecord
         {
             User = command.User,
@@ -128,9 +117,9 @@ public sealed partial class JobGrain(
             Cluster = command.Cluster,
             PendingAudit = LifecycleEvents.Audit(now, AuditChanges.Created, null, command.State, context),
         }).ConfigureAwait(true);
-        observer.OnCreated(View());
+        shared.Observer.OnCreated(View());
         KeepActiveJobsActivated();
-        LogCreated(logger, Id, command.State, context.ChangedBy, context.Source);
+        LogCreated(shared.Logger, Id, command.State, context.ChangedBy, context.Source);
         return new JobOutcome(OutcomeKind.Created, View(), null);
     }
 
@@ -142,7 +131,7 @@ public sealed partial class JobGrain(
 
     public Task RecoverAsync()
     {
-        _recoveredAt = time.GetUtcNow();
+        _recoveredAt = shared.Time.GetUtcNow();
         return Task.CompletedTask;
     }
 
@@ -169,7 +158,7 @@ public sealed partial class JobGrain(
 
             var latest = Usage.Latest;
             await AppendAsync([new UsageSample(
-                MicrosecondTime.Truncate(time.GetUtcNow()),
+                MicrosecondTime.Truncate(shared.Time.GetUtcNow()),
                 command.CpuUsage ?? latest?.CpuUsage ?? 0,
                 command.MemoryUsageMb ?? latest?.MemoryUsageMb ?? 0,
                 command.GpuUsage)]).ConfigureAwait(true);
@@ -178,14 +167,14 @@ public sealed partial class JobGrain(
         if (command.State is { } newState && newState != current)
         {
             var next = record.State.Copy();
-            var now = MicrosecondTime.Truncate(time.GetUtcNow());
+            var now = MicrosecondTime.Truncate(shared.Time.GetUtcNow());
             next.State = newState;
             next.EndTime = newState.IsTerminal() ? Max(next.StartTime, now) : null;
             next.PendingAudit = LifecycleEvents.Audit(now, AuditChanges.Transition, current, newState, context);
             await WriteLifecycleAsync(next).ConfigureAwait(true);
-            observer.OnTransition(View(), current);
+            shared.Observer.OnTransition(View(), current);
             KeepActiveJobsActivated();
-            LogTransition(logger, Id, current, newState, context.ChangedBy, context.Source);
+            LogTransition(shared.Logger, Id, current, newState, context.ChangedBy, context.Source);
         }
 
         return new JobOutcome(OutcomeKind.Ok, View(), null);
@@ -195,7 +184,7 @@ public sealed partial class JobGrain(
     {
         Touch();
         var before = Exists ? record.State : null;
-        var decision = LifecycleEvents.Started(Id, before, started, context, MicrosecondTime.Truncate(time.GetUtcNow()));
+        var decision = LifecycleEvents.Started(Id, before, started, context, MicrosecondTime.Truncate(shared.Time.GetUtcNow()));
         return await StoreAsync(decision, before?.State).ConfigureAwait(true);
     }
 
@@ -208,7 +197,7 @@ public sealed partial class JobGrain(
         }
 
         var from = record.State.State;
-        var decision = LifecycleEvents.Finished(Id, record.State, finished, context, MicrosecondTime.Truncate(time.GetUtcNow()));
+        var decision = LifecycleEvents.Finished(Id, record.State, finished, context, MicrosecondTime.Truncate(shared.Time.GetUtcNow()));
         return await StoreAsync(decision, from).ConfigureAwait(true);
     }
 
@@ -230,8 +219,8 @@ public sealed partial class JobGrain(
             await record.ClearStateAsync().ConfigureAwait(true);
             _recent.Clear();
             _usage = null;
-            observer.OnDeleted(removed);
-            LogDeleted(logger, Id, context.ChangedBy, context.Source);
+            shared.Observer.OnDeleted(removed);
+            LogDeleted(shared.Logger, Id, context.ChangedBy, context.Source);
         }
         finally
         {
@@ -296,7 +285,7 @@ public sealed partial class JobGrain(
             DelayDeactivation(TimeSpan.FromTicks(-1));
             if (_watch is { } watch)
             {
-                sweeper.Forget(watch);
+                shared.Sweeper.Forget(watch);
             }
 
             return;
@@ -305,13 +294,13 @@ public sealed partial class JobGrain(
         DelayDeactivation(TimeSpan.MaxValue);
 
         // The limit may change with the lifecycle (a job-started event brings the time limit).
-        Watch.Limit = staleOptions.Value.LimitFor(record.State.SchedulerJson);
-        sweeper.Watch(Watch);
+        Watch.Limit = shared.StaleOptions.LimitFor(record.State.SchedulerJson);
+        shared.Sweeper.Watch(Watch);
     }
 
     private StaleWatch Watch => _watch ??= new StaleWatch(Id);
 
-    private void Touch() => Watch.LastActivity = time.GetUtcNow();
+    private void Touch() => Watch.LastActivity = shared.Time.GetUtcNow();
 
     /// <summary>
     /// The samples that may be stored, in order, and the refused ones with their positions in
@@ -320,7 +309,7 @@ public sealed partial class JobGrain(
     private (IReadOnlyList<UsageSample> Valid, List<SampleRejection>? Rejected) Admit(
         IReadOnlyList<UsageSample> batch, JobRecord job, string? scopedNode)
     {
-        var now = time.GetUtcNow();
+        var now = shared.Time.GetUtcNow();
         List<UsageSample>? valid = null;
         List<SampleRejection>? rejected = null;
         for (var i = 0; i < batch.Count; i++)
@@ -374,7 +363,7 @@ public sealed partial class JobGrain(
             }
         }
 
-        return SampleWindow.Problem(sample.Timestamp, now, job.StartTime, _sampleOptions.MaxClockSkew, _retention) is { } message
+        return SampleWindow.Problem(sample.Timestamp, now, job.StartTime, shared.SampleOptions.MaxClockSkew, shared.Retention) is { } message
             ? (SampleProblem.Timestamp, message)
             : null;
     }
@@ -383,7 +372,7 @@ public sealed partial class JobGrain(
     {
         // The append is queued before the first await, so samples of one job commit in call order.
         Usage.JobKey = record.State.Key;
-        var append = samples.AppendAsync(Id, batch, Usage);
+        var append = shared.Samples.AppendAsync(Id, batch, Usage);
         _lastAppend = append;
         AppendResult result;
         try
@@ -412,8 +401,8 @@ public sealed partial class JobGrain(
         if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
-            var (summary, flags) = Usage.CommittedVerdict();
-            observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
+            var (summary, flags) = Usage.TakeCommittedVerdict();
+            shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
         }
 
         return result;
@@ -432,15 +421,15 @@ public sealed partial class JobGrain(
             return Task.CompletedTask;
         }
 
-        if (!watch.IsStale(time.GetUtcNow()))
+        if (!watch.IsStale(shared.Time.GetUtcNow()))
         {
             return Task.CompletedTask;
         }
 
-        LogStale(logger, Id, record.State.State, watch.LastActivity, watch.Limit.TotalHours);
-        activator.CountStaleDeactivation();
-        sweeper.Forget(watch);
-        observer.OnDeactivated(Id);
+        LogStale(shared.Logger, Id, record.State.State, watch.LastActivity, watch.Limit.TotalHours);
+        shared.Activator.CountStaleDeactivation();
+        shared.Sweeper.Forget(watch);
+        shared.Observer.OnDeactivated(Id);
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
@@ -471,19 +460,19 @@ public sealed partial class JobGrain(
 
         if (from is not { } previous)
         {
-            observer.OnCreated(View());
+            shared.Observer.OnCreated(View());
         }
         else if (previous != next.State)
         {
-            observer.OnTransition(View(), previous);
+            shared.Observer.OnTransition(View(), previous);
         }
         else
         {
-            observer.OnChanged(View());
+            shared.Observer.OnChanged(View());
         }
 
         KeepActiveJobsActivated();
-        LogEvent(logger, Id, audit.Change, audit.ToState, audit.ChangedBy, audit.Source);
+        LogEvent(shared.Logger, Id, audit.Change, audit.ToState, audit.ChangedBy, audit.Source);
         return new EventOutcome(decision.Status, View(), decision.Message);
     }
 
@@ -495,7 +484,8 @@ public sealed partial class JobGrain(
     {
         var previous = record.State;
         var previousFacts = Usage.Facts;
-        next.UpdatedAt = MicrosecondTime.Truncate(time.GetUtcNow());
+        next.UpdatedAt = MicrosecondTime.Truncate(shared.Time.GetUtcNow());
+        shared.Names.Intern(next);
         record.State = next;
 
         // The flags stored with the row are judged against the new lifecycle (final when it ends).

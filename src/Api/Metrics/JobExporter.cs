@@ -99,7 +99,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
 
             // The judged flags, with no_data judged at the scrape: no JSON parsed, no summary recomputed per scrape.
             var allocation = job.Allocation ?? JobAllocation.None;
-            var flags = Flagging.AsOf(entry.Flags, entry.Summary, job.State, job.StartTime, now, efficiency.Value);
+            var flags = Flagging.AsOf(entry.Flags, entry.LastSampleAt, job.State, job.StartTime, now, efficiency.Value);
             foreach (var flag in flags)
             {
                 flagged[flag]++;
@@ -254,12 +254,13 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     private sealed class Series(JobView job, string labels)
     {
         private UsageSample? _latest = job.Latest;
-        private JobSummary? _summary = job.Summary;
+        // Of the summary, the scrape needs only this (no_data): the summary itself is 264 bytes a job.
+        private DateTimeOffset? _lastSampleAt = job.Summary?.LastSampleAt;
         private IReadOnlyList<string>? _flags = job.Flags;
 
         /// <summary>
         /// The lifecycle only: the usage is in the fields above, and the view's own sample and summary
-        /// would stay referenced here for nothing once the first commit replaced them (264 bytes a job).
+        /// would stay referenced here for nothing once the first commit replaced them.
         /// </summary>
         public JobView Job { get; } = job with { Latest = null, Summary = null, Flags = null };
 
@@ -269,7 +270,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                (_latest, _summary, _flags) = (change.Latest, change.Summary, change.Flags);
+                (_latest, _lastSampleAt, _flags) = (change.Latest, change.Summary.LastSampleAt, change.Flags);
             }
         }
 
@@ -277,13 +278,13 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                return new Exported(Job, Labels, _latest, _summary, _flags);
+                return new Exported(Job, Labels, _latest, _lastSampleAt, _flags);
             }
         }
     }
 
     /// <summary>One job's values at a scrape.</summary>
-    private readonly record struct Exported(JobView Job, string Labels, UsageSample? Latest, JobSummary? Summary, IReadOnlyList<string>? Flags);
+    private readonly record struct Exported(JobView Job, string Labels, UsageSample? Latest, DateTimeOffset? LastSampleAt, IReadOnlyList<string>? Flags);
 
     private static double Runtime(JobView job, DateTimeOffset now) => job.State switch
     {
