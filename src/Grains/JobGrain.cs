@@ -1,6 +1,5 @@
 using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace HpcJobs.Grains;
 
