@@ -8,7 +8,7 @@ namespace HpcJobs.Grains;
 /// <see cref="Interval"/> it looks at the last activity each activated pending or running job
 /// recorded in its <see cref="StaleWatch"/>, and asks the jobs past their limit to check and leave
 /// (<see cref="IJobGrain.DeactivateIfStaleAsync"/>, on the job's own turn). One sweep per silo instead
-/// of a grain timer per job: that timer and its bookkeeping were about 700 bytes of every active job
+/// of a grain timer per job: that timer and its bookkeeping were about 650 bytes of every active job
 /// (docs/benchmarks.md, row 5); a watch is a small object in one set.
 /// </summary>
 public sealed partial class StaleJobSweeper(IGrainFactory grains, TimeProvider time, ILogger<StaleJobSweeper> logger) : BackgroundService
