@@ -57,19 +57,23 @@ public static class Flagging
 
     /// <summary><c>no_data</c>: running for a while with no recent sample — the one flag the clock alone can raise.</summary>
     public static bool NoData(JobSummary summary, JobState state, TimeSpan runtime, DateTimeOffset now, EfficiencyOptions options) =>
+        NoDataSince(summary.LastSampleAt, state, runtime, now, options);
+
+    private static bool NoDataSince(DateTimeOffset? lastSampleAt, JobState state, TimeSpan runtime, DateTimeOffset now, EfficiencyOptions options) =>
         state == JobState.Running && runtime >= options.NoDataAfter
-        && (summary.LastSampleAt is not { } last || now - last >= options.NoDataAfter);
+        && (lastSampleAt is not { } last || now - last >= options.NoDataAfter);
 
     /// <summary>
     /// A job's flags as of <paramref name="now"/>: the flags judged at its last change (its view's, or
     /// its last sample's), with <c>no_data</c> judged again (nothing else moves without a change
-    /// that renews them).
+    /// that renews them) from the summary's <see cref="JobSummary.LastSampleAt"/>, all of the
+    /// summary that it needs.
     /// </summary>
     public static IReadOnlyList<string> AsOf(
-        IReadOnlyList<string>? flags, JobSummary? summary, JobState state, DateTimeOffset start, DateTimeOffset now, EfficiencyOptions options)
+        IReadOnlyList<string>? flags, DateTimeOffset? lastSampleAt, JobState state, DateTimeOffset start, DateTimeOffset now, EfficiencyOptions options)
     {
         var judged = Stored(flags ?? []);
-        return NoData(summary ?? JobSummary.Empty, state, now - start, now, options)
+        return NoDataSince(lastSampleAt, state, now - start, now, options)
             ? [.. judged, JobFlags.NoData]
             : judged;
     }

@@ -47,6 +47,13 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Recover")]
     Task RecoverAsync();
 
+    /// <summary>
+    /// The silo's stale-job sweep found the job past its stale limit: a pending or running job that
+    /// still is leaves memory and the exporter (its stored state unchanged). Not an activity.
+    /// </summary>
+    [Alias("DeactivateIfStale")]
+    Task DeactivateIfStaleAsync();
+
     /// <summary>The most recent samples held in memory, oldest first.</summary>
     [Alias("GetRecentSamples"), ReadOnly]
     Task<IReadOnlyList<UsageSample>> GetRecentSamplesAsync();

@@ -14,6 +14,9 @@ public sealed record JobAllocation(
 
     public bool IsEmpty => Cpus is null && MemoryMb is null && Gpus is null && GpuVendor is null && GpuDevices is null && CgroupPath is null;
 
+    /// <summary>This allocation, or the shared <see cref="None"/> when it knows nothing (no object of its own per job).</summary>
+    public JobAllocation OrNone() => IsEmpty ? None : this;
+
     /// <summary>These values where given, the current ones elsewhere.</summary>
     public JobAllocation Over(JobAllocation current) => new(
         Cpus ?? current.Cpus,

@@ -15,6 +15,10 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<ActiveJobActivator>();
         services.AddSingleton<IActivationStatus>(sp => sp.GetRequiredService<ActiveJobActivator>());
         services.AddHostedService<DepartedSiloWatcher>();
+        services.AddSingleton<StaleJobSweeper>();
+        services.AddSingleton<NamePool>();
+        services.AddSingleton<JobGrainServices>();
+        services.AddHostedService(sp => sp.GetRequiredService<StaleJobSweeper>());
         return services;
     }
 }

@@ -1,6 +1,5 @@
 using HpcJobs.Grains.Storage;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace HpcJobs.Grains;
 
@@ -13,16 +12,7 @@ namespace HpcJobs.Grains;
 [GrainType("job")]
 public sealed partial class JobGrain(
     [PersistentState("job", StorageNames.JobState)] IPersistentState<JobRecord> record,
-    IJobIndex index,
-    ISampleLog samples,
-    IJobObserver observer,
-    IOptions<SampleOptions> sampleOptions,
-    IOptions<RetentionOptions> retentionOptions,
-    IOptions<EfficiencyOptions> efficiencyOptions,
-    IOptions<StaleJobOptions> staleOptions,
-    ActiveJobActivator activator,
-    TimeProvider time,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    JobGrainServices shared) : Grain, IJobGrain
 {
     internal const int RecentSampleCount = 16;
 
@@ -32,26 +22,17 @@ public sealed partial class JobGrain(
     /// </summary>
     internal static readonly TimeSpan RecoveryWindow = TimeSpan.FromMinutes(1);
 
-    /// <summary>The stale check runs at least daily (a timer's due time has a ceiling; limits may be months).</summary>
-    private static readonly TimeSpan MaxStaleCheck = TimeSpan.FromDays(1);
-
-    private static readonly TimeSpan MinStaleCheck = TimeSpan.FromSeconds(1);
-
     private readonly SampleRing _recent = new(RecentSampleCount);
-    private readonly SampleOptions _sampleOptions = sampleOptions.Value;
-    private readonly TimeSpan _retention = TimeSpan.FromDays(retentionOptions.Value.Days);
     private JobUsage? _usage;
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
     private UsageSample? _latestSeen;
 
-    /// <summary>The last sample, event or request (not a recovery call); from the row on activation.</summary>
-    private DateTimeOffset _lastActivity;
-
     /// <summary>When a recovery pass last reached this activation.</summary>
     private DateTimeOffset? _recoveredAt;
 
-    private IGrainTimer? _staleTimer;
+    /// <summary>The last sample, event or request (not a recovery call; from the row on activation) and the stale limit, for the silo's sweep.</summary>
+    private StaleWatch? _watch;
 
     private string? _id;
 
@@ -60,14 +41,15 @@ public sealed partial class JobGrain(
 
     private bool Exists => record.RecordExists && !_deleting;
 
-    private JobUsage Usage => _usage ??= new JobUsage(Id, _sampleOptions.NodeWindow, efficiencyOptions.Value, time) { Facts = JobFacts.Of(record.State) };
+    private JobUsage Usage => _usage ??= new JobUsage(Id, shared.SampleOptions.NodeWindow, shared.Efficiency, shared.Time) { Facts = JobFacts.Of(record.State) };
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (record.RecordExists)
         {
-            var stored = await index.ReadUsageAsync(Id).ConfigureAwait(true);
-            var recent = await samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true);
+            shared.Names.Intern(record.State);
+            var stored = await shared.Index.ReadUsageAsync(Id).ConfigureAwait(true);
+            var recent = await shared.Samples.ReadRecentAsync(Id, RecentSampleCount).ConfigureAwait(true);
             foreach (var sample in recent)
             {
                 _recent.Add(sample);
@@ -79,20 +61,24 @@ public sealed partial class JobGrain(
             IReadOnlyList<UsageSample> since = [];
             if (stored.Latest is not null)
             {
-                var from = footprint?.CountedUntil ?? record.State.StartTime - _sampleOptions.MaxClockSkew;
-                since = await samples.ReadRangeAsync(Id, from, null, 10_000, CancellationToken.None).ConfigureAwait(true);
+                var from = footprint?.CountedUntil ?? record.State.StartTime - shared.SampleOptions.MaxClockSkew;
+                since = await shared.Samples.ReadRangeAsync(Id, from, null, 10_000, CancellationToken.None).ConfigureAwait(true);
             }
 
             Usage.Load(recent, stored.Latest, footprint, record.State.Attempt, since);
-            _lastActivity = Latest(record.State.StartTime, stored.Latest?.Timestamp, record.State.UpdatedAt);
-            observer.OnChanged(View());
+            Watch.LastActivity = Latest(record.State.StartTime, stored.Latest?.Timestamp, record.State.UpdatedAt);
+            shared.Observer.OnChanged(View());
             KeepActiveJobsActivated();
         }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        observer.OnDeactivated(Id);
+        shared.Observer.OnDeactivated(Id);
+        if (_watch is { } watch)
+        {
+            shared.Sweeper.Forget(watch);
+        }
 
         // Orleans drops the activations whose grain-directory entry lived on a silo that left. The
         // departure's pass brings such a job back when it calls it after the drop; when it reached
@@ -102,9 +88,9 @@ public sealed partial class JobGrain(
             && Exists
             && !record.State.State.IsTerminal()
             && _recoveredAt is { } recovered
-            && time.GetUtcNow() - recovered < RecoveryWindow)
+            && shared.Time.GetUtcNow() - recovered < RecoveryWindow)
         {
-            activator.Reactivate(Id);
+            shared.Activator.Reactivate(Id);
         }
 
         return Task.CompletedTask;
@@ -118,7 +104,7 @@ public sealed partial class JobGrain(
             return JobOutcome.Conflict($"job '{Id}' already exists");
         }
 
-        var now = MicrosecondTime.Truncate(time.GetUtcNow());
+        var now = MicrosecondTime.Truncate(shared.Time.GetUtcNow());
         await WriteLifecycleAsync(new JobRecord
         {
             User = command.User,
@@ -130,9 +116,9 @@ public sealed partial class JobGrain(
             Cluster = command.Cluster,
             PendingAudit = LifecycleEvents.Audit(now, AuditChanges.Created, null, command.State, context),
         }).ConfigureAwait(true);
-        observer.OnCreated(View());
+        shared.Observer.OnCreated(View());
         KeepActiveJobsActivated();
-        LogCreated(logger, Id, command.State, context.ChangedBy, context.Source);
+        LogCreated(shared.Logger, Id, command.State, context.ChangedBy, context.Source);
         return new JobOutcome(OutcomeKind.Created, View(), null);
     }
 
@@ -144,7 +130,7 @@ public sealed partial class JobGrain(
 
     public Task RecoverAsync()
     {
-        _recoveredAt = time.GetUtcNow();
+        _recoveredAt = shared.Time.GetUtcNow();
         return Task.CompletedTask;
     }
 
@@ -171,7 +157,7 @@ public sealed partial class JobGrain(
 
             var latest = Usage.Latest;
             await AppendAsync([new UsageSample(
-                MicrosecondTime.Truncate(time.GetUtcNow()),
+                MicrosecondTime.Truncate(shared.Time.GetUtcNow()),
                 command.CpuUsage ?? latest?.CpuUsage ?? 0,
                 command.MemoryUsageMb ?? latest?.MemoryUsageMb ?? 0,
                 command.GpuUsage)]).ConfigureAwait(true);
@@ -180,14 +166,14 @@ public sealed partial class JobGrain(
         if (command.State is { } newState && newState != current)
         {
             var next = record.State.Copy();
-            var now = MicrosecondTime.Truncate(time.GetUtcNow());
+            var now = MicrosecondTime.Truncate(shared.Time.GetUtcNow());
             next.State = newState;
             next.EndTime = newState.IsTerminal() ? Max(next.StartTime, now) : null;
             next.PendingAudit = LifecycleEvents.Audit(now, AuditChanges.Transition, current, newState, context);
             await WriteLifecycleAsync(next).ConfigureAwait(true);
-            observer.OnTransition(View(), current);
+            shared.Observer.OnTransition(View(), current);
             KeepActiveJobsActivated();
-            LogTransition(logger, Id, current, newState, context.ChangedBy, context.Source);
+            LogTransition(shared.Logger, Id, current, newState, context.ChangedBy, context.Source);
         }
 
         return new JobOutcome(OutcomeKind.Ok, View(), null);
@@ -197,7 +183,7 @@ public sealed partial class JobGrain(
     {
         Touch();
         var before = Exists ? record.State : null;
-        var decision = LifecycleEvents.Started(Id, before, started, context, MicrosecondTime.Truncate(time.GetUtcNow()));
+        var decision = LifecycleEvents.Started(Id, before, started, context, MicrosecondTime.Truncate(shared.Time.GetUtcNow()));
         return await StoreAsync(decision, before?.State).ConfigureAwait(true);
     }
 
@@ -210,7 +196,7 @@ public sealed partial class JobGrain(
         }
 
         var from = record.State.State;
-        var decision = LifecycleEvents.Finished(Id, record.State, finished, context, MicrosecondTime.Truncate(time.GetUtcNow()));
+        var decision = LifecycleEvents.Finished(Id, record.State, finished, context, MicrosecondTime.Truncate(shared.Time.GetUtcNow()));
         return await StoreAsync(decision, from).ConfigureAwait(true);
     }
 
@@ -232,8 +218,8 @@ public sealed partial class JobGrain(
             await record.ClearStateAsync().ConfigureAwait(true);
             _recent.Clear();
             _usage = null;
-            observer.OnDeleted(removed);
-            LogDeleted(logger, Id, context.ChangedBy, context.Source);
+            shared.Observer.OnDeleted(removed);
+            LogDeleted(shared.Logger, Id, context.ChangedBy, context.Source);
         }
         finally
         {
@@ -287,13 +273,42 @@ public sealed partial class JobGrain(
     }
 
     /// <summary>
+    /// Pending and running jobs stay activated: their Prometheus series come from the activation,
+    /// so idle collection must not drop them between samples — until they are stale
+    /// (<see cref="DeactivateIfStaleAsync"/>). Ended jobs are collected as usual.
+    /// </summary>
+    private void KeepActiveJobsActivated()
+    {
+        if (record.State.State.IsTerminal())
+        {
+            DelayDeactivation(TimeSpan.FromTicks(-1));
+            if (_watch is { } watch)
+            {
+                shared.Sweeper.Forget(watch);
+            }
+
+            return;
+        }
+
+        DelayDeactivation(TimeSpan.MaxValue);
+
+        // The limit may change with the lifecycle (a job-started event brings the time limit).
+        Watch.Limit = shared.StaleOptions.LimitFor(record.State.SchedulerJson);
+        shared.Sweeper.Watch(Watch);
+    }
+
+    private StaleWatch Watch => _watch ??= new StaleWatch(Id);
+
+    private void Touch() => Watch.LastActivity = shared.Time.GetUtcNow();
+
+    /// <summary>
     /// The samples that may be stored, in order, and the refused ones with their positions in
     /// <paramref name="batch"/>. A node token's sample without <c>node</c> is its node's.
     /// </summary>
     private (IReadOnlyList<UsageSample> Valid, List<SampleRejection>? Rejected) Admit(
         IReadOnlyList<UsageSample> batch, JobRecord job, string? scopedNode)
     {
-        var now = time.GetUtcNow();
+        var now = shared.Time.GetUtcNow();
         List<UsageSample>? valid = null;
         List<SampleRejection>? rejected = null;
         for (var i = 0; i < batch.Count; i++)
@@ -347,7 +362,7 @@ public sealed partial class JobGrain(
             }
         }
 
-        return SampleWindow.Problem(sample.Timestamp, now, job.StartTime, _sampleOptions.MaxClockSkew, _retention) is { } message
+        return SampleWindow.Problem(sample.Timestamp, now, job.StartTime, shared.SampleOptions.MaxClockSkew, shared.Retention) is { } message
             ? (SampleProblem.Timestamp, message)
             : null;
     }
@@ -356,9 +371,22 @@ public sealed partial class JobGrain(
     {
         // The append is queued before the first await, so samples of one job commit in call order.
         Usage.JobKey = record.State.Key;
-        var append = samples.AppendAsync(Id, batch, Usage);
+        var append = shared.Samples.AppendAsync(Id, batch, Usage);
         _lastAppend = append;
-        var result = await append.ConfigureAwait(true);
+        AppendResult result;
+        try
+        {
+            result = await append.ConfigureAwait(true);
+        }
+        finally
+        {
+            // A finished append has nothing left to wait for; holding it kept its state machine (136 bytes) per job.
+            if (ReferenceEquals(_lastAppend, append))
+            {
+                _lastAppend = Task.CompletedTask;
+            }
+        }
+
         var before = _latestSeen;
         for (var i = 0; i < batch.Count; i++)
         {
@@ -372,75 +400,35 @@ public sealed partial class JobGrain(
         if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
-            var (summary, flags) = Usage.CommittedVerdict();
-            observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
+            var (summary, flags) = Usage.TakeCommittedVerdict();
+            shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
         }
 
         return result;
     }
 
     /// <summary>
-    /// Pending and running jobs stay activated: their Prometheus series come from the activation,
-    /// so idle collection must not drop them between samples — until they are stale
-    /// (<see cref="CheckStaleAsync"/>). Ended jobs are collected as usual.
-    /// </summary>
-    private void KeepActiveJobsActivated()
-    {
-        if (record.State.State.IsTerminal())
-        {
-            DelayDeactivation(TimeSpan.FromTicks(-1));
-            _staleTimer?.Dispose();
-            _staleTimer = null;
-            return;
-        }
-
-        DelayDeactivation(TimeSpan.MaxValue);
-        _staleTimer ??= this.RegisterGrainTimer(
-            static (grain, _) => grain.CheckStaleAsync(),
-            this,
-            new GrainTimerCreationOptions
-            {
-                DueTime = StaleCheckDue(time.GetUtcNow()),
-                Period = Timeout.InfiniteTimeSpan,
-                Interleave = false,
-            });
-    }
-
-    private void Touch() => _lastActivity = time.GetUtcNow();
-
-    private TimeSpan StaleLimit() => staleOptions.Value.LimitFor(record.State.SchedulerJson);
-
-    private TimeSpan StaleCheckDue(DateTimeOffset now)
-    {
-        var remaining = _lastActivity + StaleLimit() - now;
-        return remaining < MinStaleCheck ? MinStaleCheck : remaining > MaxStaleCheck ? MaxStaleCheck : remaining;
-    }
-
-    /// <summary>
     /// A pending or running job with no sample, event or request for its stale limit leaves memory
     /// and the exporter; its row stays as it is (ending a job that went silent is the reconciler's
-    /// decision, from heartbeats), and its next request activates it again.
+    /// decision, from heartbeats), and its next request activates it again. The silo's sweep
+    /// (<see cref="StaleJobSweeper"/>) asks; the job decides on its own turn.
     /// </summary>
-    private Task CheckStaleAsync()
+    public Task DeactivateIfStaleAsync()
     {
-        if (!Exists || record.State.State.IsTerminal())
+        if (!Exists || record.State.State.IsTerminal() || _watch is not { } watch)
         {
             return Task.CompletedTask;
         }
 
-        var now = time.GetUtcNow();
-        var limit = StaleLimit();
-        if (now - _lastActivity < limit)
+        if (!watch.IsStale(shared.Time.GetUtcNow()))
         {
-            _staleTimer?.Change(StaleCheckDue(now), Timeout.InfiniteTimeSpan);
             return Task.CompletedTask;
         }
 
-        LogStale(logger, Id, record.State.State, _lastActivity, limit.TotalHours);
-        activator.CountStaleDeactivation();
-        _staleTimer?.Dispose();
-        _staleTimer = null;
-        observer.OnDeactivated(Id);
+        LogStale(shared.Logger, Id, record.State.State, watch.LastActivity, watch.Limit.TotalHours);
+        shared.Activator.CountStaleDeactivation();
+        shared.Sweeper.Forget(watch);
+        shared.Observer.OnDeactivated(Id);
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
@@ -471,19 +459,19 @@ public sealed partial class JobGrain(
 
         if (from is not { } previous)
         {
-            observer.OnCreated(View());
+            shared.Observer.OnCreated(View());
         }
         else if (previous != next.State)
         {
-            observer.OnTransition(View(), previous);
+            shared.Observer.OnTransition(View(), previous);
         }
         else
         {
-            observer.OnChanged(View());
+            shared.Observer.OnChanged(View());
         }
 
         KeepActiveJobsActivated();
-        LogEvent(logger, Id, audit.Change, audit.ToState, audit.ChangedBy, audit.Source);
+        LogEvent(shared.Logger, Id, audit.Change, audit.ToState, audit.ChangedBy, audit.Source);
         return new EventOutcome(decision.Status, View(), decision.Message);
     }
 
@@ -495,7 +483,8 @@ public sealed partial class JobGrain(
     {
         var previous = record.State;
         var previousFacts = Usage.Facts;
-        next.UpdatedAt = MicrosecondTime.Truncate(time.GetUtcNow());
+        next.UpdatedAt = MicrosecondTime.Truncate(shared.Time.GetUtcNow());
+        shared.Names.Intern(next);
         record.State = next;
 
         // The flags stored with the row are judged against the new lifecycle (final when it ends).

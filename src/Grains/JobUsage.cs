@@ -110,6 +110,23 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
             : Verdict(footprint);
     }
 
+    /// <summary>
+    /// <see cref="CommittedVerdict"/>, after which the writer's judgement is let go: the grain takes it
+    /// once per commit to tell its observers, and keeping it (a summary of 264 bytes and its record)
+    /// until the next commit was memory of every active job for nothing.
+    /// </summary>
+    public (JobSummary Summary, IReadOnlyList<string> Flags) TakeCommittedVerdict()
+    {
+        var verdict = CommittedVerdict();
+        if (_judged is { } judged && ReferenceEquals(judged.Summary, verdict.Summary))
+        {
+            // Compare-and-clear: a commit on the writer's loop may have put a newer one meanwhile.
+            Interlocked.CompareExchange(ref _judged, null, judged);
+        }
+
+        return verdict;
+    }
+
     /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
     public void StartAttempt(int attempt)
     {

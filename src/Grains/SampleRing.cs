@@ -1,14 +1,25 @@
 namespace HpcJobs.Grains;
 
-/// <summary>The last few samples a job received, in arrival order; fixed size so an active job's memory is bounded.</summary>
+/// <summary>
+/// The last few samples a job received, in arrival order; fixed size so an active job's memory is
+/// bounded. The array grows to <c>capacity</c> as samples arrive: most active jobs hold one or a few,
+/// and a full array from the start was 120 bytes more per job with one sample.
+/// </summary>
 internal sealed class SampleRing(int capacity)
 {
-    private readonly UsageSample[] _items = new UsageSample[capacity];
+    private UsageSample[] _items = [];
     private int _next;
     private int _count;
 
     public void Add(UsageSample sample)
     {
+        if (_count == _items.Length && _count < capacity)
+        {
+            // Never overwritten yet, so the items sit in order at the start of the array.
+            Array.Resize(ref _items, Math.Min(capacity, Math.Max(2, _items.Length * 2)));
+            _next = _count;
+        }
+
         _items[_next] = sample;
         _next = (_next + 1) % _items.Length;
         _count = Math.Min(_count + 1, _items.Length);
@@ -16,7 +27,7 @@ internal sealed class SampleRing(int capacity)
 
     public void Clear()
     {
-        Array.Clear(_items);
+        _items = [];
         _next = 0;
         _count = 0;
     }
@@ -24,7 +35,7 @@ internal sealed class SampleRing(int capacity)
     public IReadOnlyList<UsageSample> ToList()
     {
         var result = new UsageSample[_count];
-        var start = (_next - _count + _items.Length) % _items.Length;
+        var start = (_next - _count + _items.Length) % Math.Max(1, _items.Length);
         for (var i = 0; i < _count; i++)
         {
             result[i] = _items[(start + i) % _items.Length];

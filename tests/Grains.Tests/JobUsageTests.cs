@@ -59,6 +59,22 @@ public sealed class JobUsageTests
         Assert.Equal(1, usage.CommittedVerdict().Summary.SampleCount);
     }
 
+    [Fact]
+    public void TakeCommittedVerdict_IsTheWritersJudgement_ThenLetsItGo()
+    {
+        var usage = Running();
+        Commit(usage, 10, cpu: 2, gpu: 1);
+        var judged = usage.CommittedVerdict().Summary;
+
+        var (summary, flags) = usage.TakeCommittedVerdict();
+
+        Assert.Same(judged, summary);
+        Assert.Contains(JobFlags.IdleGpu, flags);
+        var again = usage.CommittedVerdict().Summary;
+        Assert.NotSame(judged, again);
+        Assert.Equal(judged, again);
+    }
+
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

@@ -37,7 +37,7 @@ internal sealed record AllocationFields(string Cpus, string MemoryMb, string Gpu
         var cgroup = fields.Text("cgroup_path", required: false, MaxPathLength);
         return fields.HasErrors
             ? null
-            : new JobAllocation((int?)cpus, memory, (int?)gpus, vendor, devices, cgroup);
+            : new JobAllocation((int?)cpus, memory, (int?)gpus, vendor, devices, cgroup).OrNone();
     }
 
     /// <summary>GPU UUIDs or indices: strings, or whole numbers (an index) which are kept as text.</summary>

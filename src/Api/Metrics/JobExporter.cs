@@ -99,7 +99,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
 
             // The judged flags, with no_data judged at the scrape: no JSON parsed, no summary recomputed per scrape.
             var allocation = job.Allocation ?? JobAllocation.None;
-            var flags = Flagging.AsOf(entry.Flags, entry.Summary, job.State, job.StartTime, now, efficiency.Value);
+            var flags = Flagging.AsOf(entry.Flags, entry.LastSampleAt, job.State, job.StartTime, now, efficiency.Value);
             foreach (var flag in flags)
             {
                 flagged[flag]++;
@@ -213,7 +213,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         var exported = new List<Exported>(_jobs.Count);
         foreach (var (id, entry) in _jobs)
         {
-            if (entry.Job.EndTime is { } end && end + grace <= now)
+            if (entry.EndTime is { } end && end + grace <= now)
             {
                 // Compare-and-remove: a job whose lifecycle changed meanwhile has a new entry and keeps it.
                 _jobs.TryRemove(new KeyValuePair<string, Series>(id, entry));
@@ -238,7 +238,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         _jobs.AddOrUpdate(
             job.Id,
             static (_, job) => new Series(job, LabelsOf(job)),
-            static (_, previous, job) => new Series(job, previous.Job.State == job.State ? previous.Labels : LabelsOf(job)),
+            static (_, previous, job) => new Series(job, previous.State == job.State ? previous.Labels : LabelsOf(job)),
             job);
     }
 
@@ -254,10 +254,23 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     private sealed class Series(JobView job, string labels)
     {
         private UsageSample? _latest = job.Latest;
-        private JobSummary? _summary = job.Summary;
+        // Of the summary, the scrape needs only this (no_data): the summary itself is 264 bytes a job.
+        private DateTimeOffset? _lastSampleAt = job.Summary?.LastSampleAt;
         private IReadOnlyList<string>? _flags = job.Flags;
 
-        public JobView Job { get; } = job;
+        // The lifecycle the scrape reads, not the view: a view (144 bytes) kept its first sample and
+        // summary referenced for nothing once the first commit replaced them.
+        public string User { get; } = job.User;
+
+        public IReadOnlyList<string> Nodes { get; } = job.Nodes;
+
+        public JobState State { get; } = job.State;
+
+        public DateTimeOffset StartTime { get; } = job.StartTime;
+
+        public DateTimeOffset? EndTime { get; } = job.EndTime;
+
+        public JobAllocation? Allocation { get; } = job.Allocation;
 
         public string Labels { get; } = labels;
 
@@ -265,7 +278,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                (_latest, _summary, _flags) = (change.Latest, change.Summary, change.Flags);
+                (_latest, _lastSampleAt, _flags) = (change.Latest, change.Summary.LastSampleAt, change.Flags);
             }
         }
 
@@ -273,15 +286,15 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                return new Exported(Job, Labels, _latest, _summary, _flags);
+                return new Exported(this, Labels, _latest, _lastSampleAt, _flags);
             }
         }
     }
 
     /// <summary>One job's values at a scrape.</summary>
-    private readonly record struct Exported(JobView Job, string Labels, UsageSample? Latest, JobSummary? Summary, IReadOnlyList<string>? Flags);
+    private readonly record struct Exported(Series Job, string Labels, UsageSample? Latest, DateTimeOffset? LastSampleAt, IReadOnlyList<string>? Flags);
 
-    private static double Runtime(JobView job, DateTimeOffset now) => job.State switch
+    private static double Runtime(Series job, DateTimeOffset now) => job.State switch
     {
         JobState.Pending => 0,
         JobState.Running => Math.Max(0, (now - job.StartTime).TotalSeconds),

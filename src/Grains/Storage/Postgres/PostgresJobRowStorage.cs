@@ -52,7 +52,7 @@ public sealed class PostgresJobRowStorage : JobRowStorage
                 reader.IsDBNull(11) ? null : reader.GetInt32(11),
                 reader.IsDBNull(12) ? null : reader.GetString(12),
                 reader.IsDBNull(13) ? null : reader.GetFieldValue<string[]>(13),
-                reader.IsDBNull(14) ? null : reader.GetString(14)),
+                reader.IsDBNull(14) ? null : reader.GetString(14)).OrNone(),
             Cluster = reader.IsDBNull(15) ? null : reader.GetString(15),
             UpdatedAt = new DateTimeOffset(reader.GetFieldValue<DateTime>(16), TimeSpan.Zero),
             Key = reader.GetInt64(17),

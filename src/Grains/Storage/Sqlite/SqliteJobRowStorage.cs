@@ -59,7 +59,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 reader.IsDBNull(10) ? null : reader.GetInt32(10),
                 reader.IsDBNull(11) ? null : reader.GetString(11),
                 reader.IsDBNull(12) ? null : JsonSerializer.Deserialize(reader.GetString(12), StorageJson.Default.ListString),
-                reader.IsDBNull(13) ? null : reader.GetString(13)),
+                reader.IsDBNull(13) ? null : reader.GetString(13)).OrNone(),
             Cluster = reader.IsDBNull(14) ? null : reader.GetString(14),
             UpdatedAt = reader.IsDBNull(16) ? null : MicrosecondTime.FromUnixMicroseconds(reader.GetInt64(16)),
             Key = reader.GetInt64(Lifecycle.Length + 1),
