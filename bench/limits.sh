@@ -3,7 +3,7 @@
 # (docs/benchmarks.md "Goals missed, and what bounds them"):
 #
 #   bench/limits.sh                  # everything (~8 minutes)
-#   STEPS="sqlite commit" bench/limits.sh   # only some of: sqlite extra commit hop service
+#   STEPS="sqlite commit" bench/limits.sh   # only some of: sqlite extra commit hop service postgres
 #   SECONDS_PER_RUN=30 bench/limits.sh      # longer SQLite runs (default 15, after a 5 s warm-up)
 #
 #   sqlite  SQLite's own insert rate for the batch benchmark's rows (5,000 samples of 1,000 jobs per
@@ -20,25 +20,30 @@
 #   service the service's own single and batch steps on SQLite, as bench/run.sh runs them, right
 #           after, for the ratios to the limits above on the same machine state; with the writer's
 #           mean writes per commit and commit time over the measured window (from /metrics)
+#   postgres PostgreSQL's own insert rate for the same rows into the service's schema (a private
+#           PostgreSQL as bench/run.sh starts it, a fresh database per run with sql/postgres 010 onwards),
+#           one connection, 5,000 rows a durable transaction: binary COPY into the partitioned table,
+#           into the day's partition, and INSERT ... SELECT FROM unnest ON CONFLICT DO NOTHING, each
+#           with the jobs rows' latest-usage UPDATE; COPY also without it and with synchronous_commit
+#           = off. CPU microseconds per row of the backend, the whole server and the client. Each run
+#           holds /tmp/hpc-bench.lock. bench/pg-ab.sh measures the service against it.
 #
-# Builds Release; runs everything on loopback (ports 18880-18897); starts and stops every process
+# Builds Release; runs everything on loopback (ports 18880-18898); starts and stops every process
 # by PID. Needs wrk for the hop and service steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-15s}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
-STEPS=${STEPS:-"sqlite extra commit hop service"}
+STEPS=${STEPS:-"sqlite extra commit hop service postgres"}
 PORT=18880
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/hpc-limits.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+pgport=18898
+# pids, cleanup (every PID, the private PostgreSQL if started, the work directory) and start_private_postgres
+# shellcheck source=bench/private-postgres.sh
+source bench/private-postgres.sh
 
 dotnet build -c Release bench/Limits >/dev/null
 dotnet build -c Release bench/Baseline >/dev/null
@@ -86,6 +91,27 @@ if step commit; then
       *"RESULT fsync"*) record fsync_4k "$line"; figure fsync_4k_p50_ms "$(field p50_ms "$line")" ;;
     esac
   done < <($LIMITS commit "$work/commit.db" current --commits 1000)
+fi
+
+pg_insert() { # name load [options...]
+  local name=$1 load=$2 line; shift 2
+  psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "CREATE DATABASE $name"
+  line=$(flock /tmp/hpc-bench.lock $LIMITS pg "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=$name" "$load" \
+    --warmup 5 --seconds "$SECONDS_PER_RUN" "$@" | grep RESULT)
+  psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "DROP DATABASE $name"
+  record "$name" "$line"
+  figure "$name" "$(field rows_per_s "$line")"
+  figure "${name}_server_cpu_us_per_row" "$(field server_cpu_us_per_row "$line")"
+  figure "${name}_client_cpu_us_per_row" "$(field client_cpu_us_per_row "$line")"
+}
+
+if step postgres; then
+  start_private_postgres limits
+  pg_insert pg_copy_jobs_update copy --jobs-update
+  pg_insert pg_copy_partition_jobs_update copy-partition --jobs-update
+  pg_insert pg_unnest_jobs_update unnest --jobs-update
+  pg_insert pg_copy copy
+  pg_insert pg_copy_jobs_update_async copy --jobs-update --synchronous normal
 fi
 
 wrk_ingest() { # url -> "req_per_s p50 p99", exactly as bench/run.sh measures the single step

@@ -9,6 +9,11 @@ using HpcJobs.Bench.Limits;
 //       writer: 64 rows a statement, temp_store default)
 //   commit <file> <current|keyed> [--commits n] [--synchronous full|normal]
 //       one 1-row transaction's commit (with synchronous=full, a WAL write and fsync), and a bare 4 KiB write + fsync
+//   pg <connection-string> <copy|copy-partition|unnest> [--schema-dir sql/postgres] [--jobs-update]
+//          [--synchronous full|normal] [--warmup s] [--seconds s] [--transaction-samples n]
+//       PostgreSQL's own insert rate for the same rows into the service's schema (an empty database:
+//       the scripts 010 onwards are applied), one connection, 5,000 rows per transaction; normal is
+//       synchronous_commit = off
 if (args.Length < 3)
 {
     Console.Error.WriteLine("see the comment at the top of bench/Limits/Program.cs for usage");
@@ -16,6 +21,19 @@ if (args.Length < 3)
 }
 
 var options = Options.Parse(args.AsSpan(3));
+if (args[0] == "pg")
+{
+    var load = args[2] switch
+    {
+        "copy" => PostgresLoad.Copy,
+        "copy-partition" => PostgresLoad.CopyPartition,
+        "unnest" => PostgresLoad.Unnest,
+        var other => throw new ArgumentException($"load must be copy, copy-partition or unnest, not '{other}'"),
+    };
+    PostgresInsertRate.Run(args[1], options.SchemaDirectory, load, options);
+    return 0;
+}
+
 var schema = SampleFile.ParseSchema(args[2]);
 switch (args[0])
 {
@@ -33,7 +51,8 @@ switch (args[0])
 namespace HpcJobs.Bench.Limits
 {
     internal sealed record Options(
-        bool JobsUpdate, bool SynchronousFull, TimeSpan WarmUp, TimeSpan Duration, int Commits, int TransactionSamples, int RowsPerStatement, bool TempStoreMemory)
+        bool JobsUpdate, bool SynchronousFull, TimeSpan WarmUp, TimeSpan Duration, int Commits, int TransactionSamples, int RowsPerStatement, bool TempStoreMemory,
+        string SchemaDirectory)
     {
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -45,7 +64,8 @@ namespace HpcJobs.Bench.Limits
                 Commits: 1000,
                 TransactionSamples: 5000,
                 RowsPerStatement: SampleWriter.DefaultRowsPerStatement,
-                TempStoreMemory: false);
+                TempStoreMemory: false,
+                SchemaDirectory: "sql/postgres");
             for (var i = 0; i < args.Length; i++)
             {
                 options = args[i] switch
@@ -62,6 +82,7 @@ namespace HpcJobs.Bench.Limits
                     "--commits" => options with { Commits = int.Parse(Value(args, ++i)) },
                     "--transaction-samples" => options with { TransactionSamples = int.Parse(Value(args, ++i)) },
                     "--rows-per-statement" => options with { RowsPerStatement = int.Parse(Value(args, ++i)) },
+                    "--schema-dir" => options with { SchemaDirectory = Value(args, ++i) },
                     "--temp-store" => options with { TempStoreMemory = Value(args, ++i) == "memory" ? true : throw new ArgumentException("--temp-store takes only 'memory'") },
                     var other => throw new ArgumentException($"unknown option {other}"),
                 };

@@ -75,6 +75,29 @@ public abstract class SampleIdentityTests<TBackend>(ServiceFixture<TBackend> ser
         Assert.Equal(3, (await HistoryAsync(Client, b)).Length);
     }
 
+    /// <summary>
+    /// PostgreSQL copies a batch and, when the copy meets a stored sample, applies the batch again with
+    /// the insert that skips it: the new samples of such a batch must still be stored, once, and the
+    /// latest usage must be the newest new one.
+    /// </summary>
+    [SkippableFact]
+    public async Task Batch_StoresTheNewSamplesAndCountsTheStoredOne_WhenAReplayIsMixedWithNewSamples()
+    {
+        var id = await CreateJobAsync(Client);
+        var at = Now().AddMinutes(-3);
+        await PostBatchAsync(Client, Batch(Sample(at, 1, 1, jobId: id)));
+
+        var mixed = await PostBatchAsync(
+            Client, Batch(Sample(at.AddSeconds(-10), 2, 2, jobId: id), Sample(at, 9, 9, jobId: id), Sample(at.AddSeconds(10), 3, 3, jobId: id)));
+
+        Assert.Equal((2L, 1L), (mixed.Accepted, mixed.Duplicates));
+        Assert.Empty(mixed.Rejected);
+        var history = await HistoryAsync(Client, id);
+        Assert.Equal([2.0, 1.0, 3.0], history.Select(s => s.GetProperty("cpu_usage").GetDouble()));
+        var job = await GetJobAsync(Client, id);
+        Assert.Equal(3, job.GetProperty("cpu_usage").GetDouble());
+    }
+
     [SkippableFact]
     public async Task RecordSample_StoresBoth_WhenTwoNodesReportTheSameTimestamp()
     {

@@ -303,37 +303,102 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         var nodeKeys = await NodeKeysAsync(connection, rows).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-
-        // Visible at commit, acknowledged after the next WAL flush (the sync pipeline): the writer
-        // applies the next batch meanwhile instead of waiting for the disk.
-        await using (var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction))
+        var transaction = await BeginAsync(connection).ConfigureAwait(false);
+        try
         {
-            await asynchronous.ExecuteNonQueryAsync().ConfigureAwait(false);
-        }
-
-        await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
-        {
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Owner.Usage.JobKey)] });
-            insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. rows.Select(r => r.Sample.Timestamp)] });
-            insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = nodeKeys });
-            insert.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. rows.Select(r => r.Sample.CpuUsage)] });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryUsageMb)] });
-            insert.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuUsage)] });
-            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuMemoryMb)] });
-            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryPeakMb)] });
-            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.OomKills)] });
-            await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
-            while (await reader.ReadAsync().ConfigureAwait(false))
+            try
             {
-                var row = rows[(int)reader.GetInt64(0) - 1];
-                // Null: stored by a transaction that committed after this one's snapshot. The stored
-                // copy's node is the sample's own (the key matched), so the statement does not name it.
-                row.Owner.MarkDuplicate(
-                    row.Index, reader.IsDBNull(1) ? row.Sample : StorageRows.Sample(reader, row.Sample.Timestamp) with { Node = row.Sample.Node });
+                await CopyAsync(connection, rows, nodeKeys).ConfigureAwait(false);
             }
+            catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // A sample already stored (a replay, or another silo's copy committed meanwhile): COPY
+                // cannot skip it, so the batch goes again through the insert that skips and reports them.
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                transaction = await BeginAsync(connection).ConfigureAwait(false);
+                await InsertSkippingDuplicatesAsync(connection, transaction, rows, nodeKeys).ConfigureAwait(false);
+            }
+
+            await UpdateLatestUsageAsync(connection, transaction, rows).ConfigureAwait(false);
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Visible at commit, acknowledged after the next WAL flush (the sync pipeline): the writer
+    /// applies the next batch meanwhile instead of waiting for the disk.
+    /// </summary>
+    private static async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection)
+    {
+        var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        await using var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction);
+        await asynchronous.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return transaction;
+    }
+
+    /// <summary>
+    /// The batch's rows by binary COPY: no ON CONFLICT (speculative insertion writes a second WAL
+    /// record per row and costs about a third more server CPU per row, bench/Limits <c>pg</c>), so a
+    /// row already stored fails the COPY with a unique violation and the caller falls back.
+    /// </summary>
+    private static async Task CopyAsync(NpgsqlConnection connection, List<Row> rows, int[] nodeKeys)
+    {
+        await using var importer = await connection.BeginBinaryImportAsync(
+            "COPY samples (job_key, ts, node_key, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills) FROM STDIN (FORMAT BINARY)")
+            .ConfigureAwait(false);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var sample = rows[i].Sample;
+            await importer.StartRowAsync().ConfigureAwait(false);
+            await importer.WriteAsync(rows[i].Owner.Usage.JobKey, NpgsqlDbType.Bigint).ConfigureAwait(false);
+            await importer.WriteAsync(sample.Timestamp, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+            await importer.WriteAsync(nodeKeys[i], NpgsqlDbType.Integer).ConfigureAwait(false);
+            await importer.WriteAsync(sample.CpuUsage, NpgsqlDbType.Double).ConfigureAwait(false);
+            await importer.WriteAsync(sample.MemoryUsageMb, NpgsqlDbType.Bigint).ConfigureAwait(false);
+            await WriteNullableAsync(importer, sample.GpuUsage, NpgsqlDbType.Double).ConfigureAwait(false);
+            await WriteNullableAsync(importer, sample.GpuMemoryMb, NpgsqlDbType.Bigint).ConfigureAwait(false);
+            await WriteNullableAsync(importer, sample.MemoryPeakMb, NpgsqlDbType.Bigint).ConfigureAwait(false);
+            await WriteNullableAsync(importer, sample.OomKills, NpgsqlDbType.Bigint).ConfigureAwait(false);
         }
 
+        await importer.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type)
+        where T : struct =>
+        value is { } present ? importer.WriteAsync(present, type) : importer.WriteNullAsync();
+
+    /// <summary>The insert that skips samples already stored and marks each one a duplicate with what was stored.</summary>
+    private static async Task InsertSkippingDuplicatesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows, int[] nodeKeys)
+    {
+        await using var insert = new NpgsqlCommand(InsertSql, connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Owner.Usage.JobKey)] });
+        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. rows.Select(r => r.Sample.Timestamp)] });
+        insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = nodeKeys });
+        insert.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. rows.Select(r => r.Sample.CpuUsage)] });
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryUsageMb)] });
+        insert.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuUsage)] });
+        insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuMemoryMb)] });
+        insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryPeakMb)] });
+        insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. rows.Select(r => r.Sample.OomKills)] });
+        await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            var row = rows[(int)reader.GetInt64(0) - 1];
+            // Null: stored by a transaction that committed after this one's snapshot. The stored
+            // copy's node is the sample's own (the key matched), so the statement does not name it.
+            row.Owner.MarkDuplicate(
+                row.Index, reader.IsDBNull(1) ? row.Sample : StorageRows.Sample(reader, row.Sample.Timestamp) with { Node = row.Sample.Node });
+        }
+    }
+
+    /// <summary>Sets the latest usage (and, when due, the footprint) of each job whose samples the transaction stored.</summary>
+    private async Task UpdateLatestUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows)
+    {
         foreach (var row in rows)
         {
             if (!row.Owner.IsDuplicate(row.Index))
@@ -368,8 +433,6 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             update.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. footprints.Select(f => f is not null)] });
             await update.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
-
-        await transaction.CommitAsync().ConfigureAwait(false);
     }
 
     /// <summary>
