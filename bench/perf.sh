@@ -20,7 +20,7 @@ BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 # Perf maps name the JIT-compiled methods; without W^X the code is not double-mapped, so perf can resolve it.
 env PORT=$PORT HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((PORT + 1)) GATEWAY_PORT=$((PORT + 2)) \
   DATABASE_TYPE=${DATABASE_TYPE:-sqlite} DATABASE_URL=${DATABASE_URL:-$work/p.db} Logging__LogLevel__Default=Warning \
-  DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
+  DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 INGEST_MAX_SAMPLES_IN_FLIGHT=1000000 \
   dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/service.log" 2>&1 &
 pid=$!
 load_pid=
@@ -55,4 +55,4 @@ perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/de
 echo "--- the service: by thread and library ---"
 perf report -i "$work/perf.data" --no-children --pid "$pid" --sort comm,dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
 echo "--- the service: top symbols ---"
-perf report -i "$work/perf.data" --no-children --pid "$pid" --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | cut -c1-160 | head -30
+perf report -i "$work/perf.data" --no-children --pid "$pid" --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | cut -c1-160 | head -"${TOP:-30}"
