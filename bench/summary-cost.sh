@@ -4,6 +4,7 @@
 #   bench/summary-cost.sh                # the working tree against HEAD with the summary switched off
 #   RUNS=7 bench/summary-cost.sh
 #   BEFORE=<rev> bench/summary-cost.sh   # the working tree against another commit, as built
+#   OFF_PATCH=<file> bench/summary-cost.sh   # "before" is HEAD with another measurement patch
 #
 # By default "before" is HEAD with bench/summary-off.patch applied: a measurement-only change that
 # keeps no footprint, judges no verdict and writes no footprint with the jobs row, so the two
@@ -31,7 +32,8 @@ trap cleanup EXIT
 
 if [ "$BEFORE" = summary-off ]; then
   git worktree add --detach "$work/before" HEAD >/dev/null 2>&1
-  git -C "$work/before" apply "$PWD/bench/summary-off.patch" || { echo "bench/summary-off.patch no longer applies to HEAD: update it" >&2; exit 1; }
+  patch=$(realpath "${OFF_PATCH:-bench/summary-off.patch}")
+  git -C "$work/before" apply "$patch" || { echo "$patch no longer applies to HEAD: update it" >&2; exit 1; }
   git diff --quiet HEAD -- src || echo "warning: uncommitted changes in src are only in 'after'" >&2
 else
   git worktree add --detach "$work/before" "$BEFORE" >/dev/null 2>&1
