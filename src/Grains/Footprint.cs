@@ -47,6 +47,77 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
     }
 
     /// <summary>
+    /// This footprint with <paramref name="samples"/> added in order, as that many <see cref="With"/>
+    /// calls would give, but with one record per touched node instead of one chain of records per
+    /// sample: the sample writer stages a job's samples one at a time and folds them once per commit.
+    /// </summary>
+    public Footprint WithAll(IReadOnlyList<UsageSample> samples, TimeSpan cap, double idleGpuPercent)
+    {
+        if (samples.Count == 0)
+        {
+            return this;
+        }
+
+        if (samples.Count == 1)
+        {
+            return With(samples[0], cap, idleGpuPercent);
+        }
+
+        var nodes = Nodes;
+        var copied = false;
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var key = samples[i].Node ?? string.Empty;
+            if (SeenBefore(samples, i, key))
+            {
+                continue; // this node was folded with an earlier sample of the list
+            }
+
+            var at = IndexOf(nodes, key);
+            var fold = new NodeFold(at < 0 ? NodeFootprint.Empty(key) : nodes[at], cap.TotalSeconds, idleGpuPercent);
+            for (var j = i; j < samples.Count; j++)
+            {
+                if (string.Equals(samples[j].Node ?? string.Empty, key, StringComparison.Ordinal))
+                {
+                    fold.Add(samples[j]);
+                }
+            }
+
+            if (at < 0)
+            {
+                nodes = [.. nodes, fold.ToRecord()];
+                copied = true;
+            }
+            else
+            {
+                if (!copied)
+                {
+                    nodes = (NodeFootprint[])nodes.Clone();
+                    copied = true;
+                }
+
+                nodes[at] = fold.ToRecord();
+            }
+        }
+
+        return this with { Nodes = nodes };
+    }
+
+    /// <summary>Whether a sample before <paramref name="before"/> in the list has node <paramref name="key"/>.</summary>
+    private static bool SeenBefore(IReadOnlyList<UsageSample> samples, int before, string key)
+    {
+        for (var i = 0; i < before; i++)
+        {
+            if (string.Equals(samples[i].Node ?? string.Empty, key, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Whether <paramref name="sample"/> is already counted: its node's newest counted sample is not
     /// older. (A sample that arrived out of order before the footprint was stored is counted too.)
     /// </summary>
@@ -125,11 +196,13 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
 
     // Loops, not Array.FindIndex with a lambda: that lambda captures the key, a closure and a
     // delegate per sample on the ingest path (twice: the writer's stage and the grain's view).
-    private int IndexOf(string node)
+    private int IndexOf(string node) => IndexOf(Nodes, node);
+
+    private static int IndexOf(NodeFootprint[] nodes, string node)
     {
-        for (var i = 0; i < Nodes.Length; i++)
+        for (var i = 0; i < nodes.Length; i++)
         {
-            if (string.Equals(Nodes[i].Node, node, StringComparison.Ordinal))
+            if (string.Equals(nodes[i].Node, node, StringComparison.Ordinal))
             {
                 return i;
             }
@@ -163,74 +236,9 @@ public sealed record NodeFootprint(
 
     public NodeFootprint With(UsageSample sample, double capSeconds, double idleGpuPercent)
     {
-        var open = new OpenSample(sample.Timestamp, sample.CpuUsage, sample.GpuUsage);
-        OpenSample[] samples;
-        OpenSample? closing = null;
-        var weight = 0.0;
-        if (Open.Length > 0 && open.At < Open[0].At && CoveredSeconds + GpuSeconds > 0)
-        {
-            // Older than every open sample of a node whose earlier ones are already summed: it
-            // stands for the time until the oldest open sample (its predecessor's share is not
-            // re-cut; coverage is clamped to 1).
-            samples = Open;
-            closing = open;
-            weight = Math.Min((Open[0].At - open.At).TotalSeconds, capSeconds);
-        }
-        else
-        {
-            var position = Open.Length;
-            while (position > 0 && Open[position - 1].At > open.At)
-            {
-                position--;
-            }
-
-            if (Open.Length < Footprint.OpenSamples)
-            {
-                samples = new OpenSample[Open.Length + 1];
-                Array.Copy(Open, samples, position);
-                samples[position] = open;
-                Array.Copy(Open, position, samples, position + 1, Open.Length - position);
-            }
-            else
-            {
-                // Five samples, of which the oldest now has a known successor: it is summed and
-                // leaves the open set (one array, one record per sample in the steady state).
-                samples = new OpenSample[Open.Length];
-                if (position == 0)
-                {
-                    closing = open;
-                    Array.Copy(Open, samples, Open.Length);
-                }
-                else
-                {
-                    closing = Open[0];
-                    Array.Copy(Open, 1, samples, 0, position - 1);
-                    samples[position - 1] = open;
-                    Array.Copy(Open, position, samples, position, Open.Length - position);
-                }
-
-                weight = Math.Min((samples[0].At - closing.At).TotalSeconds, capSeconds);
-            }
-        }
-
-        var gpuClosed = closing?.Gpu;
-        return new NodeFootprint(
-            Node,
-            Samples + 1,
-            sample.Timestamp < First ? sample.Timestamp : First,
-            sample.Timestamp > Last ? sample.Timestamp : Last,
-            closing is null ? CpuSum : CpuSum + closing.Cpu * weight,
-            closing is null ? CoveredSeconds : CoveredSeconds + weight,
-            gpuClosed is { } gpu ? GpuSum + gpu * weight : GpuSum,
-            gpuClosed is not null ? GpuSeconds + weight : GpuSeconds,
-            gpuClosed < idleGpuPercent ? GpuIdleSeconds + weight : GpuIdleSeconds,
-            MaxCpu is { } cpu ? Math.Max(cpu, sample.CpuUsage) : sample.CpuUsage,
-            sample.GpuUsage is { } g ? Math.Max(MaxGpu ?? g, g) : MaxGpu,
-            sample.MemoryPeakMb is { } peak ? Math.Max(MaxPeakMb ?? peak, peak) : MaxPeakMb,
-
-            // oom_kills is cumulative per node: the highest count seen is the node's total.
-            sample.OomKills is { } kills ? Math.Max(OomKills, kills) : OomKills,
-            samples);
+        var fold = new NodeFold(this, capSeconds, idleGpuPercent);
+        fold.Add(sample);
+        return fold.ToRecord();
     }
 
     /// <summary>
@@ -264,3 +272,144 @@ public readonly record struct NodeSums(double CpuSum, double CoveredSeconds, dou
 
 /// <summary>A sample whose successor on its node is not known yet: what its weight will multiply.</summary>
 public sealed record OpenSample(DateTimeOffset At, double Cpu, double? Gpu);
+
+/// <summary>
+/// The one rule for adding samples to a node's footprint, on mutable fields: a sample joins the open
+/// set in time order; once the set is full, its oldest leaves and is summed with the weight of the
+/// time until its successor (at most the cap); a sample older than every open one of a node whose
+/// earlier samples are summed already stands for the time until the oldest open one. Several samples
+/// fold into one record (<see cref="ToRecord"/>), so a commit of many samples builds one per node.
+/// </summary>
+internal struct NodeFold
+{
+    private readonly NodeFootprint _from;
+    private readonly double _cap;
+    private readonly double _idle;
+    private OpenSample[] _open;
+    private int _count;
+    private bool _copied;
+    private long _samples;
+    private DateTimeOffset _first;
+    private DateTimeOffset _last;
+    private double _cpuSum;
+    private double _covered;
+    private double _gpuSum;
+    private double _gpuSeconds;
+    private double _gpuIdle;
+    private double? _maxCpu;
+    private double? _maxGpu;
+    private long? _maxPeak;
+    private long _oomKills;
+
+    public NodeFold(NodeFootprint from, double capSeconds, double idleGpuPercent)
+    {
+        _from = from;
+        _cap = capSeconds;
+        _idle = idleGpuPercent;
+        _open = from.Open;
+        _count = from.Open.Length;
+        _samples = from.Samples;
+        _first = from.First;
+        _last = from.Last;
+        _cpuSum = from.CpuSum;
+        _covered = from.CoveredSeconds;
+        _gpuSum = from.GpuSum;
+        _gpuSeconds = from.GpuSeconds;
+        _gpuIdle = from.GpuIdleSeconds;
+        _maxCpu = from.MaxCpu;
+        _maxGpu = from.MaxGpu;
+        _maxPeak = from.MaxPeakMb;
+        _oomKills = from.OomKills;
+    }
+
+    public void Add(UsageSample sample)
+    {
+        var open = new OpenSample(sample.Timestamp, sample.CpuUsage, sample.GpuUsage);
+        OpenSample? closing = null;
+        var weight = 0.0;
+        if (_count > 0 && open.At < _open[0].At && _covered + _gpuSeconds > 0)
+        {
+            // Older than every open sample of a node whose earlier ones are already summed: it
+            // stands for the time until the oldest open sample (its predecessor's share is not
+            // re-cut; coverage is clamped to 1).
+            closing = open;
+            weight = Math.Min((_open[0].At - open.At).TotalSeconds, _cap);
+        }
+        else
+        {
+            var position = _count;
+            while (position > 0 && _open[position - 1].At > open.At)
+            {
+                position--;
+            }
+
+            Writable();
+            if (_count < Footprint.OpenSamples)
+            {
+                Array.Copy(_open, position, _open, position + 1, _count - position);
+                _open[position] = open;
+                _count++;
+            }
+            else if (position == 0)
+            {
+                // Older than the full open set: it leaves at once, weighted until the oldest open one.
+                closing = open;
+                weight = Math.Min((_open[0].At - closing.At).TotalSeconds, _cap);
+            }
+            else
+            {
+                // The oldest now has a known successor: it is summed and leaves the open set.
+                closing = _open[0];
+                Array.Copy(_open, 1, _open, 0, position - 1);
+                _open[position - 1] = open;
+                weight = Math.Min((_open[0].At - closing.At).TotalSeconds, _cap);
+            }
+        }
+
+        _samples++;
+        _first = sample.Timestamp < _first ? sample.Timestamp : _first;
+        _last = sample.Timestamp > _last ? sample.Timestamp : _last;
+        if (closing is not null)
+        {
+            _cpuSum += closing.Cpu * weight;
+            _covered += weight;
+            if (closing.Gpu is { } gpu)
+            {
+                _gpuSum += gpu * weight;
+                _gpuSeconds += weight;
+                if (gpu < _idle)
+                {
+                    _gpuIdle += weight;
+                }
+            }
+        }
+
+        _maxCpu = _maxCpu is { } cpu ? Math.Max(cpu, sample.CpuUsage) : sample.CpuUsage;
+        _maxGpu = sample.GpuUsage is { } g ? Math.Max(_maxGpu ?? g, g) : _maxGpu;
+        _maxPeak = sample.MemoryPeakMb is { } peak ? Math.Max(_maxPeak ?? peak, peak) : _maxPeak;
+
+        // oom_kills is cumulative per node: the highest count seen is the node's total.
+        _oomKills = sample.OomKills is { } kills ? Math.Max(_oomKills, kills) : _oomKills;
+    }
+
+    public readonly NodeFootprint ToRecord()
+    {
+        var open = _count == _open.Length ? _open : _open[.._count];
+        return new NodeFootprint(
+            _from.Node, _samples, _first, _last, _cpuSum, _covered, _gpuSum, _gpuSeconds, _gpuIdle, _maxCpu, _maxGpu, _maxPeak, _oomKills, open);
+    }
+
+    /// <summary>The record's open array is shared and immutable: the fold works on its own copy, room for a full set.</summary>
+    private void Writable()
+    {
+        if (_copied)
+        {
+            return;
+        }
+
+        var copy = new OpenSample[Footprint.OpenSamples];
+        Array.Copy(_open, copy, _count);
+        _open = copy;
+        _copied = true;
+    }
+}

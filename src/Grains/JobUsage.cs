@@ -26,8 +26,17 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// <summary>The committed samples' footprint over the current attempt.</summary>
     public Footprint Footprint => _committed.Footprint;
 
-    /// <summary>The footprint including the samples staged in the open transaction: what the writer stores with the row.</summary>
-    public Footprint StagedFootprint => (_staged ?? _committed).Footprint;
+    /// <summary>
+    /// The footprint including the samples staged in the open transaction: what the writer stores
+    /// with the row. The staged samples are folded once, when it is first asked for (one record per
+    /// node and commit, not a chain of records per sample: docs/benchmarks.md, "Summary cost").
+    /// </summary>
+    public Footprint StagedFootprint =>
+        _stagedFootprint ??= (_staged ?? _committed).Footprint.WithAll(_pending, window, _efficiency.IdleGpuPercent);
+
+    /// <summary>The samples staged in the open transaction, in staging order, not yet in a footprint.</summary>
+    private readonly List<UsageSample> _pending = [];
+    private Footprint? _stagedFootprint;
 
     /// <summary>The summary and flags of <paramref name="footprint"/> for this job, as of now (or its end).</summary>
     public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
@@ -154,7 +163,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         var state = State.Empty;
         foreach (var sample in recent)
         {
-            state = state.With(sample, window, _efficiency.IdleGpuPercent);
+            state = state.With(sample, window);
         }
 
         var footprint = stored is { } row && row.Attempt == attempt ? row : Footprint.Empty(attempt);
@@ -168,10 +177,17 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
         _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { Footprint = footprint };
         _staged = null;
+        _pending.Clear();
+        _stagedFootprint = null;
     }
 
     /// <summary>Adds a sample that the open transaction inserted.</summary>
-    public void Stage(UsageSample sample) => _staged = (_staged ?? _committed).With(sample, window, _efficiency.IdleGpuPercent);
+    public void Stage(UsageSample sample)
+    {
+        _staged = (_staged ?? _committed).With(sample, window);
+        _pending.Add(sample);
+        _stagedFootprint = null;
+    }
 
     public void Commit()
     {
@@ -183,9 +199,12 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
         if (_staged is { } staged)
         {
-            _committed = staged;
+            _committed = staged with { Footprint = StagedFootprint };
             _staged = null;
         }
+
+        _pending.Clear();
+        _stagedFootprint = null;
 
         if (_judging is { } judging)
         {
@@ -197,6 +216,8 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public void Discard()
     {
         _staged = null;
+        _pending.Clear();
+        _stagedFootprint = null;
         _footprintWriting = null;
         _judging = null;
     }
@@ -208,9 +229,10 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     {
         public static State Empty { get; } = new(null, [], null, Footprint.Empty(1));
 
-        public State With(UsageSample sample, TimeSpan window, double idleGpuPercent)
+        /// <summary>The latest usage with <paramref name="sample"/>; the footprint is folded apart (<see cref="StagedFootprint"/>), only its peak memory here.</summary>
+        public State With(UsageSample sample, TimeSpan window)
         {
-            var footprint = Footprint.With(sample, window, idleGpuPercent);
+            var footprint = Footprint;
             var wholeJob = WholeJob;
             var byNode = ByNode;
             if (sample.Node is null)
@@ -237,7 +259,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
             if (ReferenceEquals(wholeJob, WholeJob) && ReferenceEquals(byNode, ByNode))
             {
-                return this with { Footprint = footprint };
+                return this;
             }
 
             var latest = LatestUsage.Combine(wholeJob, byNode, window);

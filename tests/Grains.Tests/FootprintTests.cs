@@ -24,6 +24,43 @@ public sealed class FootprintTests
     private static JobSummary Summarize(Footprint footprint, double untilSeconds, JobAllocation? allocation = null, int nodes = 1) =>
         footprint.Summarize(allocation ?? new JobAllocation(4, 8000, 2), nodes, T0, T0.AddSeconds(untilSeconds), Cap, Idle);
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void WithAll_FoldsACommitsSamples_ExactlyAsOneWithPerSample(int seed)
+    {
+        // Random commits over three nodes and whole-job samples: in order, late, duplicated times,
+        // gaps over the cap; each commit folded at once must equal the samples added one by one.
+        var random = new Random(seed);
+        var nodes = new[] { null, "n1", "n2", "n3" };
+        var one = Footprint.Empty(1);
+        var all = Footprint.Empty(1);
+        var clock = 0.0;
+        for (var commit = 0; commit < 300; commit++)
+        {
+            var samples = new List<UsageSample>();
+            for (var i = random.Next(0, 9); i > 0; i--)
+            {
+                clock += random.Next(0, 4) == 0 ? random.Next(0, 300) : 30;
+                var at = random.Next(0, 6) == 0 ? clock - random.Next(1, 200) : clock;
+                samples.Add(At(at, cpu: random.Next(0, 101), memory: random.Next(1, 9000), gpu: random.Next(0, 3) == 0 ? null : random.Next(0, 101),
+                    node: nodes[random.Next(nodes.Length)], peak: random.Next(0, 2) == 0 ? null : random.Next(1, 9000), oom: random.Next(0, 10) == 0 ? random.Next(0, 3) : null));
+            }
+
+            foreach (var sample in samples)
+            {
+                one = one.With(sample, Cap, Idle);
+            }
+
+            all = all.WithAll(samples, Cap, Idle);
+            Assert.Equal(Storage.StorageJson.FootprintJson(one), Storage.StorageJson.FootprintJson(all));
+        }
+
+        Assert.Equal(Summarize(one, clock + 60), Summarize(all, clock + 60));
+    }
+
     [Fact]
     public void RegularIntervals_AverageIsTheMean_AndHoursFollowTheAllocation()
     {
