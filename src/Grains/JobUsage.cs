@@ -32,10 +32,15 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// node and commit, not a chain of records per sample: docs/benchmarks.md, "Summary cost").
     /// </summary>
     public Footprint StagedFootprint =>
-        _stagedFootprint ??= (_staged ?? _committed).Footprint.WithAll(_pending, window, _efficiency.IdleGpuPercent);
+        _stagedFootprint ??= _pending is null
+            ? (_staged ?? _committed).Footprint
+            : (_staged ?? _committed).Footprint.WithAll(_pending, window, _efficiency.IdleGpuPercent);
 
-    /// <summary>The samples staged in the open transaction, in staging order, not yet in a footprint.</summary>
-    private readonly List<UsageSample> _pending = [];
+    /// <summary>
+    /// The samples staged in the open transaction, in staging order, not yet in a footprint; null
+    /// between transactions, so that an idle active job holds no list (memory per job, row 5).
+    /// </summary>
+    private List<UsageSample>? _pending;
     private Footprint? _stagedFootprint;
 
     /// <summary>The summary and flags of <paramref name="footprint"/> for this job, as of now (or its end).</summary>
@@ -177,7 +182,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
         _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { Footprint = footprint };
         _staged = null;
-        _pending.Clear();
+        _pending = null;
         _stagedFootprint = null;
     }
 
@@ -185,7 +190,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public void Stage(UsageSample sample)
     {
         _staged = (_staged ?? _committed).With(sample, window);
-        _pending.Add(sample);
+        (_pending ??= []).Add(sample);
         _stagedFootprint = null;
     }
 
@@ -203,7 +208,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
             _staged = null;
         }
 
-        _pending.Clear();
+        _pending = null;
         _stagedFootprint = null;
 
         if (_judging is { } judging)
@@ -216,7 +221,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public void Discard()
     {
         _staged = null;
-        _pending.Clear();
+        _pending = null;
         _stagedFootprint = null;
         _footprintWriting = null;
         _judging = null;
