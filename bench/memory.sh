@@ -4,6 +4,8 @@
 #
 #   bench/memory.sh                              # the step alone
 #   GCDUMP=1 bench/memory.sh                     # + live heap per job by type (needs dotnet-gcdump)
+#   GCDUMP=1 GCDUMP_OUT=heap.txt bench/memory.sh # + keep the whole report
+#   COUNTERS=1 bench/memory.sh                   # + the GC's view after the load: heap, fragmentation, committed (dotnet-counters)
 #   bench/memory.sh DOTNET_gcServer=0            # extra environment for the service (GC experiments)
 #
 # Builds Release; loopback only; starts and stops its processes by PID. ≈ 3 minutes.
@@ -32,10 +34,26 @@ done
 
 dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll memory http://127.0.0.1:18760 "$svc_pid" 100000 | grep RESULT
 
+if [ -n "${COUNTERS:-}" ]; then
+  counters=${DOTNET_COUNTERS:-$HOME/.dotnet/tools/dotnet-counters}
+  "$counters" collect -p "$svc_pid" --counters System.Runtime --format csv -o "$work/counters.csv" --duration 00:00:00:04 >/dev/null
+  # The last value of each series, per job over the 102,000 jobs (2,000 warm-up jobs and 100,000 measured).
+  python3 - "$work/counters.csv" <<'PY'
+import csv, sys
+last = {}
+for row in csv.DictReader(open(sys.argv[1])):
+    last[(row["Counter Name"], row.get("Tags", ""))] = float(row["Mean/Increment"])
+for (name, tags), value in sorted(last.items()):
+    if any(k in name for k in ("heap.size", "fragmentation", "committed", "working_set", "gc.heap.total")):
+        print(f"{value / 102000:10.0f} B/job  {value / 1048576:9.1f} MiB  {name} {tags}")
+PY
+fi
+
 if [ -n "${GCDUMP:-}" ]; then
   gcdump=${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}
   "$gcdump" collect -p "$svc_pid" -o "$work/heap.gcdump" >/dev/null
   "$gcdump" report "$work/heap.gcdump" >"$work/heap.txt"
+  if [ -n "${GCDUMP_OUT:-}" ]; then cp "$work/heap.txt" "$GCDUMP_OUT"; fi
   # The report gives a type's object size and count, or its total for arrays over a size; per job
   # is the total over the 102,000 jobs (2,000 warm-up jobs and 100,000 measured).
   python3 - "$work/heap.txt" <<'PY'

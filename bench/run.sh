@@ -6,6 +6,7 @@
 #   RUNS=3 bench/run.sh          # repeat each measurement (report medians)
 #   STEPS="batch memory" bench/run.sh   # only some of: single batch scrape list memory events
 #   PG_OPTIONS="-c synchronous_commit=off" SERVICE_ENV="DATABASE_POOL_SIZE=64" bench/run.sh   # tuning experiments
+#   PG_LIST_FILLFACTOR=100 STEPS=list BACKENDS=postgres bench/run.sh   # the list step with the seeded jobs pages at another fillfactor
 #
 # Builds Release; runs everything on loopback; starts and stops every process by PID.
 # Needs wrk. Takes ~10 minutes per backend and run.
@@ -143,6 +144,10 @@ for backend in $BACKENDS; do
       if [ "$run" = 1 ]; then
         list_url=$(database_url "$backend" "list_$backend")
         if [ "$backend" = sqlite ]; then $BENCH seed-sqlite "$list_url" 1000000; else $BENCH seed-postgres "Host=127.0.0.1;Port=$pgport;Username=postgres;Database=list_$backend" 1000000; fi
+        if [ "$backend" = postgres ] && [ -n "${PG_LIST_FILLFACTOR:-}" ]; then
+          # An A/B of the jobs table's fillfactor (sql/postgres/060): the seeded pages rewritten at another one.
+          psql -h 127.0.0.1 -p "$pgport" -U postgres -d "list_$backend" -q -c "ALTER TABLE jobs SET (fillfactor = $PG_LIST_FILLFACTOR)" -c "VACUUM FULL jobs"
+        fi
       fi
       url=$list_url
       # The seed's active jobs started up to 60 days ago without samples: stale by default, and the

@@ -214,23 +214,71 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
     private static double? Max(double? a, double? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 }
 
-/// <summary>One reporting node's part of a <see cref="Footprint"/> (sums over its closed samples, and its open ones).</summary>
-public sealed record NodeFootprint(
-    string Node,
-    long Samples,
-    DateTimeOffset First,
-    DateTimeOffset Last,
-    double CpuSum,
-    double CoveredSeconds,
-    double GpuSum,
-    double GpuSeconds,
-    double GpuIdleSeconds,
-    double? MaxCpu,
-    double? MaxGpu,
-    long? MaxPeakMb,
-    long OomKills,
-    OpenSample[] Open)
+/// <summary>
+/// One reporting node's part of a <see cref="Footprint"/> (sums over its closed samples, and its open
+/// ones). Every active job holds one per node, so the times are kept as UTC ticks and the maxima
+/// without a nullable's flag (none is NaN, or long.MinValue): 128 bytes where the positional record took 168.
+/// The properties and the constructor's parameters are the stored JSON's fields.
+/// </summary>
+public sealed record NodeFootprint
 {
+    private const long NoPeak = long.MinValue;
+    private readonly long _first;
+    private readonly long _last;
+    private readonly double _maxCpu;
+    private readonly double _maxGpu;
+    private readonly long _maxPeakMb;
+
+    public NodeFootprint(
+        string node,
+        long samples,
+        DateTimeOffset first,
+        DateTimeOffset last,
+        double cpuSum,
+        double coveredSeconds,
+        double gpuSum,
+        double gpuSeconds,
+        double gpuIdleSeconds,
+        double? maxCpu,
+        double? maxGpu,
+        long? maxPeakMb,
+        long oomKills,
+        OpenSample[] open)
+    {
+        (Node, Samples, _first, _last) = (node, samples, UtcTicks.Of(first), UtcTicks.Of(last));
+        (CpuSum, CoveredSeconds, GpuSum, GpuSeconds, GpuIdleSeconds) = (cpuSum, coveredSeconds, gpuSum, gpuSeconds, gpuIdleSeconds);
+        (_maxCpu, _maxGpu, _maxPeakMb) = (maxCpu ?? double.NaN, maxGpu ?? double.NaN, maxPeakMb ?? NoPeak);
+        (OomKills, Open) = (oomKills, open);
+    }
+
+    public string Node { get; }
+
+    public long Samples { get; }
+
+    public DateTimeOffset First => UtcTicks.At(_first);
+
+    public DateTimeOffset Last => UtcTicks.At(_last);
+
+    public double CpuSum { get; }
+
+    public double CoveredSeconds { get; }
+
+    public double GpuSum { get; }
+
+    public double GpuSeconds { get; }
+
+    public double GpuIdleSeconds { get; }
+
+    public double? MaxCpu => double.IsNaN(_maxCpu) ? null : _maxCpu;
+
+    public double? MaxGpu => double.IsNaN(_maxGpu) ? null : _maxGpu;
+
+    public long? MaxPeakMb => _maxPeakMb == NoPeak ? null : _maxPeakMb;
+
+    public long OomKills { get; }
+
+    public OpenSample[] Open { get; }
+
     public static NodeFootprint Empty(string node) =>
         new(node, 0, DateTimeOffset.MaxValue, DateTimeOffset.MinValue, 0, 0, 0, 0, 0, null, null, null, 0, []);
 
@@ -270,8 +318,11 @@ public readonly record struct NodeSums(double CpuSum, double CoveredSeconds, dou
         sample.Gpu < idleGpuPercent ? GpuIdleSeconds + seconds : GpuIdleSeconds);
 }
 
-/// <summary>A sample whose successor on its node is not known yet: what its weight will multiply.</summary>
-public sealed record OpenSample(DateTimeOffset At, double Cpu, double? Gpu);
+/// <summary>
+/// A sample whose successor on its node is not known yet: what its weight will multiply. A value in
+/// its node's array, not an object per open sample (memory per active job: up to four per node).
+/// </summary>
+public readonly record struct OpenSample(DateTimeOffset At, double Cpu, double? Gpu);
 
 /// <summary>
 /// The one rule for adding samples to a node's footprint, on mutable fields: a sample joins the open
@@ -325,14 +376,15 @@ internal struct NodeFold
     public void Add(UsageSample sample)
     {
         var open = new OpenSample(sample.Timestamp, sample.CpuUsage, sample.GpuUsage);
-        OpenSample? closing = null;
+        var closing = default(OpenSample);
+        var closes = false;
         var weight = 0.0;
         if (_count > 0 && open.At < _open[0].At && _covered + _gpuSeconds > 0)
         {
             // Older than every open sample of a node whose earlier ones are already summed: it
             // stands for the time until the oldest open sample (its predecessor's share is not
             // re-cut; coverage is clamped to 1).
-            closing = open;
+            (closing, closes) = (open, true);
             weight = Math.Min((_open[0].At - open.At).TotalSeconds, _cap);
         }
         else
@@ -353,13 +405,13 @@ internal struct NodeFold
             else if (position == 0)
             {
                 // Older than the full open set: it leaves at once, weighted until the oldest open one.
-                closing = open;
+                (closing, closes) = (open, true);
                 weight = Math.Min((_open[0].At - closing.At).TotalSeconds, _cap);
             }
             else
             {
                 // The oldest now has a known successor: it is summed and leaves the open set.
-                closing = _open[0];
+                (closing, closes) = (_open[0], true);
                 Array.Copy(_open, 1, _open, 0, position - 1);
                 _open[position - 1] = open;
                 weight = Math.Min((_open[0].At - closing.At).TotalSeconds, _cap);
@@ -369,7 +421,7 @@ internal struct NodeFold
         _samples++;
         _first = sample.Timestamp < _first ? sample.Timestamp : _first;
         _last = sample.Timestamp > _last ? sample.Timestamp : _last;
-        if (closing is not null)
+        if (closes)
         {
             _cpuSum += closing.Cpu * weight;
             _covered += weight;

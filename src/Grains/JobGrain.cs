@@ -22,14 +22,14 @@ public sealed partial class JobGrain(
     /// </summary>
     internal static readonly TimeSpan RecoveryWindow = TimeSpan.FromMinutes(1);
 
-    private readonly SampleRing _recent = new(RecentSampleCount);
+    private SampleRing _recent = new(RecentSampleCount);
     private JobUsage? _usage;
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
     private UsageSample? _latestSeen;
 
     /// <summary>When a recovery pass last reached this activation.</summary>
-    private DateTimeOffset? _recoveredAt;
+    private long _recoveredAt = UtcTicks.None;
 
     /// <summary>The last sample, event or request (not a recovery call; from the row on activation) and the stale limit, for the silo's sweep.</summary>
     private StaleWatch? _watch;
@@ -41,7 +41,7 @@ public sealed partial class JobGrain(
 
     private bool Exists => record.RecordExists && !_deleting;
 
-    private JobUsage Usage => _usage ??= new JobUsage(Id, shared.SampleOptions.NodeWindow, shared.Efficiency, shared.Time) { Facts = JobFacts.Of(record.State) };
+    private JobUsage Usage => _usage ??= new JobUsage(Id, shared.Usage) { Facts = JobFacts.Of(record.State) };
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -87,7 +87,7 @@ public sealed partial class JobGrain(
         if (reason.ReasonCode == DeactivationReasonCode.DirectoryFailure
             && Exists
             && !record.State.State.IsTerminal()
-            && _recoveredAt is { } recovered
+            && UtcTicks.AtOrNull(_recoveredAt) is { } recovered
             && shared.Time.GetUtcNow() - recovered < RecoveryWindow)
         {
             shared.Activator.Reactivate(Id);
@@ -130,7 +130,7 @@ public sealed partial class JobGrain(
 
     public Task RecoverAsync()
     {
-        _recoveredAt = shared.Time.GetUtcNow();
+        _recoveredAt = UtcTicks.Of(shared.Time.GetUtcNow());
         return Task.CompletedTask;
     }
 

@@ -45,5 +45,8 @@ public sealed class JobGrainServices(
 
     public TimeProvider Time { get; } = time;
 
+    /// <summary>What each job's usage is judged with (<see cref="JobUsage"/>), shared by every job.</summary>
+    public JobUsageSettings Usage { get; } = new(sampleOptions.Value.NodeWindow, efficiencyOptions.Value, time);
+
     public ILogger<JobGrain> Logger { get; } = logger;
 }

@@ -10,17 +10,27 @@ public sealed class JobRecord
     [Id(0)]
     public string User { get; set; } = string.Empty;
 
+    /// <summary>Replaced whole, never changed in place (an array once pooled: <see cref="NamePool.Intern(JobRecord)"/>).</summary>
     [Id(1)]
-    public List<string> Nodes { get; set; } = [];
+    public IReadOnlyList<string> Nodes { get; set; } = [];
 
     [Id(2)]
     public JobState State { get; set; }
 
+    // The times as UTC ticks (UtcTicks): the record of every active job stays in memory. Serialized
+    // through their properties.
+    [NonSerialized]
+    private long _start = UtcTicks.Of(DateTimeOffset.MinValue);
+    [NonSerialized]
+    private long _end = UtcTicks.None;
+    [NonSerialized]
+    private long _updated = UtcTicks.None;
+
     [Id(3)]
-    public DateTimeOffset StartTime { get; set; }
+    public DateTimeOffset StartTime { get => UtcTicks.At(_start); set => _start = UtcTicks.Of(value); }
 
     [Id(4)]
-    public DateTimeOffset? EndTime { get; set; }
+    public DateTimeOffset? EndTime { get => UtcTicks.AtOrNull(_end); set => _end = UtcTicks.Of(value); }
 
     [Id(5)]
     public string? SchedulerJson { get; set; }
@@ -35,9 +45,12 @@ public sealed class JobRecord
     [Id(8)]
     public int Attempt { get; set; } = 1;
 
-    /// <summary>The attempts before the current one, oldest first.</summary>
+    /// <summary>
+    /// The attempts before the current one, oldest first. Replaced whole, never changed in place; a
+    /// job that was never requeued shares the one empty list (memory per active job).
+    /// </summary>
     [Id(9)]
-    public List<JobAttempt> Attempts { get; set; } = [];
+    public IReadOnlyList<JobAttempt> Attempts { get; set; } = [];
 
     /// <summary>
     /// The audit entry describing this write, stored by the storage provider in the same
@@ -58,7 +71,7 @@ public sealed class JobRecord
     /// and the newest sample, what the row knows of the job's last activity. Null for rows written before it.
     /// </summary>
     [Id(12)]
-    public DateTimeOffset? UpdatedAt { get; set; }
+    public DateTimeOffset? UpdatedAt { get => UtcTicks.AtOrNull(_updated); set => _updated = UtcTicks.Of(value); }
 
     /// <summary>
     /// The row's integer job key (<c>jobs.job_key</c>), which the sample log keys this job's samples by

@@ -8,10 +8,13 @@ namespace HpcJobs.Grains;
 /// the log agree, and a rolled-back batch leaves no trace here. Staging runs only on the writer's
 /// loop (one at a time); readers see <see cref="Latest"/>, replaced whole on commit.
 /// </summary>
-public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? efficiency = null, TimeProvider? time = null)
+public sealed class JobUsage(string jobId, JobUsageSettings settings)
 {
-    private readonly EfficiencyOptions _efficiency = efficiency ?? new EfficiencyOptions();
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    public JobUsage(string jobId, TimeSpan window, EfficiencyOptions? efficiency = null, TimeProvider? time = null)
+        : this(jobId, new JobUsageSettings(window, efficiency ?? new EfficiencyOptions(), time ?? TimeProvider.System))
+    {
+    }
+
     private State _committed = State.Empty;
     private State? _staged;
 
@@ -34,7 +37,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public Footprint StagedFootprint =>
         _stagedFootprint ??= _pending is null
             ? (_staged ?? _committed).Footprint
-            : (_staged ?? _committed).Footprint.WithAll(_pending, window, _efficiency.IdleGpuPercent);
+            : (_staged ?? _committed).Footprint.WithAll(_pending, settings.Window, settings.Efficiency.IdleGpuPercent);
 
     /// <summary>
     /// The samples staged in the open transaction, in staging order, not yet in a footprint; null
@@ -45,7 +48,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
     /// <summary>The summary and flags of <paramref name="footprint"/> for this job, as of now (or its end).</summary>
     public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
-        JobVerdict.Of(footprint, Facts, window, _time.GetUtcNow(), _efficiency);
+        JobVerdict.Of(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
 
     /// <summary>
     /// How often the footprint is written into the jobs row while samples arrive. The latest usage is
@@ -56,7 +59,8 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// </summary>
     public static readonly TimeSpan FootprintWriteInterval = TimeSpan.FromSeconds(60);
 
-    private DateTimeOffset _footprintWrittenAt = DateTimeOffset.MinValue;
+    /// <summary>When the footprint was last written, in UTC ticks (0 for never): 8 bytes of every active job, not 16.</summary>
+    private long _footprintWrittenAt;
     /// <summary>
     /// The verdict the writer judged for the staged footprint (<see cref="StagedRowFootprint"/>), and
     /// the one it judged for the committed footprint: the grain tells its observers the committed one
@@ -68,7 +72,9 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
 
     /// <summary>The stored flags last written with the row; null before the first write.</summary>
     private IReadOnlyList<string>? _flagsWritten;
-    private (DateTimeOffset At, IReadOnlyList<string> Flags)? _footprintWriting;
+    /// <summary>What the open transaction writes: the time in UTC ticks and the flags, null when it writes no footprint.</summary>
+    private long _footprintWritingAt;
+    private IReadOnlyList<string>? _flagsWriting;
 
     /// <summary>
     /// The footprint and stored flags (JSON) the open transaction must write with the row, or null
@@ -82,14 +88,14 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         var (summary, judged) = Verdict(footprint);
         _judging = new Judged(footprint, Facts, summary, judged);
         var flags = Flagging.Stored(judged);
-        var now = _time.GetUtcNow();
-        if (now - _footprintWrittenAt < FootprintWriteInterval && _flagsWritten is { } written && SameFlags(flags, written))
+        var now = settings.Time.GetUtcNow();
+        if (now.UtcTicks - _footprintWrittenAt < FootprintWriteInterval.Ticks && _flagsWritten is { } written && SameFlags(flags, written))
         {
-            _footprintWriting = null;
+            _flagsWriting = null;
             return null;
         }
 
-        _footprintWriting = (now, flags);
+        (_footprintWritingAt, _flagsWriting) = (now.UtcTicks, flags);
         return (Storage.StorageJson.FootprintJson(footprint), Storage.StorageJson.Flags(flags));
     }
 
@@ -145,7 +151,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     public void StartAttempt(int attempt)
     {
         _committed = _committed with { Footprint = Footprint.Empty(attempt) };
-        _footprintWrittenAt = DateTimeOffset.MinValue;
+        _footprintWrittenAt = 0;
     }
 
     /// <summary>The latest usage of the committed samples, or null before the first.</summary>
@@ -168,7 +174,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         var state = State.Empty;
         foreach (var sample in recent)
         {
-            state = state.With(sample, window);
+            state = state.With(sample, settings.Window);
         }
 
         var footprint = stored is { } row && row.Attempt == attempt ? row : Footprint.Empty(attempt);
@@ -176,7 +182,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         {
             if (!footprint.Includes(sample))
             {
-                footprint = footprint.With(sample, window, _efficiency.IdleGpuPercent);
+                footprint = footprint.With(sample, settings.Window, settings.Efficiency.IdleGpuPercent);
             }
         }
 
@@ -189,17 +195,17 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     /// <summary>Adds a sample that the open transaction inserted.</summary>
     public void Stage(UsageSample sample)
     {
-        _staged = (_staged ?? _committed).With(sample, window);
+        _staged = (_staged ?? _committed).With(sample, settings.Window);
         (_pending ??= []).Add(sample);
         _stagedFootprint = null;
     }
 
     public void Commit()
     {
-        if (_footprintWriting is { } written)
+        if (_flagsWriting is { } written)
         {
-            (_footprintWrittenAt, _flagsWritten) = written;
-            _footprintWriting = null;
+            (_footprintWrittenAt, _flagsWritten) = (_footprintWritingAt, written);
+            _flagsWriting = null;
         }
 
         if (_staged is { } staged)
@@ -223,7 +229,7 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
         _staged = null;
         _pending = null;
         _stagedFootprint = null;
-        _footprintWriting = null;
+        _flagsWriting = null;
         _judging = null;
     }
 
@@ -287,9 +293,38 @@ public sealed class JobUsage(string jobId, TimeSpan window, EfficiencyOptions? e
     }
 }
 
+/// <summary>
+/// What every job's usage is judged with: the node window (the cap of a sample's weight), the flag
+/// thresholds and the clock. One object per silo, not three fields in every active job.
+/// </summary>
+public sealed record JobUsageSettings(TimeSpan Window, EfficiencyOptions Efficiency, TimeProvider Time);
+
 /// <summary>The lifecycle facts a job's summary and flags are judged against.</summary>
-public sealed record JobFacts(DateTimeOffset Start, DateTimeOffset? End, JobState State, JobAllocation Allocation, int NodeCount, string? RawState)
+public sealed record JobFacts
 {
+    // The times as UTC ticks (UtcTicks): every active job's usage holds its facts.
+    private readonly long _start;
+    private readonly long _end;
+
+    public JobFacts(DateTimeOffset start, DateTimeOffset? end, JobState state, JobAllocation allocation, int nodeCount, string? rawState)
+    {
+        (_start, _end) = (UtcTicks.Of(start), UtcTicks.Of(end));
+        (State, Allocation, NodeCount, RawState) = (state, allocation, nodeCount, rawState);
+    }
+
+    public DateTimeOffset Start => UtcTicks.At(_start);
+
+    public DateTimeOffset? End => UtcTicks.AtOrNull(_end);
+
+    public JobState State { get; init; }
+
+    public JobAllocation Allocation { get; init; }
+
+    public int NodeCount { get; init; }
+
+    /// <summary>The scheduler's own state word (<c>raw_state</c>), if it gave one.</summary>
+    public string? RawState { get; init; }
+
     public static JobFacts None { get; } = new(DateTimeOffset.UnixEpoch, null, JobState.Running, JobAllocation.None, 1, null);
 
     public static JobFacts Of(JobView job) => new(

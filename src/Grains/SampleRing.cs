@@ -2,10 +2,12 @@ namespace HpcJobs.Grains;
 
 /// <summary>
 /// The last few samples a job received, in arrival order; fixed size so an active job's memory is
-/// bounded. The array grows to <c>capacity</c> as samples arrive: most active jobs hold one or a few,
-/// and a full array from the start was 120 bytes more per job with one sample.
+/// bounded. The array grows to <c>capacity</c> as samples arrive (1, 2, 4, …): most active jobs hold
+/// one or a few, and a full array from the start was 120 bytes more per job with one sample. A value
+/// in its grain's fields, not an object of its own (memory per active job); keep it in a field that
+/// is not readonly, so that its methods change the field and not a copy.
 /// </summary>
-internal sealed class SampleRing(int capacity)
+internal struct SampleRing(int capacity)
 {
     private UsageSample[] _items = [];
     private int _next;
@@ -16,7 +18,7 @@ internal sealed class SampleRing(int capacity)
         if (_count == _items.Length && _count < capacity)
         {
             // Never overwritten yet, so the items sit in order at the start of the array.
-            Array.Resize(ref _items, Math.Min(capacity, Math.Max(2, _items.Length * 2)));
+            Array.Resize(ref _items, Math.Min(capacity, Math.Max(1, _items.Length * 2)));
             _next = _count;
         }
 
@@ -32,7 +34,7 @@ internal sealed class SampleRing(int capacity)
         _count = 0;
     }
 
-    public IReadOnlyList<UsageSample> ToList()
+    public readonly IReadOnlyList<UsageSample> ToList()
     {
         var result = new UsageSample[_count];
         var start = (_next - _count + _items.Length) % Math.Max(1, _items.Length);

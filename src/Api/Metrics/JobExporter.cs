@@ -255,8 +255,11 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
     {
         private UsageSample? _latest = job.Latest;
         // Of the summary, the scrape needs only this (no_data): the summary itself is 264 bytes a job.
-        private DateTimeOffset? _lastSampleAt = job.Summary?.LastSampleAt;
+        // The times as UTC ticks (memory per active job).
+        private long _lastSampleAt = UtcTicks.Of(job.Summary?.LastSampleAt);
         private IReadOnlyList<string>? _flags = job.Flags;
+        private readonly long _start = UtcTicks.Of(job.StartTime);
+        private readonly long _end = UtcTicks.Of(job.EndTime);
 
         // The lifecycle the scrape reads, not the view: a view (144 bytes) kept its first sample and
         // summary referenced for nothing once the first commit replaced them.
@@ -266,9 +269,9 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
 
         public JobState State { get; } = job.State;
 
-        public DateTimeOffset StartTime { get; } = job.StartTime;
+        public DateTimeOffset StartTime => UtcTicks.At(_start);
 
-        public DateTimeOffset? EndTime { get; } = job.EndTime;
+        public DateTimeOffset? EndTime => UtcTicks.AtOrNull(_end);
 
         public JobAllocation? Allocation { get; } = job.Allocation;
 
@@ -278,7 +281,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                (_latest, _lastSampleAt, _flags) = (change.Latest, change.Summary.LastSampleAt, change.Flags);
+                (_latest, _lastSampleAt, _flags) = (change.Latest, UtcTicks.Of(change.Summary.LastSampleAt), change.Flags);
             }
         }
 
@@ -286,7 +289,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                return new Exported(this, Labels, _latest, _lastSampleAt, _flags);
+                return new Exported(this, Labels, _latest, UtcTicks.AtOrNull(_lastSampleAt), _flags);
             }
         }
     }

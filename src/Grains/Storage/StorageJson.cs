@@ -10,7 +10,7 @@ namespace HpcJobs.Grains.Storage;
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(List<string>))]
-[JsonSerializable(typeof(List<JobAttempt>))]
+[JsonSerializable(typeof(IReadOnlyList<JobAttempt>))]
 [JsonSerializable(typeof(Footprint))]
 internal sealed partial class StorageJson : JsonSerializerContext
 {
@@ -32,9 +32,9 @@ internal sealed partial class StorageJson : JsonSerializerContext
     public static IReadOnlyList<string> Flags(string? json) =>
         json is null ? [] : System.Text.Json.JsonSerializer.Deserialize(json, Default.IReadOnlyListString) ?? [];
 
-    public static string? Attempts(List<JobAttempt> attempts) =>
-        attempts.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(attempts, Default.ListJobAttempt);
+    public static string? Attempts(IReadOnlyList<JobAttempt> attempts) =>
+        attempts.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(attempts, Default.IReadOnlyListJobAttempt);
 
-    public static List<JobAttempt> Attempts(string? json) =>
-        json is null ? [] : System.Text.Json.JsonSerializer.Deserialize(json, Default.ListJobAttempt) ?? [];
+    public static IReadOnlyList<JobAttempt> Attempts(string? json) =>
+        json is null ? [] : System.Text.Json.JsonSerializer.Deserialize(json, Default.IReadOnlyListJobAttempt) ?? [];
 }

@@ -93,7 +93,7 @@ public sealed class PostgresJobInserter : IAsyncDisposable, IBatchCommitter<Post
         p.Add(Array(Column(i => (string?)i.Record.State.ToWire()), NpgsqlDbType.Text));
         p.Add(Array(Column(i => (DateTimeOffset?)i.Record.StartTime), NpgsqlDbType.TimestampTz));
         p.Add(Array(Column(i => i.Record.EndTime), NpgsqlDbType.TimestampTz));
-        p.Add(Array(Column(i => (string?)JsonSerializer.Serialize(i.Record.Nodes, StorageJson.Default.ListString)), NpgsqlDbType.Text));
+        p.Add(Array(Column(i => (string?)JsonSerializer.Serialize(i.Record.Nodes, StorageJson.Default.IReadOnlyListString)), NpgsqlDbType.Text));
         p.Add(Array(Column(i => i.Record.SchedulerJson), NpgsqlDbType.Text));
         p.Add(Array(Column(i => (int?)i.Record.Attempt), NpgsqlDbType.Integer));
         p.Add(Array(Column(i => StorageJson.Attempts(i.Record.Attempts)), NpgsqlDbType.Text));

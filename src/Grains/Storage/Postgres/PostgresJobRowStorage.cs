@@ -39,7 +39,7 @@ public sealed class PostgresJobRowStorage : JobRowStorage
         var record = new JobRecord
         {
             User = reader.GetString(0),
-            Nodes = [.. reader.GetFieldValue<string[]>(1)],
+            Nodes = reader.GetFieldValue<string[]>(1),
             State = JobStateMachine.TryParse(reader.GetString(2), out var state) ? state : JobState.Pending,
             StartTime = new DateTimeOffset(reader.GetFieldValue<DateTime>(3), TimeSpan.Zero),
             EndTime = reader.IsDBNull(4) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero),
