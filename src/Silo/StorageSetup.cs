@@ -69,6 +69,10 @@ public static class StorageSetup
                 // One file, one silo: membership and reminders live in the process, the silo on loopback.
                 silo.UseLocalhostClustering();
                 silo.UseInMemoryReminderService();
+                // The one silo owns the whole grain directory, so every lookup is answered from its own
+                // partition; Orleans' directory cache would hold a second entry per activation (≈ 250 B
+                // per active job: docs/benchmarks.md, "Memory per active job").
+                silo.Configure<GrainDirectoryOptions>(directory => directory.CachingStrategy = GrainDirectoryOptions.CachingStrategyType.None);
             }
             else
             {

@@ -75,6 +75,17 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public void GrainDirectoryCache_IsOffForTheOneSqliteSilo_AndKeptForAPostgresCluster()
+    {
+        // One SQLite silo answers every lookup from its own directory partition; silos of a cluster
+        // need the cache for the grains whose directory entry another silo holds.
+        Assert.Equal(GrainDirectoryOptions.CachingStrategyType.None, Get<GrainDirectoryOptions>(Load()).CachingStrategy);
+        Assert.Equal(
+            GrainDirectoryOptions.CachingStrategyType.LRU,
+            Get<GrainDirectoryOptions>(Load(("DATABASE_TYPE", "postgres"), ("DATABASE_URL", "postgres://u:p@127.0.0.1:5432/db"))).CachingStrategy);
+    }
+
+    [Fact]
     public void Load_RejectsPostgresWithoutUrl_AndHidesTheUrlWhenMalformed()
     {
         Assert.Equal("DATABASE_URL", Assert.Throws<SettingsException>(() => Load(("DATABASE_TYPE", "postgres"))).Variable);
