@@ -10,7 +10,11 @@ public static class Flagging
     public const string LostRawState = "LOST";
 
     public static IReadOnlyList<string> Evaluate(
-        JobSummary summary, JobAllocation allocation, JobState state, TimeSpan runtime, string? rawState, DateTimeOffset now, EfficiencyOptions options)
+        JobSummary summary, JobAllocation allocation, JobState state, TimeSpan runtime, string? rawState, DateTimeOffset now, EfficiencyOptions options) =>
+        Evaluate(FlagFigures.Of(summary), allocation, state, runtime, rawState, now, options);
+
+    public static IReadOnlyList<string> Evaluate(
+        FlagFigures summary, JobAllocation allocation, JobState state, TimeSpan runtime, string? rawState, DateTimeOffset now, EfficiencyOptions options)
     {
         List<string>? flags = null;
         void Raise(string flag) => (flags ??= []).Add(flag);
@@ -42,7 +46,7 @@ public static class Flagging
             Raise(JobFlags.OomKilled);
         }
 
-        if (NoData(summary, state, runtime, now, options))
+        if (NoDataSince(summary.LastSampleAt, state, runtime, now, options))
         {
             Raise(JobFlags.NoData);
         }
@@ -81,4 +85,16 @@ public static class Flagging
     /// <summary>The flags a stored row keeps: all but <c>no_data</c>, which depends on the clock and is judged when read.</summary>
     public static IReadOnlyList<string> Stored(IReadOnlyList<string> flags) =>
         flags.Contains(JobFlags.NoData) ? [.. flags.Where(f => f != JobFlags.NoData)] : flags;
+}
+
+/// <summary>
+/// The figures of a job's summary that its flags are judged on (<see cref="Flagging.Evaluate(FlagFigures, JobAllocation, JobState, TimeSpan, string?, DateTimeOffset, EfficiencyOptions)"/>):
+/// the sample writer judges every touched job's flags at every commit, and a value of these five is
+/// what that needs, where a <see cref="JobSummary"/> was 264 bytes per job and commit.
+/// </summary>
+public readonly record struct FlagFigures(
+    double? AvgCpuUsage, double? AvgGpuUsage, double? MemoryPeakPercentOfAllocation, long OomKills, DateTimeOffset? LastSampleAt)
+{
+    public static FlagFigures Of(JobSummary summary) =>
+        new(summary.AvgCpuUsage, summary.AvgGpuUsage, summary.MemoryPeakPercentOfAllocation, summary.OomKills, summary.LastSampleAt);
 }

@@ -28,5 +28,9 @@ public interface IJobObserver
 /// <summary>One of the silo's registered observers: each gets every notification the grains send.</summary>
 public interface IJobObserverPart : IJobObserver;
 
-/// <summary>What a committed sample changes in a job's view (<see cref="JobView.Latest"/>, <see cref="JobView.Summary"/>, <see cref="JobView.Flags"/>).</summary>
-public readonly record struct JobUsageChange(UsageSample Latest, JobSummary Summary, IReadOnlyList<string> Flags);
+/// <summary>
+/// What a committed sample changes in a job's view: <see cref="JobView.Latest"/>, the summary's
+/// <see cref="JobSummary.LastSampleAt"/> (all of the summary an observer needs, so none is built per
+/// commit) and <see cref="JobView.Flags"/>.
+/// </summary>
+public readonly record struct JobUsageChange(UsageSample Latest, DateTimeOffset? LastSampleAt, IReadOnlyList<string> Flags);

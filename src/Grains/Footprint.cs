@@ -140,58 +140,112 @@ public sealed record Footprint(int Attempt, NodeFootprint[] Nodes, long MaxMemor
     public JobSummary Summarize(JobAllocation allocation, int nodeCount, DateTimeOffset start, DateTimeOffset until, TimeSpan cap, double idleGpuPercent)
     {
         var runtime = Math.Max(0, (until - start).TotalSeconds);
-        double covered = 0, cpuSum = 0, gpuSum = 0, gpuSeconds = 0, gpuIdle = 0, cpuShareSum = 0, gpuShareSum = 0;
-        double? maxCpu = null, maxGpu = null;
-        long peakSum = 0, oomKills = 0;
-        DateTimeOffset? first = null, last = null;
+        var totals = Total(nodeCount, until, cap, idleGpuPercent);
+        var maxMemory = totals.MaxMemoryMb(MaxMemoryMb);
+        var hours = runtime / 3600;
+        return new JobSummary(
+            totals.Samples,
+            totals.First,
+            totals.Last,
+            totals.AvgCpu,
+            totals.MaxCpu,
+            totals.AvgGpu,
+            totals.MaxGpu,
+            maxMemory,
+            allocation.Cpus * hours,
+            allocation.Cpus is { } cpus ? totals.CpuShareSum / 100 * cpus / 3600 : null,
+            allocation.Gpus * hours,
+            allocation.Gpus is { } gpus && totals.GpuSeconds > 0 ? totals.GpuShareSum / 100 * gpus / 3600 : null,
+            Totals.PercentOf(maxMemory, allocation),
+            totals.GpuSeconds > 0 ? totals.GpuIdle / totals.GpuSeconds : null,
+            runtime > 0 ? Math.Clamp(totals.Covered / (runtime * totals.Reporters), 0, 1) : 0,
+            totals.OomKills);
+    }
+
+    /// <summary>
+    /// The figures of <see cref="Summarize"/> that the flags are judged on, from the same sums but
+    /// without building the summary: the sample writer judges every touched job's flags per commit.
+    /// </summary>
+    public FlagFigures FlagFigures(JobAllocation allocation, int nodeCount, DateTimeOffset until, TimeSpan cap, double idleGpuPercent)
+    {
+        var totals = Total(nodeCount, until, cap, idleGpuPercent);
+        return new FlagFigures(totals.AvgCpu, totals.AvgGpu, Totals.PercentOf(totals.MaxMemoryMb(MaxMemoryMb), allocation), totals.OomKills, totals.Last);
+    }
+
+    /// <summary>The newest sample's time over all nodes (the summary's <c>last_sample_at</c>); a method, so not a stored field.</summary>
+    public DateTimeOffset? LastSample()
+    {
+        DateTimeOffset? last = null;
+        foreach (var node in Nodes)
+        {
+            last = last is null || node.Last > last ? node.Last : last;
+        }
+
+        return last;
+    }
+
+    /// <summary>Every node's sums with its open samples closed at <paramref name="until"/>, combined: what the summary and the flags are made of.</summary>
+    private Totals Total(int nodeCount, DateTimeOffset until, TimeSpan cap, double idleGpuPercent)
+    {
+        var totals = new Totals { Samples = SampleCount, Reporters = 1 };
         var perNode = Math.Max(1, nodeCount);
-        var reporters = 1;
         foreach (var node in Nodes)
         {
             var open = node.Closed(until, cap.TotalSeconds, idleGpuPercent);
             if (node.Node.Length > 0)
             {
-                reporters = perNode;
+                totals.Reporters = perNode;
             }
 
-            covered += open.CoveredSeconds;
-            cpuSum += open.CpuSum;
-            gpuSum += open.GpuSum;
-            gpuSeconds += open.GpuSeconds;
-            gpuIdle += open.GpuIdleSeconds;
+            totals.Covered += open.CoveredSeconds;
+            totals.CpuSum += open.CpuSum;
+            totals.GpuSum += open.GpuSum;
+            totals.GpuSeconds += open.GpuSeconds;
+            totals.GpuIdle += open.GpuIdleSeconds;
 
             // A node's share of the allocation; a whole-job sample stands for all of it.
             var share = node.Node.Length == 0 ? 1.0 : 1.0 / perNode;
-            cpuShareSum += open.CpuSum * share;
-            gpuShareSum += open.GpuSum * share;
-            maxCpu = Max(maxCpu, node.MaxCpu);
-            maxGpu = Max(maxGpu, node.MaxGpu);
-            peakSum += node.MaxPeakMb ?? 0;
-            oomKills += node.OomKills;
-            first = first is null || node.First < first ? node.First : first;
-            last = last is null || node.Last > last ? node.Last : last;
+            totals.CpuShareSum += open.CpuSum * share;
+            totals.GpuShareSum += open.GpuSum * share;
+            totals.MaxCpu = Max(totals.MaxCpu, node.MaxCpu);
+            totals.MaxGpu = Max(totals.MaxGpu, node.MaxGpu);
+            totals.PeakSum += node.MaxPeakMb ?? 0;
+            totals.OomKills += node.OomKills;
+            totals.First = totals.First is null || node.First < totals.First ? node.First : totals.First;
+            totals.Last = totals.Last is null || node.Last > totals.Last ? node.Last : totals.Last;
         }
 
-        var samples = SampleCount;
-        var maxMemory = samples == 0 ? (long?)null : Math.Max(MaxMemoryMb, peakSum);
-        var hours = runtime / 3600;
-        return new JobSummary(
-            samples,
-            first,
-            last,
-            covered > 0 ? cpuSum / covered : null,
-            maxCpu,
-            gpuSeconds > 0 ? gpuSum / gpuSeconds : null,
-            maxGpu,
-            maxMemory,
-            allocation.Cpus * hours,
-            allocation.Cpus is { } cpus ? cpuShareSum / 100 * cpus / 3600 : null,
-            allocation.Gpus * hours,
-            allocation.Gpus is { } gpus && gpuSeconds > 0 ? gpuShareSum / 100 * gpus / 3600 : null,
-            maxMemory is { } peak && allocation.MemoryMb is > 0 and { } limit ? 100.0 * peak / limit : null,
-            gpuSeconds > 0 ? gpuIdle / gpuSeconds : null,
-            runtime > 0 ? Math.Clamp(covered / (runtime * reporters), 0, 1) : 0,
-            oomKills);
+        return totals;
+    }
+
+    /// <summary>The sums over a footprint's nodes (<see cref="Total"/>).</summary>
+    private struct Totals
+    {
+        public long Samples;
+        public int Reporters;
+        public double Covered;
+        public double CpuSum;
+        public double GpuSum;
+        public double GpuSeconds;
+        public double GpuIdle;
+        public double CpuShareSum;
+        public double GpuShareSum;
+        public double? MaxCpu;
+        public double? MaxGpu;
+        public long PeakSum;
+        public long OomKills;
+        public DateTimeOffset? First;
+        public DateTimeOffset? Last;
+
+        public readonly double? AvgCpu => Covered > 0 ? CpuSum / Covered : null;
+
+        public readonly double? AvgGpu => GpuSeconds > 0 ? GpuSum / GpuSeconds : null;
+
+        /// <summary>The job's peak memory: the highest combined usage, or the nodes' peaks added up.</summary>
+        public readonly long? MaxMemoryMb(long maxUsageMb) => Samples == 0 ? null : Math.Max(maxUsageMb, PeakSum);
+
+        public static double? PercentOf(long? memoryMb, JobAllocation allocation) =>
+            memoryMb is { } peak && allocation.MemoryMb is > 0 and { } limit ? 100.0 * peak / limit : null;
     }
 
     // Loops, not Array.FindIndex with a lambda: that lambda captures the key, a closure and a

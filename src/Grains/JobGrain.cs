@@ -400,8 +400,8 @@ public sealed partial class JobGrain(
         if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
-            var (summary, flags) = Usage.TakeCommittedVerdict();
-            shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, summary, flags));
+            var flags = Usage.TakeCommittedFlags();
+            shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, Usage.Footprint.LastSample(), flags));
         }
 
         return result;

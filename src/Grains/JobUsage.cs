@@ -85,8 +85,8 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         // The flags are compared as lists and serialized only when written: every commit asks, and
         // a flagged job's JSON was a string per commit.
         var footprint = StagedFootprint;
-        var (summary, judged) = Verdict(footprint);
-        _judging = new Judged(footprint, Facts, summary, judged);
+        var judged = JobVerdict.FlagsOf(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
+        _judging = new Judged(footprint, Facts, judged);
         var flags = Flagging.Stored(judged);
         var now = settings.Time.GetUtcNow();
         if (now.UtcTicks - _footprintWrittenAt < FootprintWriteInterval.Ticks && _flagsWritten is { } written && SameFlags(flags, written))
@@ -117,34 +117,38 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         return true;
     }
 
+    /// <summary>The summary and flags of the committed footprint, judged now (a view's).</summary>
+    public (JobSummary Summary, IReadOnlyList<string> Flags) CommittedVerdict() => Verdict(Footprint);
+
     /// <summary>
-    /// The summary and flags of the committed footprint: as the writer judged them at the commit
-    /// (moments ago when the grain asks after its append), or judged now when the writer did not
-    /// judge this footprint or the lifecycle changed since.
+    /// The flags of the committed footprint: as the writer judged them at the commit (moments ago
+    /// when the grain asks after its append), or judged now when the writer did not judge this
+    /// footprint or the lifecycle changed since.
     /// </summary>
-    public (JobSummary Summary, IReadOnlyList<string> Flags) CommittedVerdict()
+    public IReadOnlyList<string> CommittedFlags()
     {
         var footprint = Footprint;
         return _judged is { } judged && ReferenceEquals(judged.Footprint, footprint) && ReferenceEquals(judged.Facts, Facts)
-            ? (judged.Summary, judged.Flags)
-            : Verdict(footprint);
+            ? judged.Flags
+            : JobVerdict.FlagsOf(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
     }
 
     /// <summary>
-    /// <see cref="CommittedVerdict"/>, after which the writer's judgement is let go: the grain takes it
-    /// once per commit to tell its observers, and keeping it (a summary of 264 bytes and its record)
-    /// until the next commit was memory of every active job for nothing.
+    /// <see cref="CommittedFlags"/>, after which the writer's judgement is let go: the grain takes it
+    /// once per commit to tell its observers, and keeping it until the next commit was memory of
+    /// every active job for nothing.
     /// </summary>
-    public (JobSummary Summary, IReadOnlyList<string> Flags) TakeCommittedVerdict()
+    public IReadOnlyList<string> TakeCommittedFlags()
     {
-        var verdict = CommittedVerdict();
-        if (_judged is { } judged && ReferenceEquals(judged.Summary, verdict.Summary))
+        var judged = _judged;
+        var flags = CommittedFlags();
+        if (judged is not null && ReferenceEquals(judged.Flags, flags))
         {
             // Compare-and-clear: a commit on the writer's loop may have put a newer one meanwhile.
             Interlocked.CompareExchange(ref _judged, null, judged);
         }
 
-        return verdict;
+        return flags;
     }
 
     /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
@@ -234,7 +238,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     }
 
     /// <summary>A verdict and what it was judged from; compared by reference, as both are immutable.</summary>
-    private sealed record Judged(Footprint Footprint, JobFacts Facts, JobSummary Summary, IReadOnlyList<string> Flags);
+    private sealed record Judged(Footprint Footprint, JobFacts Facts, IReadOnlyList<string> Flags);
 
     private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, Footprint Footprint)
     {

@@ -15,4 +15,13 @@ public static class JobVerdict
         var runtime = facts.State == JobState.Pending ? TimeSpan.Zero : until - facts.Start;
         return (summary, Flagging.Evaluate(summary, facts.Allocation, facts.State, runtime, facts.RawState, now, options));
     }
+
+    /// <summary>The flags alone of <see cref="Of"/>, judged on the same figures without building the summary (the sample writer's per-commit judgement).</summary>
+    public static IReadOnlyList<string> FlagsOf(Footprint? footprint, JobFacts facts, TimeSpan cap, DateTimeOffset now, EfficiencyOptions options)
+    {
+        var until = facts.End ?? now;
+        var figures = (footprint ?? Footprint.Empty(1)).FlagFigures(facts.Allocation, facts.NodeCount, until, cap, options.IdleGpuPercent);
+        var runtime = facts.State == JobState.Pending ? TimeSpan.Zero : until - facts.Start;
+        return Flagging.Evaluate(figures, facts.Allocation, facts.State, runtime, facts.RawState, now, options);
+    }
 }

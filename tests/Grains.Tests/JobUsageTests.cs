@@ -1,6 +1,6 @@
 namespace HpcJobs.Grains.Tests;
 
-/// <summary>The committed verdict the grain tells its observers after each commit (JobUsage.CommittedVerdict).</summary>
+/// <summary>The committed verdict, and the flags the grain tells its observers after each commit (JobUsage.CommittedFlags).</summary>
 public sealed class JobUsageTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 1, 8, 0, 0, TimeSpan.Zero);
@@ -31,7 +31,7 @@ public sealed class JobUsageTests
         Assert.Equal(expectedSummary, summary);
         Assert.Equal(expectedFlags, flags);
         Assert.Contains(JobFlags.IdleGpu, flags);
-        Assert.Same(summary, usage.CommittedVerdict().Summary);
+        Assert.Same(usage.CommittedFlags(), usage.CommittedFlags());
     }
 
     [Fact]
@@ -60,19 +60,34 @@ public sealed class JobUsageTests
     }
 
     [Fact]
-    public void TakeCommittedVerdict_IsTheWritersJudgement_ThenLetsItGo()
+    public void TakeCommittedFlags_IsTheWritersJudgement_ThenLetsItGo()
     {
         var usage = Running();
         Commit(usage, 10, cpu: 2, gpu: 1);
-        var judged = usage.CommittedVerdict().Summary;
+        var judged = usage.CommittedFlags();
 
-        var (summary, flags) = usage.TakeCommittedVerdict();
+        var flags = usage.TakeCommittedFlags();
 
-        Assert.Same(judged, summary);
+        Assert.Same(judged, flags);
         Assert.Contains(JobFlags.IdleGpu, flags);
-        var again = usage.CommittedVerdict().Summary;
+        var again = usage.CommittedFlags();
         Assert.NotSame(judged, again);
         Assert.Equal(judged, again);
+        Assert.Equal(usage.CommittedVerdict().Flags, again);
+    }
+
+    [Fact]
+    public void WritersFlags_AreTheSummarysFlags()
+    {
+        // The writer judges the flags on FlagFigures, without a summary: the same flags as the summary's.
+        var usage = Running();
+        for (var i = 0; i < 30; i++)
+        {
+            Commit(usage, 10 + i, cpu: i % 3, gpu: i % 2 == 0 ? 1 : 3);
+        }
+
+        Assert.Equal(usage.CommittedVerdict().Flags, usage.TakeCommittedFlags());
+        Assert.NotEmpty(usage.CommittedVerdict().Flags);
     }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider

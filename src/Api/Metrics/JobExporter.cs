@@ -281,7 +281,7 @@ public sealed class JobExporter(TimeProvider time, IOptions<MetricsOptions> opti
         {
             lock (this)
             {
-                (_latest, _lastSampleAt, _flags) = (change.Latest, UtcTicks.Of(change.Summary.LastSampleAt), change.Flags);
+                (_latest, _lastSampleAt, _flags) = (change.Latest, UtcTicks.Of(change.LastSampleAt), change.Flags);
             }
         }
 
