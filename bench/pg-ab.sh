@@ -24,26 +24,15 @@ pgport=${PGPORT:-18909}
 work=$(mktemp -d /tmp/hpc-pg-ab.XXXXXX)
 # shellcheck source=bench/private-postgres.sh
 source bench/private-postgres.sh
-trees=()
+# shellcheck source=bench/revisions.sh
+source bench/revisions.sh
 pg_cleanup() {
-  for tree in "${trees[@]}"; do git worktree remove --force "$tree" >/dev/null 2>&1 || true; done
+  remove_revisions
   cleanup
 }
 trap pg_cleanup EXIT
 
-declare -A dll
-for rev in $REVS; do
-  if [ "$rev" = . ]; then
-    dotnet build -c Release src/Silo >/dev/null
-    dll[$rev]=src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll
-  else
-    tree="/tmp/pgw-$(git rev-parse --short "$rev")"
-    git worktree add --detach "$tree" "$rev" >/dev/null 2>&1
-    trees+=("$tree")
-    dotnet build -c Release "$tree/src/Silo" >/dev/null
-    dll[$rev]="$tree/src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll"
-  fi
-done
+build_revisions /tmp
 dotnet build -c Release bench/Bench >/dev/null
 start_private_postgres ab_template
 tck=$(getconf CLK_TCK)

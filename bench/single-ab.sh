@@ -18,28 +18,17 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-15s}
 PORT=${PORT:-18930}
 work=$(mktemp -d /tmp/hpc-single-ab.XXXXXX)
-trees=()
 svc=""
+# shellcheck source=bench/revisions.sh
+source bench/revisions.sh
 cleanup() {
   if [ -n "$svc" ]; then kill "$svc" 2>/dev/null || true; wait "$svc" 2>/dev/null || true; fi
-  for tree in "${trees[@]}"; do git worktree remove --force "$tree" >/dev/null 2>&1 || true; done
+  remove_revisions
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-declare -A dll
-for rev in $REVS; do
-  if [ "$rev" = . ]; then
-    dotnet build -c Release src/Silo >/dev/null
-    dll[$rev]=src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll
-  else
-    tree="$work/tree-$(git rev-parse --short "$rev")"
-    git worktree add --detach "$tree" "$rev" >/dev/null 2>&1
-    trees+=("$tree")
-    dotnet build -c Release "$tree/src/Silo" >/dev/null
-    dll[$rev]="$tree/src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll"
-  fi
-done
+build_revisions "$work"
 dotnet build -c Release bench/Bench >/dev/null
 BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 tck=$(getconf CLK_TCK)
