@@ -89,18 +89,5 @@ run() { # rev run
   echo "$1 $result stored=$stored silo_cpu_s_per_k=$(awk -v a="$svc0" -v b="$svc1" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", (b - a) / t / n * 1000 }') pg_cpu_s_per_k=$(awk -v a="$pg0" -v b="$pg1" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", (b - a) / t / n * 1000 }') client_cpu_s_per_k=$(awk -v b="$bench_cpu" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", b / t / n * 1000 }') wal_b_per_sample=$(awk -v w="$wal" -v n="$stored" 'BEGIN { printf "%.0f", w / n }') load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$work/results.txt"
 }
 
-for i in $(seq "$RUNS"); do
-  for rev in $REVS; do run "$rev" "$i"; done
-done
-
-python3 - "$work/results.txt" <<'PY'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    rev = line.split()[0]
-    for key, value in re.findall(r"(samples_per_s|silo_cpu_s_per_k|pg_cpu_s_per_k|client_cpu_s_per_k|wal_b_per_sample)=([0-9.]+)", line):
-        runs.setdefault(rev, {}).setdefault(key, []).append(float(value))
-print("medians:")
-for rev, keys in runs.items():
-    print(rev, " ".join(f"{k}={statistics.median(v):g}" for k, v in keys.items()))
-PY
+alternate_revisions
+print_medians "$work/results.txt" "samples_per_s|silo_cpu_s_per_k|pg_cpu_s_per_k|client_cpu_s_per_k|wal_b_per_sample"

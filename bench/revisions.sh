@@ -1,6 +1,7 @@
-# Sourced by the A/B scripts (bench/pg-ab.sh, bench/single-ab.sh): builds each revision of $REVS
+# Sourced by the A/B scripts (bench/pg-ab.sh, bench/single-ab.sh). build_revisions builds each revision of $REVS
 # Release in a temporary git worktree under $1 ("." is the working tree, built in place) and fills
-# the associative array dll (revision -> HpcJobs.Silo.dll). remove_revisions removes the worktrees.
+# the associative array dll (revision -> HpcJobs.Silo.dll); alternate_revisions runs them in turn,
+# print_medians sums up; remove_revisions removes the worktrees.
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # used by the scripts that source this one
 declare -A dll
@@ -25,4 +26,25 @@ build_revisions() { # worktree-parent
 remove_revisions() {
   local tree
   for tree in "${revision_trees[@]}"; do git worktree remove --force "$tree" >/dev/null 2>&1 || true; done
+}
+
+alternate_revisions() { # calls the sourcing script's `run <rev> <round>` RUNS times over REVS, alternated
+  local round rev
+  for round in $(seq "$RUNS"); do
+    for rev in $REVS; do run "$rev" "$round"; done
+  done
+}
+
+print_medians() { # results-file key-regex: the median of each key=value per revision (the first word of a line)
+  python3 - "$1" "$2" <<'PY'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    rev = line.split()[0]
+    for key, value in re.findall(r"(" + sys.argv[2] + r")=([0-9.]+)", line):
+        runs.setdefault(rev, {}).setdefault(key, []).append(float(value))
+print("medians:")
+for rev, keys in runs.items():
+    print(rev, " ".join(f"{k}={statistics.median(v):g}" for k, v in keys.items()))
+PY
 }

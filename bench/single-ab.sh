@@ -58,18 +58,5 @@ run() { # rev run
   echo "$1 $result silo_cpu_s_per_100k=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$requests" -v t="$tck" 'BEGIN { printf "%.3f", (b - a) / t / n * 100000 }') load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$work/results.txt"
 }
 
-for i in $(seq "$RUNS"); do
-  for rev in $REVS; do run "$rev" "$i"; done
-done
-
-python3 - "$work/results.txt" <<'PY'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    rev = line.split()[0]
-    for key, value in re.findall(r"(req_per_s|p50_ms|p99_ms|silo_cpu_s_per_100k)=([0-9.]+)", line):
-        runs.setdefault(rev, {}).setdefault(key, []).append(float(value))
-print("medians:")
-for rev, keys in runs.items():
-    print(rev, " ".join(f"{k}={statistics.median(v):g}" for k, v in keys.items()))
-PY
+alternate_revisions
+print_medians "$work/results.txt" "req_per_s|p50_ms|p99_ms|silo_cpu_s_per_100k"
