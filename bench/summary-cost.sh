@@ -13,7 +13,8 @@
 # (SQLITE_SYNCHRONOUS=full) on loopback: each run a fresh database, 1,000 jobs, 5,000-sample
 # batches from 8 connections for SECONDS_PER_RUN (default 20). Prints each run's samples/s and the
 # silo's CPU-seconds per 100,000 samples (user + system, from /proc; steadier than the rate on a
-# shared machine), and the medians. Starts and stops every process by PID.
+# shared machine), the same for the SQLite writer thread alone (the thread that bounds batch ingest
+# on SQLite), and the medians. Starts and stops every process by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,14 +57,26 @@ run() { # label silo-dll run
   cpu_before=$(cpu_ticks "$svc_pid")
   result=$($BENCH batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 | grep RESULT)
   cpu_after=$(cpu_ticks "$svc_pid")
+  writer=$(writer_ticks "$svc_pid")
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; svc_pid=""
   accepted=$(sed -E 's/.*accepted=([0-9]+).*/\1/' <<<"$result")
-  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')" \
+  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }') writer_cpu_s_per_100k=$(awk -v t="$writer" -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')" \
     | tee -a "$work/results.txt"
 }
 
 cpu_ticks() { # pid -> utime + stime in clock ticks
   awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+writer_ticks() { # pid -> utime + stime of its SQLite writer thread since it started (it writes only under the bench's load)
+  local task
+  for task in /proc/"$1"/task/*; do
+    if [ "$(cat "$task/comm" 2>/dev/null)" = sqlite-writer ]; then
+      sed 's/^.*) //' "$task/stat" | awk '{ print $12 + $13 }'
+      return
+    fi
+  done
+  echo 0
 }
 
 for i in $(seq "$RUNS"); do
@@ -73,13 +86,16 @@ done
 
 python3 - "$work/results.txt" <<'PY'
 import re, statistics, sys
-rates, cpu = {}, {}
+rates, cpu, writer = {}, {}, {}
 for line in open(sys.argv[1]):
     label = line.split()[0]
     rates.setdefault(label, []).append(float(re.search(r"samples_per_s=([0-9.]+)", line).group(1)))
-    cpu.setdefault(label, []).append(float(re.search(r"cpu_s_per_100k=([0-9.]+)", line).group(1)))
+    cpu.setdefault(label, []).append(float(re.search(r" cpu_s_per_100k=([0-9.]+)", line).group(1)))
+    writer.setdefault(label, []).append(float(re.search(r"writer_cpu_s_per_100k=([0-9.]+)", line).group(1)))
 before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
 print(f"median samples/s: before {before:.0f}, after {after:.0f}, change {100 * (after - before) / before:+.1f} %")
 before, after = statistics.median(cpu["before"]), statistics.median(cpu["after"])
 print(f"median silo CPU-s per 100,000 samples: before {before:.3f}, after {after:.3f}, change {100 * (after - before) / before:+.1f} %")
+before, after = statistics.median(writer["before"]), statistics.median(writer["after"])
+print(f"median writer-thread CPU-s per 100,000 samples: before {before:.3f}, after {after:.3f}, change {100 * (after - before) / before:+.1f} %")
 PY
