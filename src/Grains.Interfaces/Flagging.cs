@@ -60,9 +60,6 @@ public static class Flagging
     }
 
     /// <summary><c>no_data</c>: running for a while with no recent sample — the one flag the clock alone can raise.</summary>
-    public static bool NoData(JobSummary summary, JobState state, TimeSpan runtime, DateTimeOffset now, EfficiencyOptions options) =>
-        NoDataSince(summary.LastSampleAt, state, runtime, now, options);
-
     private static bool NoDataSince(DateTimeOffset? lastSampleAt, JobState state, TimeSpan runtime, DateTimeOffset now, EfficiencyOptions options) =>
         state == JobState.Running && runtime >= options.NoDataAfter
         && (lastSampleAt is not { } last || now - last >= options.NoDataAfter);

@@ -33,8 +33,6 @@ public sealed class JobGrainServices(
 
     public TimeSpan Retention { get; } = TimeSpan.FromDays(retentionOptions.Value.Days);
 
-    public EfficiencyOptions Efficiency { get; } = efficiencyOptions.Value;
-
     public StaleJobOptions StaleOptions { get; } = staleOptions.Value;
 
     public ActiveJobActivator Activator { get; } = activator;

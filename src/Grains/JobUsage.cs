@@ -50,6 +50,10 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
         JobVerdict.Of(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
 
+    /// <summary>The flags alone of <see cref="Verdict"/>, as of <paramref name="now"/>.</summary>
+    private IReadOnlyList<string> FlagsOf(Footprint footprint, DateTimeOffset now) =>
+        JobVerdict.FlagsOf(footprint, Facts, settings.Window, now, settings.Efficiency);
+
     /// <summary>
     /// How often the footprint is written into the jobs row while samples arrive. The latest usage is
     /// written with every commit; the footprint (a few hundred bytes of JSON) at most this often, and
@@ -62,10 +66,10 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// <summary>When the footprint was last written, in UTC ticks (0 for never): 8 bytes of every active job, not 16.</summary>
     private long _footprintWrittenAt;
     /// <summary>
-    /// The verdict the writer judged for the staged footprint (<see cref="StagedRowFootprint"/>), and
-    /// the one it judged for the committed footprint: the grain tells its observers the committed one
-    /// after each commit (<see cref="CommittedVerdict"/>), and judging it twice per commit was a
-    /// second summary per sample.
+    /// The flags the writer judged for the staged footprint (<see cref="StagedRowFootprint"/>), and
+    /// the ones it judged for the committed footprint: the grain tells its observers the committed
+    /// ones after each commit (<see cref="TakeCommittedFlags"/>), and judging them twice per commit
+    /// was a second judgement per sample.
     /// </summary>
     private Judged? _judging;
     private volatile Judged? _judged;
@@ -85,10 +89,10 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         // The flags are compared as lists and serialized only when written: every commit asks, and
         // a flagged job's JSON was a string per commit.
         var footprint = StagedFootprint;
-        var judged = JobVerdict.FlagsOf(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
+        var now = settings.Time.GetUtcNow();
+        var judged = FlagsOf(footprint, now);
         _judging = new Judged(footprint, Facts, judged);
         var flags = Flagging.Stored(judged);
-        var now = settings.Time.GetUtcNow();
         if (now.UtcTicks - _footprintWrittenAt < FootprintWriteInterval.Ticks && _flagsWritten is { } written && SameFlags(flags, written))
         {
             _flagsWriting = null;
@@ -130,7 +134,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         var footprint = Footprint;
         return _judged is { } judged && ReferenceEquals(judged.Footprint, footprint) && ReferenceEquals(judged.Facts, Facts)
             ? judged.Flags
-            : JobVerdict.FlagsOf(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
+            : FlagsOf(footprint, settings.Time.GetUtcNow());
     }
 
     /// <summary>

@@ -12,8 +12,7 @@ public static class JobVerdict
     {
         var until = facts.End ?? now;
         var summary = (footprint ?? Footprint.Empty(1)).Summarize(facts.Allocation, facts.NodeCount, facts.Start, until, cap, options.IdleGpuPercent);
-        var runtime = facts.State == JobState.Pending ? TimeSpan.Zero : until - facts.Start;
-        return (summary, Flagging.Evaluate(summary, facts.Allocation, facts.State, runtime, facts.RawState, now, options));
+        return (summary, Flagging.Evaluate(summary, facts.Allocation, facts.State, Runtime(facts, until), facts.RawState, now, options));
     }
 
     /// <summary>The flags alone of <see cref="Of"/>, judged on the same figures without building the summary (the sample writer's per-commit judgement).</summary>
@@ -21,7 +20,10 @@ public static class JobVerdict
     {
         var until = facts.End ?? now;
         var figures = (footprint ?? Footprint.Empty(1)).FlagFigures(facts.Allocation, facts.NodeCount, until, cap, options.IdleGpuPercent);
-        var runtime = facts.State == JobState.Pending ? TimeSpan.Zero : until - facts.Start;
-        return Flagging.Evaluate(figures, facts.Allocation, facts.State, runtime, facts.RawState, now, options);
+        return Flagging.Evaluate(figures, facts.Allocation, facts.State, Runtime(facts, until), facts.RawState, now, options);
     }
+
+    /// <summary>The runtime the flags are judged on: none while pending.</summary>
+    private static TimeSpan Runtime(JobFacts facts, DateTimeOffset until) =>
+        facts.State == JobState.Pending ? TimeSpan.Zero : until - facts.Start;
 }
