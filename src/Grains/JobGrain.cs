@@ -388,20 +388,44 @@ public sealed partial class JobGrain(
         }
 
         var before = _latestSeen;
+        var stored = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             if (!result.IsDuplicate(i))
             {
                 _recent.Add(batch[i]);
+                stored++;
             }
         }
 
         _latestSeen = Usage.Latest;
+        if (stored == 0)
+        {
+            return result;
+        }
+
+        // The samples the writer committed are folded and judged here, on the job's turn, not on the
+        // writer's loop; a due footprint goes with the job's next transaction, a change of flags at once.
+        var footprint = Usage.Footprint;
+        var flags = Usage.FlagsOf(footprint);
         if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
-            var flags = Usage.TakeCommittedFlags();
-            shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, Usage.Footprint.LastSample(), flags));
+            shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, footprint.LastSample(), flags));
+        }
+
+        if (Usage.PrepareRow(footprint, flags))
+        {
+            try
+            {
+                await shared.Samples.AppendAsync(Id, [], Usage).ConfigureAwait(true);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                // The samples are stored and acknowledged as such; the prepared footprint stays due and
+                // goes with the job's next transaction.
+                LogRowWriteFailed(shared.Logger, error, Id);
+            }
         }
 
         return result;
@@ -493,6 +517,7 @@ public sealed partial class JobGrain(
         try
         {
             await record.WriteStateAsync().ConfigureAwait(true);
+            Usage.LifecycleWritten(next.Flags);
         }
         catch
         {
@@ -531,6 +556,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ({State}) is stale: nothing since {LastActivity:o}, limit {Hours:F1} h; deactivated and no longer exported, its stored state unchanged")]
     private static partial void LogStale(ILogger logger, string jobId, JobState state, DateTimeOffset lastActivity, double hours);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its changed flags were not written with its row now; they go with its next samples")]
+    private static partial void LogRowWriteFailed(ILogger logger, Exception error, string jobId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} deleted by {ChangedBy} ({Source})")]
     private static partial void LogDeleted(ILogger logger, string jobId, string changedBy, string source);

@@ -1,12 +1,20 @@
 namespace HpcJobs.Grains;
 
 /// <summary>
-/// A job's latest usage as its stored samples define it: the newest sample of each node and the
-/// newest whole-job sample, and <see cref="LatestUsage.Combine"/> of them. The sample writer stages
-/// each sample it actually inserted (never a duplicate), writes the staged latest usage into the jobs
-/// row in the same transaction, and commits or discards the stage with it; so the row, the grain and
-/// the log agree, and a rolled-back batch leaves no trace here. Staging runs only on the writer's
-/// loop (one at a time); readers see <see cref="Latest"/>, replaced whole on commit.
+/// A job's latest usage and footprint as its stored samples define them. Two threads share it, each
+/// with its own part:
+/// <list type="bullet">
+/// <item>The sample writer (its group-commit loop, one batch at a time) stages each sample it
+/// actually inserted (never a duplicate), writes the staged latest usage into the jobs row in the
+/// same transaction, and commits or discards the stage with it; so the row, the grain and the log
+/// agree, and a rolled-back batch leaves no trace here. With a commit it hands the committed
+/// samples over, unfolded.</item>
+/// <item>The grain, on its own turn after the append returns, folds the handed-over samples into
+/// the footprint (<see cref="Footprint"/>), judges the flags, and when the row's footprint is due
+/// (<see cref="PrepareRow"/>) hands its JSON back for the writer's next transaction of this job.</item>
+/// </list>
+/// So the writer's loop, the thread that bounds batch ingest on SQLite, does no summary work beyond
+/// a list per job and commit: folding there was 3.4 % of its time (docs/benchmarks.md, "Summary cost").
 /// </summary>
 public sealed class JobUsage(string jobId, JobUsageSettings settings)
 {
@@ -15,8 +23,26 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     {
     }
 
+    // The writer's part: the committed and the staged latest usage, the samples the open transaction
+    // inserted, and the row footprint it took to write.
     private State _committed = State.Empty;
     private State? _staged;
+    private List<UsageSample>? _staging;
+    private RowFootprint? _rowWriting;
+
+    // Handed over: committed samples not folded yet (the writer appends, the grain takes all), and
+    // the row footprint the grain prepared (the grain puts, the writer takes). Both by Interlocked.
+    private List<UsageSample>? _unfolded;
+    private RowFootprint? _rowDue;
+
+    // The grain's part: the folded footprint, and what it last prepared for the row.
+    private Footprint _footprint = Footprint.Empty(1);
+
+    /// <summary>When the grain last prepared the row's footprint, in UTC ticks (0 for never): 8 bytes of every active job, not 16.</summary>
+    private long _preparedAt;
+
+    /// <summary>The stored flags of the last footprint prepared (or of the last lifecycle write); null before the first.</summary>
+    private IReadOnlyList<string>? _flagsPrepared;
 
     public string JobId { get; } = jobId;
 
@@ -25,34 +51,6 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
 
     /// <summary>What the summary and flags are judged against; the grain replaces it at every lifecycle change.</summary>
     public JobFacts Facts { get; set; } = JobFacts.None;
-
-    /// <summary>The committed samples' footprint over the current attempt.</summary>
-    public Footprint Footprint => _committed.Footprint;
-
-    /// <summary>
-    /// The footprint including the samples staged in the open transaction: what the writer stores
-    /// with the row. The staged samples are folded once, when it is first asked for (one record per
-    /// node and commit, not a chain of records per sample: docs/benchmarks.md, "Summary cost").
-    /// </summary>
-    public Footprint StagedFootprint =>
-        _stagedFootprint ??= _pending is null
-            ? (_staged ?? _committed).Footprint
-            : (_staged ?? _committed).Footprint.WithAll(_pending, settings.Window, settings.Efficiency.IdleGpuPercent);
-
-    /// <summary>
-    /// The samples staged in the open transaction, in staging order, not yet in a footprint; null
-    /// between transactions, so that an idle active job holds no list (memory per job, row 5).
-    /// </summary>
-    private List<UsageSample>? _pending;
-    private Footprint? _stagedFootprint;
-
-    /// <summary>The summary and flags of <paramref name="footprint"/> for this job, as of now (or its end).</summary>
-    public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
-        JobVerdict.Of(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
-
-    /// <summary>The flags alone of <see cref="Verdict"/>, as of <paramref name="now"/>.</summary>
-    private IReadOnlyList<string> FlagsOf(Footprint footprint, DateTimeOffset now) =>
-        JobVerdict.FlagsOf(footprint, Facts, settings.Window, now, settings.Efficiency);
 
     /// <summary>
     /// How often the footprint is written into the jobs row while samples arrive. The latest usage is
@@ -63,44 +61,79 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// </summary>
     public static readonly TimeSpan FootprintWriteInterval = TimeSpan.FromSeconds(60);
 
-    /// <summary>When the footprint was last written, in UTC ticks (0 for never): 8 bytes of every active job, not 16.</summary>
-    private long _footprintWrittenAt;
     /// <summary>
-    /// The flags the writer judged for the staged footprint (<see cref="StagedRowFootprint"/>), and
-    /// the ones it judged for the committed footprint: the grain tells its observers the committed
-    /// ones after each commit (<see cref="TakeCommittedFlags"/>), and judging them twice per commit
-    /// was a second judgement per sample.
+    /// The committed samples' footprint over the current attempt. Read on the grain's turn only: the
+    /// samples the writer committed since the last read are folded into it first, all in one
+    /// (<see cref="Footprint.WithAll"/>: one record per node, not a chain of records per sample).
     /// </summary>
-    private Judged? _judging;
-    private volatile Judged? _judged;
-
-    /// <summary>The stored flags last written with the row; null before the first write.</summary>
-    private IReadOnlyList<string>? _flagsWritten;
-    /// <summary>What the open transaction writes: the time in UTC ticks and the flags, null when it writes no footprint.</summary>
-    private long _footprintWritingAt;
-    private IReadOnlyList<string>? _flagsWriting;
-
-    /// <summary>
-    /// The footprint and stored flags (JSON) the open transaction must write with the row, or null
-    /// when the row's are recent enough and the flags have not changed.
-    /// </summary>
-    public (string Footprint, string? Flags)? StagedRowFootprint()
+    public Footprint Footprint
     {
-        // The flags are compared as lists and serialized only when written: every commit asks, and
-        // a flagged job's JSON was a string per commit.
-        var footprint = StagedFootprint;
-        var now = settings.Time.GetUtcNow();
-        var judged = FlagsOf(footprint, now);
-        _judging = new Judged(footprint, Facts, judged);
-        var flags = Flagging.Stored(judged);
-        if (now.UtcTicks - _footprintWrittenAt < FootprintWriteInterval.Ticks && _flagsWritten is { } written && SameFlags(flags, written))
+        get
         {
-            _flagsWriting = null;
-            return null;
+            if (Volatile.Read(ref _unfolded) is not null && Interlocked.Exchange(ref _unfolded, null) is { } committed)
+            {
+                // The peak memory (all nodes together) is the writer's, from the latest usage it combined per sample.
+                _footprint = _footprint.WithAll(committed, settings.Window, settings.Efficiency.IdleGpuPercent)
+                    .WithMemory(_committed.PeakMemoryMb);
+            }
+
+            return _footprint;
+        }
+    }
+
+    /// <summary>The summary and flags of <paramref name="footprint"/> for this job, as of now (or its end).</summary>
+    public (JobSummary Summary, IReadOnlyList<string> Flags) Verdict(Footprint footprint) =>
+        JobVerdict.Of(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
+
+    /// <summary>The summary and flags of the committed footprint, judged now (a view's).</summary>
+    public (JobSummary Summary, IReadOnlyList<string> Flags) CommittedVerdict() => Verdict(Footprint);
+
+    /// <summary>The flags alone of <see cref="Verdict"/>, judged on <see cref="FlagFigures"/> without building a summary: what the grain tells its observers and stores after each commit.</summary>
+    public IReadOnlyList<string> FlagsOf(Footprint footprint) =>
+        JobVerdict.FlagsOf(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
+
+    /// <summary>
+    /// After a commit, on the grain's turn: hands the row <paramref name="footprint"/> and the stored
+    /// form of <paramref name="flags"/> (its judgement) for the writer's next transaction of this job,
+    /// when they are due — the flags changed, or the last was prepared <see cref="FootprintWriteInterval"/>
+    /// ago. True when the flags changed: then the caller has the row written at once (an append of no
+    /// sample), so that a <c>?flag=</c> list agrees with the job once its samples are acknowledged.
+    /// </summary>
+    public bool PrepareRow(Footprint footprint, IReadOnlyList<string> flags)
+    {
+        var now = settings.Time.GetUtcNow().UtcTicks;
+        var stored = Flagging.Stored(flags);
+        var changed = _flagsPrepared is not { } prepared || !SameFlags(stored, prepared);
+        if (!changed && now - _preparedAt < FootprintWriteInterval.Ticks)
+        {
+            return false;
         }
 
-        (_footprintWritingAt, _flagsWriting) = (now.UtcTicks, flags);
-        return (Storage.StorageJson.FootprintJson(footprint), Storage.StorageJson.Flags(flags));
+        (_preparedAt, _flagsPrepared) = (now, stored);
+        Volatile.Write(ref _rowDue, new RowFootprint(Storage.StorageJson.FootprintJson(footprint), Storage.StorageJson.Flags(stored)));
+        return changed;
+    }
+
+    /// <summary>
+    /// The grain wrote the row's flags with its lifecycle (<paramref name="flags"/>, judged against the
+    /// new facts): a footprint prepared before carries flags judged against the old ones, so it is
+    /// withdrawn, and the next commit prepares the footprint again.
+    /// </summary>
+    public void LifecycleWritten(IReadOnlyList<string> flags)
+    {
+        Interlocked.Exchange(ref _rowDue, null);
+        (_preparedAt, _flagsPrepared) = (0, Flagging.Stored(flags));
+    }
+
+    /// <summary>
+    /// On the writer's loop, once per touched job and transaction: the footprint and stored flags (JSON)
+    /// that the transaction writes with the row, or null when none is due. Put back if the transaction
+    /// is discarded, unless the grain prepared a newer one meanwhile.
+    /// </summary>
+    public (string Footprint, string? Flags)? TakeRowFootprint()
+    {
+        _rowWriting = Interlocked.Exchange(ref _rowDue, null);
+        return _rowWriting is { } row ? (row.Footprint, row.Flags) : null;
     }
 
     private static bool SameFlags(IReadOnlyList<string> a, IReadOnlyList<string> b)
@@ -121,45 +154,14 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         return true;
     }
 
-    /// <summary>The summary and flags of the committed footprint, judged now (a view's).</summary>
-    public (JobSummary Summary, IReadOnlyList<string> Flags) CommittedVerdict() => Verdict(Footprint);
-
-    /// <summary>
-    /// The flags of the committed footprint: as the writer judged them at the commit (moments ago
-    /// when the grain asks after its append), or judged now when the writer did not judge this
-    /// footprint or the lifecycle changed since.
-    /// </summary>
-    public IReadOnlyList<string> CommittedFlags()
-    {
-        var footprint = Footprint;
-        return _judged is { } judged && ReferenceEquals(judged.Footprint, footprint) && ReferenceEquals(judged.Facts, Facts)
-            ? judged.Flags
-            : FlagsOf(footprint, settings.Time.GetUtcNow());
-    }
-
-    /// <summary>
-    /// <see cref="CommittedFlags"/>, after which the writer's judgement is let go: the grain takes it
-    /// once per commit to tell its observers, and keeping it until the next commit was memory of
-    /// every active job for nothing.
-    /// </summary>
-    public IReadOnlyList<string> TakeCommittedFlags()
-    {
-        var judged = _judged;
-        var flags = CommittedFlags();
-        if (judged is not null && ReferenceEquals(judged.Flags, flags))
-        {
-            // Compare-and-clear: a commit on the writer's loop may have put a newer one meanwhile.
-            Interlocked.CompareExchange(ref _judged, null, judged);
-        }
-
-        return flags;
-    }
-
-    /// <summary>A requeued job's new attempt starts with an empty footprint.</summary>
+    /// <summary>A requeued job's new attempt starts with an empty footprint; samples committed for the old one and not folded yet are let go with it.</summary>
     public void StartAttempt(int attempt)
     {
-        _committed = _committed with { Footprint = Footprint.Empty(attempt) };
-        _footprintWrittenAt = 0;
+        Interlocked.Exchange(ref _unfolded, null);
+        Interlocked.Exchange(ref _rowDue, null);
+        _footprint = Footprint.Empty(attempt);
+        _committed = _committed with { PeakMemoryMb = 0 };
+        (_preparedAt, _flagsPrepared) = (0, null);
     }
 
     /// <summary>The latest usage of the committed samples, or null before the first.</summary>
@@ -168,13 +170,14 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// <summary>The latest usage including the samples staged in the open transaction.</summary>
     public UsageSample? StagedLatest => (_staged ?? _committed).Latest;
 
-    /// <summary>Whether samples are staged in the open transaction.</summary>
+    /// <summary>Whether the open transaction touches this job's row (samples staged, or <see cref="Touch"/>).</summary>
     public bool IsStaged => _staged is not null;
 
     /// <summary>
     /// Rebuilds the state on activation from the newest stored samples (oldest first), the row's
-    /// latest usage and the row's footprint (never from the history: the footprint was stored with
-    /// every commit); a footprint of an earlier attempt is not this attempt's.
+    /// latest usage and the row's footprint (never from the history: the footprint is stored with
+    /// the row), plus the samples committed since it was stored; a footprint of an earlier attempt is
+    /// not this attempt's.
     /// </summary>
     public void Load(
         IReadOnlyList<UsageSample> recent, UsageSample? rowLatest, Footprint? stored = null, int attempt = 1, IReadOnlyList<UsageSample>? sinceStored = null)
@@ -194,64 +197,91 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
             }
         }
 
-        _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { Footprint = footprint };
+        // The recent samples give the latest usage only; the peak is the stored footprint's.
+        _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { PeakMemoryMb = 0 };
+        _footprint = footprint;
         _staged = null;
-        _pending = null;
-        _stagedFootprint = null;
+        _staging = null;
+        _unfolded = null;
+        _rowDue = null;
+        _rowWriting = null;
+        (_preparedAt, _flagsPrepared) = (0, null);
     }
 
     /// <summary>Adds a sample that the open transaction inserted.</summary>
     public void Stage(UsageSample sample)
     {
         _staged = (_staged ?? _committed).With(sample, settings.Window);
-        (_pending ??= []).Add(sample);
-        _stagedFootprint = null;
+        (_staging ??= []).Add(sample);
+    }
+
+    /// <summary>The open transaction writes this job's row without a sample of its own (to write a prepared footprint); a job with no latest usage has no row to touch.</summary>
+    public bool Touch()
+    {
+        if (_staged is not null || _committed.Latest is null)
+        {
+            return false;
+        }
+
+        _staged = _committed;
+        return true;
     }
 
     public void Commit()
     {
-        if (_flagsWriting is { } written)
-        {
-            (_footprintWrittenAt, _flagsWritten) = (_footprintWritingAt, written);
-            _flagsWriting = null;
-        }
-
+        _rowWriting = null;
         if (_staged is { } staged)
         {
-            _committed = staged with { Footprint = StagedFootprint };
+            _committed = staged;
             _staged = null;
         }
 
-        _pending = null;
-        _stagedFootprint = null;
-
-        if (_judging is { } judging)
+        if (_staging is { } samples)
         {
-            _judged = judging;
-            _judging = null;
+            _staging = null;
+            HandOver(samples);
         }
     }
 
     public void Discard()
     {
         _staged = null;
-        _pending = null;
-        _stagedFootprint = null;
-        _flagsWriting = null;
-        _judging = null;
+        _staging = null;
+        if (_rowWriting is { } row)
+        {
+            Interlocked.CompareExchange(ref _rowDue, row, null);
+            _rowWriting = null;
+        }
     }
 
-    /// <summary>A verdict and what it was judged from; compared by reference, as both are immutable.</summary>
-    private sealed record Judged(Footprint Footprint, JobFacts Facts, IReadOnlyList<string> Flags);
-
-    private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, Footprint Footprint)
+    /// <summary>The committed samples join those the grain has not folded yet; a list once handed over is never changed.</summary>
+    private void HandOver(List<UsageSample> samples)
     {
-        public static State Empty { get; } = new(null, [], null, Footprint.Empty(1));
+        var current = Volatile.Read(ref _unfolded);
+        while (true)
+        {
+            var next = current is null ? samples : [.. current, .. samples];
+            var seen = Interlocked.CompareExchange(ref _unfolded, next, current);
+            if (ReferenceEquals(seen, current))
+            {
+                return;
+            }
 
-        /// <summary>The latest usage with <paramref name="sample"/>; the footprint is folded apart (<see cref="StagedFootprint"/>), only its peak memory here.</summary>
+            current = seen;
+        }
+    }
+
+    /// <summary>A footprint and stored flags, as JSON, prepared by the grain for the jobs row.</summary>
+    private sealed record RowFootprint(string Footprint, string? Flags);
+
+    /// <summary>The latest usage, and the peak of the job's combined memory over the samples staged since the attempt started.</summary>
+    private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, long PeakMemoryMb)
+    {
+        public static State Empty { get; } = new(null, [], null, 0);
+
+        /// <summary>The latest usage with <paramref name="sample"/>; the footprint is folded apart, on the grain (<see cref="Footprint"/>).</summary>
         public State With(UsageSample sample, TimeSpan window)
         {
-            var footprint = Footprint;
             var wholeJob = WholeJob;
             var byNode = ByNode;
             if (sample.Node is null)
@@ -282,7 +312,8 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
             }
 
             var latest = LatestUsage.Combine(wholeJob, byNode, window);
-            return new State(wholeJob, byNode, latest, latest is null ? footprint : footprint.WithMemory(latest.MemoryUsageMb));
+            var peak = latest is not null && latest.MemoryUsageMb > PeakMemoryMb ? latest.MemoryUsageMb : PeakMemoryMb;
+            return new State(wholeJob, byNode, latest, peak);
         }
 
         // A loop, not Array.FindIndex with a lambda capturing the node: no closure per staged sample.

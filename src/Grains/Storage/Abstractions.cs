@@ -68,7 +68,9 @@ public interface ISampleLog : ISampleHistory
     /// <summary>
     /// Appends samples of one job, in order, skipping those already stored (same node and timestamp);
     /// completes after the transaction holding them has committed. Each inserted sample is staged in
-    /// <paramref name="usage"/>, and the jobs row's latest usage is written from it in the same transaction.
+    /// <paramref name="usage"/>, and the jobs row's latest usage is written from it in the same transaction,
+    /// with the footprint the grain prepared if one is due. An append of no sample writes only the row
+    /// (the grain's way to store changed flags at once, <see cref="JobUsage.PrepareRow"/>).
     /// </summary>
     Task<AppendResult> AppendAsync(string jobId, IReadOnlyList<UsageSample> samples, JobUsage usage);
 

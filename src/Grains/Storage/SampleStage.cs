@@ -46,7 +46,8 @@ internal class SampleAppend(string jobId, IReadOnlyList<UsageSample> samples, Jo
 /// The sample work of one transaction, the same on both backends: a sample repeated within the batch
 /// is a duplicate of its first copy (the unique key alone would only skip it, without saying which
 /// copy was stored); each sample the database inserted is staged in its job's <see cref="JobUsage"/>,
-/// whose staged latest usage and footprint the committer writes into the jobs row; the stages commit
+/// whose staged latest usage (and the footprint the grain prepared, when one is due) the committer
+/// writes into the jobs row; the stages commit
 /// or are discarded with the transaction. Used only by the group-commit loop, one batch at a time.
 /// </summary>
 internal sealed class SampleStage
@@ -81,6 +82,18 @@ internal sealed class SampleStage
         }
 
         usage.Stage(sample);
+    }
+
+    /// <summary>
+    /// An append of no sample: the transaction writes the job's row anyway, with the footprint the
+    /// grain prepared (<see cref="JobUsage.PrepareRow"/>) when its flags changed.
+    /// </summary>
+    public void Touch(JobUsage usage)
+    {
+        if (usage.Touch())
+        {
+            _staged.Add(usage);
+        }
     }
 
     /// <summary>The transaction committed: the staged usage becomes the jobs' latest.</summary>

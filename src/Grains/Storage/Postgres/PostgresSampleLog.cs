@@ -292,6 +292,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         foreach (var pending in batch)
         {
             pending.Reset();
+            if (pending.Samples.Count == 0)
+            {
+                _stage.Touch(pending.Usage);
+            }
+
             for (var i = 0; i < pending.Samples.Count; i++)
             {
                 if (_stage.Queue(pending, i))
@@ -308,7 +313,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         {
             try
             {
-                await CopyAsync(connection, rows, nodeKeys).ConfigureAwait(false);
+                if (rows.Count > 0)
+                {
+                    await CopyAsync(connection, rows, nodeKeys).ConfigureAwait(false);
+                }
             }
             catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.UniqueViolation)
             {
@@ -396,7 +404,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         }
     }
 
-    /// <summary>Sets the latest usage (and, when due, the footprint) of each job whose samples the transaction stored.</summary>
+    /// <summary>Sets the latest usage (and the footprint the grain prepared, if any) of each job whose samples the transaction stored or that it touched.</summary>
     private async Task UpdateLatestUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows)
     {
         foreach (var row in rows)
@@ -427,7 +435,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.CpuUsage)] });
             update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.MemoryUsageMb)] });
             update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.GpuUsage)] });
-            var footprints = touched.Select(u => u.StagedRowFootprint()).ToArray();
+            var footprints = touched.Select(u => u.TakeRowFootprint()).ToArray();
             update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Footprint)] });
             update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Flags)] });
             update.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. footprints.Select(f => f is not null)] });

@@ -4,7 +4,7 @@ using SQLitePCL;
 namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
-/// Writes each touched job's staged latest usage (and, when due, its footprint and flags) into its
+/// Writes each touched job's staged latest usage (and, when the grain prepared one, its footprint and flags) into its
 /// jobs row: one update per job per batch, a thousand per 5,000-sample batch, so bound through
 /// SQLite's C API on prepared statements as the samples are, without a parameter object per value.
 /// </summary>
@@ -16,7 +16,7 @@ internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposa
     public void Update(JobUsage usage)
     {
         var latest = usage.StagedLatest!;
-        var footprint = usage.StagedRowFootprint();
+        var footprint = usage.TakeRowFootprint();
         var statement = footprint is null
             ? _latestOnly ??= Prepare(
                 "UPDATE jobs SET cpu_usage = ?1, memory_usage_mb = ?2, gpu_usage = ?3, last_sample_time = ?4 WHERE id = ?5")

@@ -106,6 +106,9 @@ internal sealed class SqliteWriteContext(SqliteConnection connection, SqliteSync
         }
     }
 
+    /// <summary>The transaction writes the job's row without a sample of its own (<see cref="SampleStage.Touch"/>).</summary>
+    public void TouchRow(JobUsage usage) => _stage.Touch(usage);
+
     /// <summary>The sample_nodes key of <paramref name="node"/> (0 for a whole-job sample), given in this transaction if new.</summary>
     public long NodeKey(string? node) => node is null ? 0 : _nodeKeys.Get(node, Transaction);
 

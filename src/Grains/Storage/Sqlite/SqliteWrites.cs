@@ -10,6 +10,12 @@ internal sealed class SampleWrite(string jobId, IReadOnlyList<UsageSample> sampl
     public void Apply(SqliteWriteContext context)
     {
         Reset();
+        if (Samples.Count == 0)
+        {
+            context.TouchRow(Usage);
+            return;
+        }
+
         var jobKey = Usage.JobKey;
         long nodeKey = 0;
         string? nodeName = null;
