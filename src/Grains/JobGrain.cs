@@ -511,13 +511,16 @@ public sealed partial class JobGrain(
         shared.Names.Intern(next);
         record.State = next;
 
-        // The flags stored with the row are judged against the new lifecycle (final when it ends).
+        // The flags stored with the row are judged against the new lifecycle (final when it ends), and
+        // the footprint goes with them: the row's summary is the job's as of each transition.
         Usage.Facts = JobFacts.Of(next);
-        next.Flags = Usage.Verdict(next.Attempt == previous.Attempt ? Usage.Footprint : Footprint.Empty(next.Attempt)).Flags;
+        var footprint = next.Attempt == previous.Attempt ? Usage.Footprint : Footprint.Empty(next.Attempt);
+        next.Flags = Usage.Verdict(footprint).Flags;
+        next.PendingFootprint = footprint.SampleCount > 0 ? StorageJson.FootprintJson(footprint) : null;
         try
         {
             await record.WriteStateAsync().ConfigureAwait(true);
-            Usage.LifecycleWritten(next.Flags);
+            Usage.LifecycleWritten(next.Flags, footprintWritten: next.PendingFootprint is not null);
         }
         catch
         {
@@ -528,6 +531,7 @@ public sealed partial class JobGrain(
         finally
         {
             next.PendingAudit = null;
+            next.PendingFootprint = null;
         }
     }
 

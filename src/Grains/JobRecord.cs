@@ -80,6 +80,14 @@ public sealed class JobRecord
     [Id(13)]
     public long Key { get; set; }
 
+    /// <summary>
+    /// The current attempt's footprint as JSON, written into the row's footprint column with this
+    /// update when the job has samples (so a job's row holds its footprint as of every transition,
+    /// its final one once it ended); null keeps the column. Not read back, and cleared once written.
+    /// </summary>
+    [Id(14)]
+    public string? PendingFootprint { get; set; }
+
     /// <summary>A copy to change: what the grain builds the next write from.</summary>
     public JobRecord Copy() => new()
     {

@@ -116,13 +116,14 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
 
     /// <summary>
     /// The grain wrote the row's flags with its lifecycle (<paramref name="flags"/>, judged against the
-    /// new facts): a footprint prepared before carries flags judged against the old ones, so it is
-    /// withdrawn, and the next commit prepares the footprint again.
+    /// new facts), and the footprint with them when it had samples: a footprint prepared before
+    /// carries flags judged against the old facts, so it is withdrawn; the next is due a full
+    /// interval later when the lifecycle wrote the footprint, at the next commit otherwise.
     /// </summary>
-    public void LifecycleWritten(IReadOnlyList<string> flags)
+    public void LifecycleWritten(IReadOnlyList<string> flags, bool footprintWritten)
     {
         Interlocked.Exchange(ref _rowDue, null);
-        (_preparedAt, _flagsPrepared) = (0, Flagging.Stored(flags));
+        (_preparedAt, _flagsPrepared) = (footprintWritten ? settings.Time.GetUtcNow().UtcTicks : 0, Flagging.Stored(flags));
     }
 
     /// <summary>

@@ -120,6 +120,31 @@ public abstract class EfficiencyContractTests<TBackend>
     }
 
     [SkippableFact]
+    public async Task TheListedSummary_OfAFinishedJob_CountsEverySample_WrittenWithItsEnd()
+    {
+        // The second batch changes no flag and comes within the minute after the first wrote the
+        // footprint, so only the job's end writes the footprint that holds it.
+        await using var backend = new TBackend();
+        var database = await backend.CreateDatabaseAsync();
+        await using var service = InProcessService.Start(database, "ended");
+        var client = service.Client;
+        var id = "end-" + Guid.NewGuid().ToString("N")[..8];
+        var start = MicrosecondsOnly(Now().AddMinutes(-30));
+        await PostEventAsync(client, "job-started", Started(id, start, "c1", gpus: 0));
+        await PostBatchAsync(client, Readings(id, start, 10, ("c1", 10, 1000, null)));
+        await PostBatchAsync(client, Readings(id, start.AddMinutes(5), 10, ("c1", 10, 1000, null)));
+        await PostEventAsync(client, "job-finished", $$"""{"job_id":"{{id}}","timestamp":"{{Wire(start.AddMinutes(10))}}","exit_code":0}""");
+
+        var listed = (await (await client.GetAsync("/v1/jobs?user=eff&state=completed&limit=1000")).ReadJsonAsync())
+            .GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == id);
+        var job = await GetJobAsync(client, id);
+
+        Assert.Equal(20, job.GetProperty("sample_count").GetInt64());
+        Assert.Equal(20, listed.GetProperty("sample_count").GetInt64());
+        Assert.Equal(job.GetProperty("summary").GetRawText(), listed.GetProperty("summary").GetRawText());
+    }
+
+    [SkippableFact]
     public async Task Requeue_KeepsTheEarlierAttemptsSummary_AndStartsTheNewOneEmpty()
     {
         await using var backend = new TBackend();

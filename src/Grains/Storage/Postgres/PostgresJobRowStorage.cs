@@ -73,7 +73,8 @@ public sealed class PostgresJobRowStorage : JobRowStorage
             UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
                             attempt = $8, attempts = $9::jsonb, allocated_cpus = $10, allocated_memory_mb = $11,
                             allocated_gpus = $12, gpu_vendor = $13, gpu_devices = $14, cgroup_path = $15, cluster = $16,
-                            flags = $17::jsonb, version = version + 1, updated_at = COALESCE($27, now())
+                            flags = $17::jsonb, version = version + 1, updated_at = COALESCE($27, now()),
+                            footprint = COALESCE($28::jsonb, footprint)
             WHERE id = $1 AND version = $18
             RETURNING id),
         gone AS (
@@ -117,6 +118,7 @@ public sealed class PostgresJobRowStorage : JobRowStorage
         update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
         AddAudit(update.Parameters, record.PendingAudit);
         update.Parameters.Add(Nullable(record.UpdatedAt, NpgsqlDbType.TimestampTz));
+        update.Parameters.Add(Nullable(record.PendingFootprint, NpgsqlDbType.Text));
         return (long)(await update.ExecuteScalarAsync().ConfigureAwait(false))! == 1;
     });
 

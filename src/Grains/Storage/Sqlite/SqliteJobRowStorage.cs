@@ -29,7 +29,8 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
         """;
 
     private static readonly string UpdateSql =
-        $"UPDATE jobs SET {string.Join(", ", Lifecycle.Select(column => $"{column} = ${column}"))}, version = version + 1 WHERE id = $id AND version = $version";
+        $"UPDATE jobs SET {string.Join(", ", Lifecycle.Select(column => $"{column} = ${column}"))}, " +
+        "footprint = IFNULL($footprint, footprint), version = version + 1 WHERE id = $id AND version = $version";
 
     protected override async Task<(JobRecord? Record, long Version)> ReadAsync(string jobId)
     {
@@ -90,8 +91,9 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
     protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) =>
         database.WriteAsync(new DelegateWrite<bool>(context =>
         {
-            var update = context.Command(UpdateSql, ["$id", .. LifecycleParameters, "$version"]);
+            var update = context.Command(UpdateSql, ["$id", .. LifecycleParameters, "$footprint", "$version"]);
             Bind(update.Parameters, jobId, record);
+            update.Parameters[^2].Value = (object?)record.PendingFootprint ?? DBNull.Value;
             update.Parameters[^1].Value = version;
             if (update.ExecuteNonQuery() == 0)
             {
