@@ -23,10 +23,9 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS cluster             text COLLATE "C" N
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS account   text COLLATE "C" GENERATED ALWAYS AS (scheduler ->> 'account') STORED;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS partition text COLLATE "C" GENERATED ALWAYS AS (scheduler ->> 'partition') STORED;
 
--- The efficiency footprint of the current attempt (kept by the sample writer with every commit)
--- and the job's stored flags (a JSON array; no_data is judged from last_sample_time when read).
-ALTER TABLE jobs ADD COLUMN IF NOT EXISTS footprint jsonb NULL;
-ALTER TABLE jobs ADD COLUMN IF NOT EXISTS flags     jsonb NULL;
+-- The job's stored flags (a JSON array; no_data is judged from last_sample_time when read). The
+-- efficiency footprint of the current attempt is in job_footprints (070).
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS flags jsonb NULL;
 
 -- flag -> jobs, kept from jobs.flags by triggers in the same transaction, for ?flag= lists.
 CREATE TABLE IF NOT EXISTS job_flags

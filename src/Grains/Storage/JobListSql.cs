@@ -13,12 +13,16 @@ namespace HpcJobs.Grains.Storage;
 /// </summary>
 public sealed class JobListSql(IOptions<EfficiencyOptions> efficiency, IOptions<SampleOptions> samples, TimeProvider clock)
 {
-    /// <summary>The listed columns; the dialect supplies how to read times and arrays.</summary>
+    /// <summary>
+    /// The listed columns; the dialect supplies how to read times and arrays. The footprint is read
+    /// from job_footprints for the listed rows only (a lookup by key per row of the page), so neither
+    /// the filter nor the count joins it.
+    /// </summary>
     public const string Columns =
         "j.id, j.user_name, j.nodes, j.state, j.start_time, j.end_time, j.scheduler, " +
         "j.cpu_usage, j.memory_usage_mb, j.gpu_usage, j.last_sample_time, " +
         "j.attempt, j.allocated_cpus, j.allocated_memory_mb, j.allocated_gpus, j.gpu_vendor, j.gpu_devices, j.cgroup_path, j.cluster, " +
-        "j.footprint, j.flags";
+        "(SELECT fp.footprint FROM job_footprints fp WHERE fp.job_key = j.job_key), j.flags";
 
     /// <summary>The audit columns, in the order <see cref="ReadAudit"/> reads them.</summary>
     public const string AuditColumns = "at, change, from_state, to_state, changed_by, source, correlation_id, details";

@@ -15,7 +15,8 @@ public sealed class PostgresJobIndex(PostgresDatabase database, JobListSql list)
     public Task<StoredUsage> ReadUsageAsync(string jobId) => database.GuardAsync(async () =>
     {
         await using var command = database.DataSource.CreateCommand(
-            "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage, footprint::text FROM jobs WHERE id = $1");
+            "SELECT j.last_sample_time, j.cpu_usage, j.memory_usage_mb, j.gpu_usage, fp.footprint::text " +
+            "FROM jobs j LEFT JOIN job_footprints fp ON fp.job_key = j.job_key WHERE j.id = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         if (!await reader.ReadAsync().ConfigureAwait(false))

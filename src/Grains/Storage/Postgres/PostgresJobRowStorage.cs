@@ -73,10 +73,12 @@ public sealed class PostgresJobRowStorage : JobRowStorage
             UPDATE jobs SET user_name = $2, state = $3, start_time = $4, end_time = $5, nodes = $6, scheduler = $7::jsonb,
                             attempt = $8, attempts = $9::jsonb, allocated_cpus = $10, allocated_memory_mb = $11,
                             allocated_gpus = $12, gpu_vendor = $13, gpu_devices = $14, cgroup_path = $15, cluster = $16,
-                            flags = $17::jsonb, version = version + 1, updated_at = COALESCE($27, now()),
-                            footprint = COALESCE($28::jsonb, footprint)
+                            flags = $17::jsonb, version = version + 1, updated_at = COALESCE($27, now())
             WHERE id = $1 AND version = $18
-            RETURNING id),
+            RETURNING id, job_key),
+        footprinted AS (
+            INSERT INTO job_footprints (job_key, footprint) SELECT job_key, $28::jsonb FROM job WHERE $28::text IS NOT NULL
+            ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint),
         gone AS (
             DELETE FROM job_nodes WHERE job_id IN (SELECT id FROM job) AND NOT (node = ANY ($6::text[]))),
         placed AS (

@@ -404,7 +404,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         }
     }
 
-    /// <summary>Sets the latest usage (and the footprint the grain prepared, if any) of each job whose samples the transaction stored or that it touched.</summary>
+    /// <summary>
+    /// Sets the latest usage (and the flags the grain prepared, if any) of each job whose samples the
+    /// transaction stored or that it touched, and writes the prepared footprints into job_footprints,
+    /// in one round trip.
+    /// </summary>
     private async Task UpdateLatestUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows)
     {
         foreach (var row in rows)
@@ -418,28 +422,40 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         var touched = _stage.Staged;
         if (touched.Count > 0)
         {
-            await using var update = new NpgsqlCommand(
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            var update = new NpgsqlBatchCommand(
                 """
                 UPDATE jobs AS j
                 SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts,
-                    footprint = CASE WHEN u.write THEN u.footprint::jsonb ELSE j.footprint END,
                     flags = CASE WHEN u.write THEN u.flags::jsonb ELSE j.flags END
-                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::text[], $8::bool[])
-                     AS u(id, ts, cpu, mem, gpu, footprint, flags, write)
+                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::bool[])
+                     AS u(id, ts, cpu, mem, gpu, flags, write)
                 WHERE j.id = u.id
-                """,
-                connection,
-                transaction);
+                """);
+            batch.BatchCommands.Add(update);
             update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. touched.Select(u => u.JobId)] });
             update.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.Timestamp)] });
             update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.CpuUsage)] });
             update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.MemoryUsageMb)] });
             update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. touched.Select(u => u.StagedLatest!.GpuUsage)] });
             var footprints = touched.Select(u => u.TakeRowFootprint()).ToArray();
-            update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Footprint)] });
             update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Flags)] });
             update.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. footprints.Select(f => f is not null)] });
-            await update.ExecuteNonQueryAsync().ConfigureAwait(false);
+            var written = Enumerable.Range(0, touched.Count).Where(i => footprints[i] is not null).ToArray();
+            if (written.Length > 0)
+            {
+                var upsert = new NpgsqlBatchCommand(
+                    """
+                    INSERT INTO job_footprints (job_key, footprint)
+                    SELECT k, f::jsonb FROM unnest($1::bigint[], $2::text[]) AS u(k, f)
+                    ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint
+                    """);
+                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(i => touched[i].JobKey)] });
+                upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. written.Select(i => footprints[i]!.Value.Footprint)] });
+                batch.BatchCommands.Add(upsert);
+            }
+
+            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
     }
 

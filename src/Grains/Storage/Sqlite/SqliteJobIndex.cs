@@ -17,7 +17,8 @@ public sealed class SqliteJobIndex(SqliteDatabase database, JobListSql list) : I
     {
         await using var connection = database.OpenReader();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT last_sample_time, cpu_usage, memory_usage_mb, gpu_usage, footprint FROM jobs WHERE id = $id";
+        command.CommandText = "SELECT j.last_sample_time, j.cpu_usage, j.memory_usage_mb, j.gpu_usage, fp.footprint " +
+            "FROM jobs j LEFT JOIN job_footprints fp ON fp.job_key = j.job_key WHERE j.id = $id";
         command.Parameters.AddWithValue("$id", jobId);
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         if (!await reader.ReadAsync().ConfigureAwait(false))

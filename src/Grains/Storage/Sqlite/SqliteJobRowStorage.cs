@@ -29,8 +29,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
         """;
 
     private static readonly string UpdateSql =
-        $"UPDATE jobs SET {string.Join(", ", Lifecycle.Select(column => $"{column} = ${column}"))}, " +
-        "footprint = IFNULL($footprint, footprint), version = version + 1 WHERE id = $id AND version = $version";
+        $"UPDATE jobs SET {string.Join(", ", Lifecycle.Select(column => $"{column} = ${column}"))}, version = version + 1 WHERE id = $id AND version = $version";
 
     protected override async Task<(JobRecord? Record, long Version)> ReadAsync(string jobId)
     {
@@ -91,13 +90,22 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
     protected override Task<bool> UpdateAsync(string jobId, JobRecord record, long version) =>
         database.WriteAsync(new DelegateWrite<bool>(context =>
         {
-            var update = context.Command(UpdateSql, ["$id", .. LifecycleParameters, "$footprint", "$version"]);
+            var update = context.Command(UpdateSql, ["$id", .. LifecycleParameters, "$version"]);
             Bind(update.Parameters, jobId, record);
-            update.Parameters[^2].Value = (object?)record.PendingFootprint ?? DBNull.Value;
             update.Parameters[^1].Value = version;
             if (update.ExecuteNonQuery() == 0)
             {
                 return false;
+            }
+
+            if (record.PendingFootprint is { } footprint)
+            {
+                var write = context.Command(
+                    "INSERT INTO job_footprints (job_key, footprint) VALUES ($key, $footprint) ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint",
+                    "$key", "$footprint");
+                write.Parameters[0].Value = record.Key;
+                write.Parameters[1].Value = footprint;
+                write.ExecuteNonQuery();
             }
 
             var clear = context.Command("DELETE FROM job_nodes WHERE job_id = $id", "$id");
@@ -119,9 +127,12 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
                 return false;
             }
 
-            var samples = context.Command("DELETE FROM samples WHERE job_key = $key", "$key");
-            samples.Parameters[0].Value = key;
-            samples.ExecuteNonQuery();
+            foreach (var sql in new[] { "DELETE FROM samples WHERE job_key = $key", "DELETE FROM job_footprints WHERE job_key = $key" })
+            {
+                var command = context.Command(sql, "$key");
+                command.Parameters[0].Value = key;
+                command.ExecuteNonQuery();
+            }
             foreach (var sql in new[] { "DELETE FROM job_nodes WHERE job_id = $id", "DELETE FROM job_audit WHERE job_id = $id" })
             {
                 var command = context.Command(sql, "$id");

@@ -45,6 +45,29 @@ internal static class SqliteMigrations
         AddColumn(connection, "jobs", "updated_at", "INTEGER");
         AddJobKeys(connection);
         RekeySamples(connection);
+        MoveFootprints(connection);
+    }
+
+    /// <summary>
+    /// The footprints in a table of their own, keyed by job key: in the jobs row (a few hundred bytes
+    /// of JSON) they widened the row that the sample writer rewrites with the latest usage at every
+    /// commit a job has samples in, which cost a twentieth of the writer's time per sample (more
+    /// pages per commit to the WAL; docs/benchmarks.md, "Summary cost"). A file with the old column
+    /// has its footprints moved and the column dropped, in one transaction.
+    /// </summary>
+    private static void MoveFootprints(SqliteConnection connection)
+    {
+        Execute(connection, null, "CREATE TABLE IF NOT EXISTS job_footprints (job_key INTEGER PRIMARY KEY, footprint TEXT NOT NULL)");
+        if (!HasColumn(connection, "jobs", "footprint"))
+        {
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction,
+            "INSERT OR REPLACE INTO job_footprints (job_key, footprint) SELECT job_key, footprint FROM jobs WHERE footprint IS NOT NULL");
+        Execute(connection, transaction, "ALTER TABLE jobs DROP COLUMN footprint");
+        transaction.Commit();
     }
 
     /// <summary>
@@ -101,12 +124,11 @@ internal static class SqliteMigrations
     }
 
     /// <summary>
-    /// The footprint of the current attempt and the stored flags (a JSON array), and the flag -> jobs
-    /// table the <c>?flag=</c> list reads, kept from the column by triggers in the same transaction.
+    /// The stored flags (a JSON array), and the flag -> jobs table the <c>?flag=</c> list reads, kept
+    /// from the column by triggers in the same transaction.
     /// </summary>
     private static void AddFlags(SqliteConnection connection)
     {
-        AddColumn(connection, "jobs", "footprint", "TEXT");
         AddColumn(connection, "jobs", "flags", "TEXT");
         Execute(connection, null, """
             CREATE TABLE IF NOT EXISTS job_flags (

@@ -4,14 +4,16 @@ using SQLitePCL;
 namespace HpcJobs.Grains.Storage.Sqlite;
 
 /// <summary>
-/// Writes each touched job's staged latest usage (and, when the grain prepared one, its footprint and flags) into its
-/// jobs row: one update per job per batch, a thousand per 5,000-sample batch, so bound through
-/// SQLite's C API on prepared statements as the samples are, without a parameter object per value.
+/// Writes each touched job's staged latest usage (and, when the grain prepared one, its flags) into its
+/// jobs row, and the prepared footprint into job_footprints: one update per job per batch, a thousand
+/// per 5,000-sample batch, so bound through SQLite's C API on prepared statements as the samples
+/// are, without a parameter object per value.
 /// </summary>
 internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposable
 {
     private sqlite3_stmt? _latestOnly;
-    private sqlite3_stmt? _withFootprint;
+    private sqlite3_stmt? _withFlags;
+    private sqlite3_stmt? _footprint;
 
     public void Update(JobUsage usage)
     {
@@ -20,8 +22,8 @@ internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposa
         var statement = footprint is null
             ? _latestOnly ??= Prepare(
                 "UPDATE jobs SET cpu_usage = ?1, memory_usage_mb = ?2, gpu_usage = ?3, last_sample_time = ?4 WHERE id = ?5")
-            : _withFootprint ??= Prepare(
-                "UPDATE jobs SET cpu_usage = ?1, memory_usage_mb = ?2, gpu_usage = ?3, last_sample_time = ?4, footprint = ?6, flags = ?7 WHERE id = ?5");
+            : _withFlags ??= Prepare(
+                "UPDATE jobs SET cpu_usage = ?1, memory_usage_mb = ?2, gpu_usage = ?3, last_sample_time = ?4, flags = ?6 WHERE id = ?5");
         Check(raw.sqlite3_bind_double(statement, 1, latest.CpuUsage));
         Check(raw.sqlite3_bind_int64(statement, 2, latest.MemoryUsageMb));
         Check(latest.GpuUsage is { } gpu ? raw.sqlite3_bind_double(statement, 3, gpu) : raw.sqlite3_bind_null(statement, 3));
@@ -29,10 +31,22 @@ internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposa
         Check(raw.sqlite3_bind_text(statement, 5, usage.JobId));
         if (footprint is { } row)
         {
-            Check(raw.sqlite3_bind_text(statement, 6, row.Footprint));
-            Check(row.Flags is { } flags ? raw.sqlite3_bind_text(statement, 7, flags) : raw.sqlite3_bind_null(statement, 7));
+            Check(row.Flags is { } flags ? raw.sqlite3_bind_text(statement, 6, flags) : raw.sqlite3_bind_null(statement, 6));
         }
 
+        Step(statement);
+        if (footprint is { } written)
+        {
+            var upsert = _footprint ??= Prepare(
+                "INSERT INTO job_footprints (job_key, footprint) VALUES (?1, ?2) ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint");
+            Check(raw.sqlite3_bind_int64(upsert, 1, usage.JobKey));
+            Check(raw.sqlite3_bind_text(upsert, 2, written.Footprint));
+            Step(upsert);
+        }
+    }
+
+    private void Step(sqlite3_stmt statement)
+    {
         var result = raw.sqlite3_step(statement);
         raw.sqlite3_reset(statement);
         if (result != raw.SQLITE_DONE)
@@ -44,7 +58,8 @@ internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposa
     public void Dispose()
     {
         _latestOnly?.Dispose();
-        _withFootprint?.Dispose();
+        _withFlags?.Dispose();
+        _footprint?.Dispose();
     }
 
     private sqlite3_stmt Prepare(string sql)
