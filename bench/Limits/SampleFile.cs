@@ -47,7 +47,6 @@ internal static class SampleFile
             cluster          TEXT,
             account          TEXT GENERATED ALWAYS AS (json_extract(scheduler, '$.account')) VIRTUAL,
             partition        TEXT GENERATED ALWAYS AS (json_extract(scheduler, '$.partition')) VIRTUAL,
-            footprint        TEXT,
             flags            TEXT,
             updated_at       INTEGER
         );
