@@ -520,7 +520,7 @@ public sealed partial class JobGrain(
         try
         {
             await record.WriteStateAsync().ConfigureAwait(true);
-            Usage.LifecycleWritten(next.Flags, footprintWritten: next.PendingFootprint is not null);
+            Usage.LifecycleWritten(next.Flags);
         }
         catch
         {

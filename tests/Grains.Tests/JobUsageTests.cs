@@ -163,33 +163,21 @@ public sealed class JobUsageTests
     }
 
     [Fact]
-    public void ALifecycleWrite_WithdrawsThePreparedFootprint_AndItsFlagsAreTheRows()
+    public void ALifecycleWrite_WithdrawsThePreparedFootprint_AndTheNextIsDue_AnIntervalLater()
     {
-        var usage = Running();
+        var time = new FixedTime(T0.AddHours(1));
+        var usage = Running(time);
         Commit(usage, Sample(10, 2, 1));
         var flags = usage.FlagsOf(usage.Footprint);
         usage.PrepareRow(usage.Footprint, flags);
 
-        usage.LifecycleWritten(flags, footprintWritten: false);
+        usage.LifecycleWritten(flags);
 
         Assert.Null(usage.TakeRowFootprint());
         usage.Discard();
         Commit(usage, Sample(10.5, 2, 1));
         Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint))); // the row holds these flags: not urgent
-        Assert.NotNull(usage.TakeRowFootprint()); // but the footprint is due again
-    }
-
-    [Fact]
-    public void ALifecycleWrite_ThatWroteTheFootprint_MakesTheNextDue_AnIntervalLater()
-    {
-        var time = new FixedTime(T0.AddHours(1));
-        var usage = Running(time);
-        Commit(usage, Sample(10, 2, 1));
-        usage.LifecycleWritten(usage.FlagsOf(usage.Footprint), footprintWritten: true);
-
-        Commit(usage, Sample(10.5, 2, 1));
-        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
-        Assert.Null(usage.TakeRowFootprint());
+        Assert.Null(usage.TakeRowFootprint()); // and the row was written just now
         usage.Discard();
 
         time.Now += JobUsage.FootprintWriteInterval;
