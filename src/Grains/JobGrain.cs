@@ -387,7 +387,6 @@ public sealed partial class JobGrain(
             }
         }
 
-        var before = _latestSeen;
         var stored = 0;
         for (var i = 0; i < batch.Count; i++)
         {
@@ -398,16 +397,17 @@ public sealed partial class JobGrain(
             }
         }
 
-        _latestSeen = Usage.Latest;
-        if (stored == 0)
+        // The samples the writer committed are folded and judged here, on the job's turn, not on the
+        // writer's loop (once per commit: another append of the same commit may have done it, and
+        // told the observers the latest usage it published with them); a due footprint goes with
+        // the job's next transaction, a change of flags at once.
+        if (stored == 0 || !Usage.JudgeCommitted(out var footprint, out var flags))
         {
             return result;
         }
 
-        // The samples the writer committed are folded and judged here, on the job's turn, not on the
-        // writer's loop; a due footprint goes with the job's next transaction, a change of flags at once.
-        var footprint = Usage.Footprint;
-        var flags = Usage.FlagsOf(footprint);
+        var before = _latestSeen;
+        _latestSeen = Usage.Latest;
         if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).

@@ -44,6 +44,9 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// <summary>The stored flags of the last footprint prepared (or of the last lifecycle write); null before the first.</summary>
     private IReadOnlyList<string>? _flagsPrepared;
 
+    /// <summary>The footprint <see cref="JudgeCommitted"/> last judged (a reference, the grain's own).</summary>
+    private Footprint? _judged;
+
     public string JobId { get; } = jobId;
 
     /// <summary>The jobs row's integer key (<see cref="JobRecord.Key"/>) that the sample log stores this job's samples under.</summary>
@@ -91,6 +94,26 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// <summary>The flags alone of <see cref="Verdict"/>, judged on <see cref="FlagFigures"/> without building a summary: what the grain tells its observers and stores after each commit.</summary>
     public IReadOnlyList<string> FlagsOf(Footprint footprint) =>
         JobVerdict.FlagsOf(footprint, Facts, settings.Window, settings.Time.GetUtcNow(), settings.Efficiency);
+
+    /// <summary>
+    /// After an append, on the grain's turn: the committed footprint (the writer's new samples folded)
+    /// and its flags, or false when that footprint was judged already. The appends of one job that a
+    /// group commit held complete together (a 5,000-sample batch of 1,000 jobs is one append per job,
+    /// and a commit holds several batches); the first folds and judges, the others have nothing new.
+    /// </summary>
+    public bool JudgeCommitted(out Footprint footprint, out IReadOnlyList<string> flags)
+    {
+        footprint = Footprint;
+        if (ReferenceEquals(footprint, _judged))
+        {
+            flags = [];
+            return false;
+        }
+
+        _judged = footprint;
+        flags = FlagsOf(footprint);
+        return true;
+    }
 
     /// <summary>
     /// After a commit, on the grain's turn: hands the row <paramref name="footprint"/> and the stored
@@ -164,6 +187,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         Interlocked.Exchange(ref _unfolded, null);
         Interlocked.Exchange(ref _rowDue, null);
         _footprint = Footprint.Empty(attempt);
+        _judged = null;
         _committed = _committed with { PeakMemoryMb = 0 };
         (_preparedAt, _flagsPrepared) = (0, null);
     }
@@ -204,6 +228,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         // The recent samples give the latest usage only; the peak is the stored footprint's.
         _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { PeakMemoryMb = 0 };
         _footprint = footprint;
+        _judged = null;
         _staged = null;
         _staging = null;
         _unfolded = null;

@@ -70,6 +70,27 @@ public sealed class JobUsageTests
     }
 
     [Fact]
+    public void JudgeCommitted_JudgesEachFoldedFootprintOnce_AViewsFoldIncluded()
+    {
+        var usage = Running();
+        Commit(usage, Sample(10, 2, 1));
+
+        Assert.True(usage.JudgeCommitted(out var first, out var flags));
+        Assert.Contains(JobFlags.IdleGpu, flags);
+        Assert.False(usage.JudgeCommitted(out var again, out _)); // another append of the same commit
+        Assert.Same(first, again);
+
+        Commit(usage, Sample(10.5, 2, 1));
+        _ = usage.CommittedVerdict(); // a view folds the commit first: still unjudged
+        Assert.True(usage.JudgeCommitted(out var second, out _));
+        Assert.Equal(2, second.SampleCount);
+
+        usage.StartAttempt(2);
+        Assert.True(usage.JudgeCommitted(out var empty, out _));
+        Assert.Equal(0, empty.SampleCount);
+    }
+
+    [Fact]
     public void PeakMemory_IsTheCombinedLatestOfTheNodes()
     {
         var usage = Running();
