@@ -51,8 +51,8 @@ internal static class SqliteMigrations
     /// <summary>
     /// The footprints in a table of their own, keyed by job key: in the jobs row (a few hundred bytes
     /// of JSON) they widened the row that the sample writer rewrites with the latest usage at every
-    /// commit a job has samples in, which cost a twentieth of the writer's time per sample (more
-    /// pages per commit to the WAL; docs/benchmarks.md, "Summary cost"). A file with the old column
+    /// commit a job has samples in, several times wider (about 730 bytes instead of 100; more pages
+    /// per commit to the WAL; docs/benchmarks.md, "Summary cost"). A file with the old column
     /// has its footprints moved and the column dropped, in one transaction.
     /// </summary>
     private static void MoveFootprints(SqliteConnection connection)
