@@ -26,7 +26,6 @@ public sealed partial class JobGrain(
     private JobUsage? _usage;
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
-    private UsageSample? _latestSeen;
 
     /// <summary>When a recovery pass last reached this activation.</summary>
     private long _recoveredAt = UtcTicks.None;
@@ -406,9 +405,7 @@ public sealed partial class JobGrain(
             return result;
         }
 
-        var before = _latestSeen;
-        _latestSeen = Usage.Latest;
-        if (!ReferenceEquals(before, _latestSeen) && _latestSeen is { } latest)
+        if (Usage.Latest is { } latest)
         {
             // Only the usage moved: no view per sample (the observers keep the lifecycle they have).
             shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, footprint.LastSample(), flags));
@@ -514,6 +511,7 @@ public sealed partial class JobGrain(
         // The flags stored with the row are judged against the new lifecycle (final when it ends), and
         // the footprint goes with them: the row's summary is the job's as of each transition.
         Usage.Facts = JobFacts.Of(next);
+        Usage.LifecycleWriting();
         var footprint = next.Attempt == previous.Attempt ? Usage.Footprint : Footprint.Empty(next.Attempt);
         next.Flags = Usage.Verdict(footprint).Flags;
         next.PendingFootprint = footprint.SampleCount > 0 ? StorageJson.FootprintJson(footprint) : null;

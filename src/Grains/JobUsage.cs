@@ -35,6 +35,14 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     private List<UsageSample>? _unfolded;
     private RowFootprint? _rowDue;
 
+    /// <summary>
+    /// Which row footprints are still current: a lifecycle write (and a new attempt) moves it on
+    /// before it is queued, and the writer drops a prepared footprint of an earlier generation, when
+    /// taking it and when putting it back after a discarded transaction — judged against the old
+    /// lifecycle, it must not overwrite what the lifecycle write stored.
+    /// </summary>
+    private int _rowGeneration;
+
     // The grain's part: the folded footprint, and what it last prepared for the row.
     private Footprint _footprint = Footprint.Empty(1);
 
@@ -133,22 +141,30 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         }
 
         (_preparedAt, _flagsPrepared) = (now, stored);
-        Volatile.Write(ref _rowDue, new RowFootprint(footprint, stored));
+        Volatile.Write(ref _rowDue, new RowFootprint(footprint, stored, Volatile.Read(ref _rowGeneration)));
         return changed;
     }
 
     /// <summary>
-    /// The grain wrote the row's flags with its lifecycle (<paramref name="flags"/>, judged against the
-    /// new facts), and the footprint with them when it had samples: a footprint prepared before
-    /// carries flags judged against the old facts, so it is withdrawn, and the next is due a full
-    /// interval later (unless the flags change). So a job that was created and then reported once
-    /// holds no footprint for the writer until its next sample a minute on (memory per job, row 5).
+    /// Before the grain queues a lifecycle write (which stores the flags and the footprint itself): a
+    /// footprint prepared before it carries flags judged against the old lifecycle, so it is
+    /// withdrawn, and one the writer holds already is not put back.
     /// </summary>
-    public void LifecycleWritten(IReadOnlyList<string> flags)
+    public void LifecycleWriting()
     {
+        Interlocked.Increment(ref _rowGeneration);
         Interlocked.Exchange(ref _rowDue, null);
-        (_preparedAt, _flagsPrepared) = (settings.Time.GetUtcNow().UtcTicks, Flagging.Stored(flags));
     }
+
+    /// <summary>
+    /// The lifecycle write stored <paramref name="flags"/> (judged against the new facts), and the
+    /// footprint with them when it had samples: the next footprint is due a full interval later
+    /// (unless the flags change), so a job that was created and then reported once holds no
+    /// footprint for the writer until its next sample a minute on (memory per job, row 5). A
+    /// footprint prepared while the write was under way is newer than it, and stays due.
+    /// </summary>
+    public void LifecycleWritten(IReadOnlyList<string> flags) =>
+        (_preparedAt, _flagsPrepared) = (settings.Time.GetUtcNow().UtcTicks, Flagging.Stored(flags));
 
     /// <summary>
     /// On the writer's loop, once per touched job and transaction: the footprint and stored flags (JSON)
@@ -159,7 +175,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// </summary>
     public (string Footprint, string? Flags)? TakeRowFootprint()
     {
-        _rowWriting = Interlocked.Exchange(ref _rowDue, null);
+        _rowWriting = Interlocked.Exchange(ref _rowDue, null) is { } due && IsCurrent(due) ? due : null;
         return _rowWriting is { } row ? (Storage.StorageJson.FootprintJson(row.Footprint), Storage.StorageJson.Flags(row.Flags)) : null;
     }
 
@@ -185,7 +201,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     public void StartAttempt(int attempt)
     {
         Interlocked.Exchange(ref _unfolded, null);
-        Interlocked.Exchange(ref _rowDue, null);
+        LifecycleWriting();
         _footprint = Footprint.Empty(attempt);
         _judged = null;
         _committed = _committed with { PeakMemoryMb = 0 };
@@ -278,7 +294,11 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         _staging = null;
         if (_rowWriting is { } row)
         {
-            Interlocked.CompareExchange(ref _rowDue, row, null);
+            if (IsCurrent(row))
+            {
+                Interlocked.CompareExchange(ref _rowDue, row, null);
+            }
+
             _rowWriting = null;
         }
     }
@@ -301,7 +321,9 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     }
 
     /// <summary>A footprint and its stored flags, prepared by the grain for the jobs row (both immutable, shared with the grain's own).</summary>
-    private sealed record RowFootprint(Footprint Footprint, IReadOnlyList<string> Flags);
+    private sealed record RowFootprint(Footprint Footprint, IReadOnlyList<string> Flags, int Generation);
+
+    private bool IsCurrent(RowFootprint row) => row.Generation == Volatile.Read(ref _rowGeneration);
 
     /// <summary>The latest usage, and the peak of the job's combined memory over the samples staged since the attempt started.</summary>
     private sealed record State(UsageSample? WholeJob, UsageSample[] ByNode, UsageSample? Latest, long PeakMemoryMb)

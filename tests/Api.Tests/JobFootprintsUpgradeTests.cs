@@ -69,3 +69,31 @@ public abstract class JobFootprintsUpgradeTests<TBackend>
 public sealed class SqliteJobFootprintsUpgradeTests : JobFootprintsUpgradeTests<SqliteBackend>;
 
 public sealed class PostgresJobFootprintsUpgradeTests : JobFootprintsUpgradeTests<PostgresBackend>;
+
+/// <summary>
+/// SQLite gives a new job the largest key plus one, so a deleted job's key comes back (PostgreSQL's
+/// keys are an identity, and its footprints reference them): a footprint left under it by a write
+/// that raced the delete must not become the new job's.
+/// </summary>
+public sealed class SqliteJobKeyReuseTests
+{
+    [Fact]
+    public async Task ANewJob_FindsNoFootprintUnderItsKey_WhenAnEarlierJobHadIt()
+    {
+        await using var backend = new SqliteBackend();
+        var database = await backend.CreateDatabaseAsync();
+        await using var service = InProcessService.Start(database, "footprints");
+        var client = service.Client;
+        await CreateJobAsync(client);
+
+        // A footprint left under the next key, as a job deleted while its footprint was being written leaves it.
+        var next = await DirectDatabase.ScalarAsync(database, "SELECT MAX(job_key) + 1 FROM jobs");
+        await DirectDatabase.ExecuteAsync(database,
+            $$"""INSERT INTO job_footprints (job_key, footprint) VALUES ({{next}}, '{"Attempt":1,"Nodes":[],"MaxMemoryMb":9999}')""");
+
+        var id = await CreateJobAsync(client);
+
+        Assert.Equal(next, await DirectDatabase.ScalarAsync(database, $"SELECT job_key FROM jobs WHERE id = '{id}'"));
+        Assert.Equal(0, await DirectDatabase.ScalarAsync(database, $"SELECT COUNT(*) FROM job_footprints WHERE job_key = {next}"));
+    }
+}

@@ -192,6 +192,7 @@ public sealed class JobUsageTests
         var flags = usage.FlagsOf(usage.Footprint);
         usage.PrepareRow(usage.Footprint, flags);
 
+        usage.LifecycleWriting();
         usage.LifecycleWritten(flags);
 
         Assert.Null(usage.TakeRowFootprint());
@@ -203,6 +204,30 @@ public sealed class JobUsageTests
 
         time.Now += JobUsage.FootprintWriteInterval;
         Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.NotNull(usage.TakeRowFootprint());
+    }
+
+    [Fact]
+    public void AFootprintPreparedBeforeALifecycleWrite_IsNeitherTakenNorPutBack_AndOneFromDuringItStays()
+    {
+        var usage = Running();
+        Commit(usage, Sample(10, 2, 1));
+        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint));
+
+        // The writer holds it in an open transaction when the lifecycle write is queued.
+        usage.Stage(Sample(10.5, 2, 1));
+        Assert.NotNull(usage.TakeRowFootprint());
+        usage.LifecycleWriting();
+        usage.Discard();
+        Assert.Null(usage.TakeRowFootprint()); // not put back: judged against the old lifecycle
+        usage.Discard();
+
+        // Prepared while the lifecycle write is under way: newer than what it stores, so it stays due.
+        usage.LifecycleWriting();
+        Commit(usage, Sample(11, 2, 1));
+        usage.Facts = usage.Facts with { Allocation = new JobAllocation(4, 8000, 0) };
+        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        usage.LifecycleWritten([]);
         Assert.NotNull(usage.TakeRowFootprint());
     }
 

@@ -448,6 +448,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
                     """
                     INSERT INTO job_footprints (job_key, footprint)
                     SELECT k, f::jsonb FROM unnest($1::bigint[], $2::text[]) AS u(k, f)
+                    WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.job_key = u.k) -- not for a job deleted meanwhile
                     ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint
                     """);
                 upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(i => touched[i].JobKey)] });

@@ -79,6 +79,11 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
 
             record.Key = key;
 
+            // A key comes back after its job was deleted (the largest plus one); nothing of that job is left under it.
+            var stale = context.Command("DELETE FROM job_footprints WHERE job_key = $key", "$key");
+            stale.Parameters[0].Value = key;
+            stale.ExecuteNonQuery();
+
             context.Command(
                 "INSERT INTO service_counters (name, value) VALUES ('jobs_created', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1")
                 .ExecuteNonQuery();

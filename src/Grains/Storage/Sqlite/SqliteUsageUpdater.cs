@@ -35,7 +35,10 @@ internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposa
         }
 
         Step(statement);
-        if (footprint is { } written)
+
+        // Not for a row that is gone (a job deleted while its append of no sample was queued): its
+        // key can be given again, and the next job would find this footprint.
+        if (footprint is { } written && raw.sqlite3_changes(connection.Handle) > 0)
         {
             var upsert = _footprint ??= Prepare(
                 "INSERT INTO job_footprints (job_key, footprint) VALUES (?1, ?2) ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint");
