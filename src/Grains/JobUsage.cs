@@ -52,8 +52,14 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// <summary>The stored flags of the last footprint prepared (or of the last lifecycle write); null before the first.</summary>
     private IReadOnlyList<string>? _flagsPrepared;
 
-    /// <summary>The footprint <see cref="JudgeCommitted"/> last judged (a reference, the grain's own).</summary>
-    private Footprint? _judged;
+    /// <summary>
+    /// The transactions the writer committed for this job (bumped after their samples are handed
+    /// over), and the count <see cref="JudgeCommitted"/> last judged (-1: judge at the next append).
+    /// Counted, not inferred from a new footprint, so that every commit is told to the observers even
+    /// when it changes no footprint (a measurement build that keeps none, bench/summary-off.patch).
+    /// </summary>
+    private int _commits;
+    private int _commitsJudged = -1;
 
     public string JobId { get; } = jobId;
 
@@ -105,20 +111,22 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
 
     /// <summary>
     /// After an append, on the grain's turn: the committed footprint (the writer's new samples folded)
-    /// and its flags, or false when that footprint was judged already. The appends of one job that a
+    /// and its flags, or false when no commit came since the last judgement. The appends of one job that a
     /// group commit held complete together (a 5,000-sample batch of 1,000 jobs is one append per job,
     /// and a commit holds several batches); the first folds and judges, the others have nothing new.
     /// </summary>
     public bool JudgeCommitted(out Footprint footprint, out IReadOnlyList<string> flags)
     {
+        // The count first: the samples of every commit it counts are handed over before it is bumped.
+        var commits = Volatile.Read(ref _commits);
         footprint = Footprint;
-        if (ReferenceEquals(footprint, _judged))
+        if (commits == _commitsJudged)
         {
             flags = [];
             return false;
         }
 
-        _judged = footprint;
+        _commitsJudged = commits;
         flags = FlagsOf(footprint);
         return true;
     }
@@ -203,7 +211,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         Interlocked.Exchange(ref _unfolded, null);
         LifecycleWriting();
         _footprint = Footprint.Empty(attempt);
-        _judged = null;
+        _commitsJudged = -1;
         _committed = _committed with { PeakMemoryMb = 0 };
         (_preparedAt, _flagsPrepared) = (0, null);
     }
@@ -244,7 +252,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         // The recent samples give the latest usage only; the peak is the stored footprint's.
         _committed = (rowLatest is null ? state : state with { Latest = rowLatest }) with { PeakMemoryMb = 0 };
         _footprint = footprint;
-        _judged = null;
+        _commitsJudged = -1;
         _staged = null;
         _staging = null;
         _unfolded = null;
@@ -275,8 +283,10 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     public void Commit()
     {
         _rowWriting = null;
-        if (_staged is { } staged)
+        var staged = _staged;
+        if (staged is not null)
         {
+            // The latest usage (and the peak memory a fold reads) before the samples are handed over.
             _committed = staged;
             _staged = null;
         }
@@ -285,6 +295,11 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         {
             _staging = null;
             HandOver(samples);
+        }
+
+        if (staged is not null)
+        {
+            Volatile.Write(ref _commits, _commits + 1);
         }
     }
 
