@@ -5,6 +5,7 @@
 #   RUNS=7 bench/summary-cost.sh
 #   BEFORE=<rev> bench/summary-cost.sh   # the working tree against another commit, as built
 #   OFF_PATCH=<file> bench/summary-cost.sh   # "before" is HEAD with another measurement patch
+#   COUNTERS=1 bench/summary-cost.sh     # + each run's GC pause time, collections and allocated bytes (dotnet-counters)
 #
 # By default "before" is HEAD with bench/summary-off.patch applied: a measurement-only change that
 # keeps no footprint, judges no verdict and writes no footprint with the jobs row, so the two
@@ -53,15 +54,44 @@ run() { # label silo-dll run
     kill -0 "$svc_pid" 2>/dev/null || { cat "$work/$1-$3.log"; exit 1; }
     sleep 0.2
   done
-  local result cpu_before cpu_after accepted
+  local result cpu_before cpu_after accepted counters_pid="" gc=""
+  if [ -n "${COUNTERS:-}" ]; then
+    "$COUNTERS_TOOL" collect -p "$svc_pid" --counters System.Runtime --format csv -o "$work/$1-$3.csv" >/dev/null 2>&1 &
+    counters_pid=$!
+    sleep 1
+  fi
   cpu_before=$(cpu_ticks "$svc_pid")
   result=$($BENCH batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 | grep RESULT)
   cpu_after=$(cpu_ticks "$svc_pid")
   writer=$(writer_ticks "$svc_pid")
+  if [ -n "$counters_pid" ]; then
+    kill -TERM "$counters_pid"; wait "$counters_pid" 2>/dev/null || true # (a background job ignores SIGINT; it flushes each line)
+    gc=" $(gc_figures "$work/$1-$3.csv")"
+  fi
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; svc_pid=""
   accepted=$(sed -E 's/.*accepted=([0-9]+).*/\1/' <<<"$result")
-  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }') writer_cpu_s_per_100k=$(awk -v t="$writer" -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')" \
+  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }') writer_cpu_s_per_100k=$(awk -v t="$writer" -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')$gc" \
     | tee -a "$work/results.txt"
+}
+
+COUNTERS_TOOL=${DOTNET_COUNTERS:-$HOME/.dotnet/tools/dotnet-counters}
+gc_figures() { # counters csv -> the GC's pause seconds, collections per generation and bytes allocated over the run
+  python3 - "$1" <<'PY'
+import csv, sys
+pause = alloc = 0.0
+gens = {}
+for row in csv.reader(open(sys.argv[1])):
+    if len(row) < 5 or row[0] == "Timestamp":
+        continue
+    name, kind, value = row[2], row[3], float(row[4] or 0)
+    if name.startswith("dotnet.gc.pause.time"):
+        pause += value
+    elif name.startswith("dotnet.gc.heap.total_allocated"):
+        alloc += value
+    elif name.startswith("dotnet.gc.collections"):
+        gens[name] = gens.get(name, 0) + value
+print(f"gc_pause_s={pause:.3f} gc_alloc_mb={alloc / 1e6:.0f} " + " ".join(f"{k.split('=')[-1].strip(']')}={v:.0f}" for k, v in sorted(gens.items())))
+PY
 }
 
 cpu_ticks() { # pid -> utime + stime in clock ticks
