@@ -3,7 +3,7 @@
 # (docs/benchmarks.md "Goals missed, and what bounds them"):
 #
 #   bench/limits.sh                  # everything (~8 minutes)
-#   STEPS="sqlite commit" bench/limits.sh   # only some of: sqlite extra commit hop service postgres
+#   STEPS="sqlite commit" bench/limits.sh   # only some of: sqlite extra commit hop service postgres pghop
 #   SECONDS_PER_RUN=30 bench/limits.sh      # longer SQLite runs (default 15, after a 5 s warm-up)
 #
 #   sqlite  SQLite's own insert rate for the batch benchmark's rows (5,000 samples of 1,000 jobs per
@@ -27,6 +27,10 @@
 #           with the jobs rows' latest-usage UPDATE; COPY also without it and with synchronous_commit
 #           = off. CPU microseconds per row of the backend, the whole server and the client. Each run
 #           holds /tmp/hpc-bench.lock. bench/pg-ab.sh measures the service against it.
+#   pghop   bench/Baseline with HOP=grain-postgres (the grain awaiting a durable group commit of its
+#           sample into the service's schema on the private PostgreSQL: binary COPY and the jobs
+#           update, one writer), then the service's single step on PostgreSQL, same load as hop;
+#           with "hop" in STEPS too, the ratios to the bare baseline
 #
 # Builds Release; runs everything on loopback (ports 18880-18898); starts and stops every process
 # by PID. Needs wrk for the hop and service steps.
@@ -35,7 +39,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-15s}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
-STEPS=${STEPS:-"sqlite extra commit hop service postgres"}
+STEPS=${STEPS:-"sqlite extra commit hop service postgres pghop"}
 PORT=18880
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -105,8 +109,10 @@ pg_insert() { # name load [options...]
   figure "${name}_client_cpu_us_per_row" "$(field client_cpu_us_per_row "$line")"
 }
 
+pg_started=""
 if step postgres; then
   start_private_postgres limits
+  pg_started=yes
   pg_insert pg_copy_jobs_update copy --jobs-update
   pg_insert pg_copy_partition_jobs_update copy-partition --jobs-update
   pg_insert pg_unnest_jobs_update unnest --jobs-update
@@ -217,6 +223,25 @@ if step service; then
   stop_service
 fi
 
+# The same hop on PostgreSQL: the grain awaiting a durable group commit (binary COPY + the jobs
+# update) into the service's schema, then the service's single step on PostgreSQL as bench/run.sh
+# runs it, on the same private server.
+if step pghop; then
+  [ -n "$pg_started" ] || start_private_postgres limits
+  psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "CREATE DATABASE hop_pg"
+  PG_CONNECTION="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=hop_pg" baseline baseline_grain_postgres grain-postgres
+  dotnet build -c Release src/Silo >/dev/null
+  dotnet build -c Release bench/Bench >/dev/null
+  psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "CREATE DATABASE service_pg"
+  start_service service_pg_single 18890 DATABASE_TYPE=postgres "DATABASE_URL=postgres://postgres:x@127.0.0.1:$pgport/service_pg?sslmode=disable"
+  dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll create http://127.0.0.1:18890 1000 bench- >/dev/null
+  line=$(wrk_ingest http://127.0.0.1:18890)
+  record service_postgres_single "$line"
+  figure service_postgres_single_req_per_s "$(field req_per_s "$line")"
+  figure service_postgres_single_p99_ms "$(field p99_ms "$line")"
+  stop_service
+fi
+
 # The ratios between the figures above (only those whose figures were measured in this run).
 awk 'BEGIN {v["goal"] = 200000} {v[$2] = $3}
   function ratio(name, a, b) { if (v[a] > 0 && v[b] > 0) printf "RESULT %s %.2f\n", name, v[a] / v[b] }
@@ -226,6 +251,9 @@ awk 'BEGIN {v["goal"] = 200000} {v[$2] = $3}
     ratio("service_single_over_baseline", "service_sqlite_single_req_per_s", "baseline_req_per_s")
     ratio("service_single_over_baseline_grain", "service_sqlite_single_req_per_s", "baseline_grain_req_per_s")
     ratio("service_single_over_baseline_grain_sqlite", "service_sqlite_single_req_per_s", "baseline_grain_sqlite_req_per_s")
+    ratio("baseline_grain_postgres_over_baseline", "baseline_grain_postgres_req_per_s", "baseline_req_per_s")
+    ratio("service_postgres_single_over_baseline", "service_postgres_single_req_per_s", "baseline_req_per_s")
+    ratio("service_postgres_single_over_baseline_grain_postgres", "service_postgres_single_req_per_s", "baseline_grain_postgres_req_per_s")
     ratio("service_batch_over_sqlite_insert_current_jobs_update", "service_sqlite_batch_samples_per_s", "sqlite_insert_current_jobs_update")
     ratio("service_batch_over_sqlite_insert_current_jobs_update_20k_tx", "service_sqlite_batch_samples_per_s", "sqlite_insert_current_jobs_update_20k_tx")
     ratio("sqlite_insert_current_jobs_update_over_goal_200000", "sqlite_insert_current_jobs_update", "goal")

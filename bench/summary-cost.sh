@@ -15,7 +15,8 @@
 # batches from 8 connections for SECONDS_PER_RUN (default 20). Prints each run's samples/s and the
 # silo's CPU-seconds per 100,000 samples (user + system, from /proc; steadier than the rate on a
 # shared machine), the same for the SQLite writer thread alone (the thread that bounds batch ingest
-# on SQLite), and the medians. Starts and stops every process by PID.
+# on SQLite), the writer's mean writes (one job's slice of a request) per commit, and the medians.
+# Starts and stops every process by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,16 +62,18 @@ run() { # label silo-dll run
     sleep 1
   fi
   cpu_before=$(cpu_ticks "$svc_pid")
+  commits_before=$(commits "$PORT")
   result=$($BENCH batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 | grep RESULT)
   cpu_after=$(cpu_ticks "$svc_pid")
   writer=$(writer_ticks "$svc_pid")
+  commits_after=$(commits "$PORT")
   if [ -n "$counters_pid" ]; then
     kill -TERM "$counters_pid"; wait "$counters_pid" 2>/dev/null || true # (a background job ignores SIGINT; it flushes each line)
     gc=" $(gc_figures "$work/$1-$3.csv")"
   fi
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true; svc_pid=""
   accepted=$(sed -E 's/.*accepted=([0-9]+).*/\1/' <<<"$result")
-  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }') writer_cpu_s_per_100k=$(awk -v t="$writer" -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')$gc" \
+  echo "$1 $result cpu_s_per_100k=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }') writer_cpu_s_per_100k=$(awk -v t="$writer" -v hz="$(getconf CLK_TCK)" -v n="$accepted" 'BEGIN { printf "%.3f", t / hz / n * 100000 }')$(awk -v a="$commits_before" -v b="$commits_after" 'BEGIN { split(a, x); split(b, y); if (y[2] > x[2]) printf " writes_per_commit=%.0f commits=%d", (y[1] - x[1]) / (y[2] - x[2]), y[2] - x[2] }')$gc" \
     | tee -a "$work/results.txt"
 }
 
@@ -92,6 +95,10 @@ for row in csv.reader(open(sys.argv[1])):
         gens[name] = gens.get(name, 0) + value
 print(f"gc_pause_s={pause:.3f} gc_alloc_mb={alloc / 1e6:.0f} " + " ".join(f"{k.split('=')[-1].strip(']')}={v:.0f}" for k, v in sorted(gens.items())))
 PY
+}
+
+commits() { # port -> "writes commits" of the sample writer so far (its /metrics)
+  curl -fs "http://127.0.0.1:$1/metrics" | awk '$1 == "hpc_storage_commit_batch_size_sum" {w = $2} $1 == "hpc_storage_commit_batch_size_count" {c = $2} END {print w + 0, c + 0}'
 }
 
 cpu_ticks() { # pid -> utime + stime in clock ticks

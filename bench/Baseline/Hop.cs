@@ -14,6 +14,9 @@ internal enum Hop
 
     /// <summary>The grain call, and the grain awaits its sample's commit by the shared SQLite writer.</summary>
     GrainSqlite,
+
+    /// <summary>The grain call, and the grain awaits its sample's durable commit to PostgreSQL by one shared writer.</summary>
+    GrainPostgres,
 }
 
 /// <summary>
@@ -51,19 +54,27 @@ internal static class HopSetup
         "none" => Hop.None,
         "grain" => Hop.Grain,
         "grain-sqlite" => Hop.GrainSqlite,
-        var other => throw new ArgumentException($"HOP must be 'none', 'grain' or 'grain-sqlite', not '{other}'"),
+        "grain-postgres" => Hop.GrainPostgres,
+        var other => throw new ArgumentException($"HOP must be 'none', 'grain', 'grain-sqlite' or 'grain-postgres', not '{other}'"),
     };
 
     /// <summary>A silo in this process on loopback (silo port PORT+1, gateway PORT+2), and the grain's sink.</summary>
     public static WebApplicationBuilder UseHopSilo(this WebApplicationBuilder builder, Hop hop, int port)
     {
         builder.UseOrleans(silo => silo.UseLocalhostClustering(siloPort: port + 1, gatewayPort: port + 2));
+        var jobs = int.Parse(Environment.GetEnvironmentVariable("JOBS") ?? "1000");
         if (hop == Hop.GrainSqlite)
         {
             var path = Environment.GetEnvironmentVariable("SQLITE_PATH")
                 ?? throw new ArgumentException("HOP=grain-sqlite needs SQLITE_PATH (a file that does not exist yet)");
-            var jobs = int.Parse(Environment.GetEnvironmentVariable("JOBS") ?? "1000");
             builder.Services.AddSingleton<ISampleSink>(_ => new SqliteSampleSink(path, jobs));
+        }
+        else if (hop == Hop.GrainPostgres)
+        {
+            var connection = Environment.GetEnvironmentVariable("PG_CONNECTION")
+                ?? throw new ArgumentException("HOP=grain-postgres needs PG_CONNECTION (an Npgsql connection string to an empty database)");
+            var schema = Environment.GetEnvironmentVariable("SCHEMA_DIR") ?? "sql/postgres";
+            builder.Services.AddSingleton<ISampleSink>(_ => PostgresSampleSink.Create(connection, schema, jobs));
         }
         else
         {

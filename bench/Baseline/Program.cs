@@ -9,7 +9,9 @@ using HpcJobs.Bench.Baseline;
 // HOP=grain adds, after parsing, one call to a no-op grain of a co-hosted silo, keyed by the route's
 // job id: the floor of "Kestrel + parse + one grain call". HOP=grain-sqlite has that grain await the
 // commit of its sample by a shared group-commit SQLite writer (keyed samples table, jobs row update;
-// a fresh file at SQLITE_PATH, jobs bench-0 .. bench-(JOBS-1)). See bench/limits.sh.
+// a fresh file at SQLITE_PATH, jobs bench-0 .. bench-(JOBS-1)); HOP=grain-postgres, of its durable
+// commit to PostgreSQL by one shared writer (the service's schema in the empty database at
+// PG_CONNECTION, binary COPY and the jobs rows' update). See bench/limits.sh.
 var hop = HopSetup.FromEnvironment();
 var port = int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "18680");
 var builder = WebApplication.CreateSlimBuilder(args);

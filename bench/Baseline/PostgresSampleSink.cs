@@ -1,0 +1,187 @@
+using System.Threading.Channels;
+using HpcJobs.Grains;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HpcJobs.Bench.Baseline;
+
+/// <summary>
+/// The service's PostgreSQL group commit reduced to its floor, for <c>HOP=grain-postgres</c>: one
+/// writer takes whatever has queued (at most 4,096 writes, the service's batch), and in one durable
+/// transaction (the server's <c>synchronous_commit</c>) copies the samples into the service's own
+/// schema (sql/postgres 010 onwards: the day-partitioned samples table with its unique key and ts
+/// index) by binary COPY and sets the touched jobs rows' latest usage from arrays, then completes
+/// the writes it held. What it leaves out of the service's writer: the admission and stage, the
+/// node keys, the footprints and the pipelined sync (the service commits without the flush and
+/// acknowledges after the next one).
+/// </summary>
+internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
+{
+    private const int MaxBatchSize = 4096;
+
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
+        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly Dictionary<string, int> _jobs;
+    private readonly string[] _ids;
+    private readonly long[] _keys;
+    private readonly NpgsqlConnection _connection;
+    private readonly Task _writer;
+
+    private PostgresSampleSink(NpgsqlConnection connection, string[] ids, long[] keys)
+    {
+        (_connection, _ids, _keys) = (connection, ids, keys);
+        _jobs = ids.Select((id, job) => (id, job)).ToDictionary(x => x.id, x => x.job, StringComparer.Ordinal);
+        _writer = Task.Run(RunAsync);
+    }
+
+    /// <summary>Applies the schema to an empty database, seeds running jobs bench-0 .. bench-(jobs-1) and today's partitions.</summary>
+    public static PostgresSampleSink Create(string connectionString, string schemaDirectory, int jobs)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        foreach (var script in Directory.GetFiles(schemaDirectory, "*.sql").Order(StringComparer.Ordinal)
+                     .Where(f => string.CompareOrdinal(Path.GetFileName(f), "010") >= 0))
+        {
+            Execute(connection, File.ReadAllText(script));
+        }
+
+        Execute(connection,
+            "INSERT INTO jobs (id, user_name, state, start_time, nodes) " +
+            $"SELECT 'bench-' || i, 'user-' || (i % 100), 'running', now(), ARRAY['node-' || (i % 100)] FROM generate_series(0, {jobs - 1}) AS i");
+        Execute(connection, "SELECT samples_create_partitions(ARRAY[current_date - 1, current_date, current_date + 1])");
+        var ids = new string[jobs];
+        var keys = new long[jobs];
+        using (var read = new NpgsqlCommand("SELECT id, job_key FROM jobs WHERE id LIKE 'bench-%'", connection))
+        using (var reader = read.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var i = int.Parse(reader.GetString(0).AsSpan(6), System.Globalization.CultureInfo.InvariantCulture);
+                (ids[i], keys[i]) = (reader.GetString(0), reader.GetInt64(1));
+            }
+        }
+
+        return new PostgresSampleSink(connection, ids, keys);
+    }
+
+    public int JobOf(string jobId) =>
+        _jobs.TryGetValue(jobId, out var job) ? job : throw new InvalidOperationException($"{jobId} is none of the seeded jobs (JOBS)");
+
+    public ValueTask WriteAsync(int job, IReadOnlyList<UsageSample> samples)
+    {
+        var pending = new Pending(job, samples, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return _queue.Writer.TryWrite(pending) ? new ValueTask(pending.Done.Task) : EnqueueAsync(pending);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Execute(NpgsqlConnection connection, string sql)
+    {
+        using var command = new NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
+    }
+
+    private async ValueTask EnqueueAsync(Pending pending)
+    {
+        await _queue.Writer.WriteAsync(pending).ConfigureAwait(false);
+        await pending.Done.Task.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<Pending>(MaxBatchSize);
+        var latest = new Dictionary<int, UsageSample>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxBatchSize && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            try
+            {
+                await CommitAsync(batch, latest).ConfigureAwait(false);
+                foreach (var pending in batch)
+                {
+                    pending.Done.TrySetResult();
+                }
+            }
+            catch (Exception error)
+            {
+                foreach (var pending in batch)
+                {
+                    pending.Done.TrySetException(error);
+                }
+            }
+
+            batch.Clear();
+            latest.Clear();
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> batch, Dictionary<int, UsageSample> latest)
+    {
+        await using var transaction = await _connection.BeginTransactionAsync().ConfigureAwait(false);
+        await using (var importer = await _connection.BeginBinaryImportAsync(
+            "COPY samples (job_key, ts, node_key, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills) FROM STDIN (FORMAT BINARY)")
+            .ConfigureAwait(false))
+        {
+            foreach (var pending in batch)
+            {
+                foreach (var sample in pending.Samples)
+                {
+                    await importer.StartRowAsync().ConfigureAwait(false);
+                    await importer.WriteAsync(_keys[pending.Job], NpgsqlDbType.Bigint).ConfigureAwait(false);
+                    await importer.WriteAsync(sample.Timestamp, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+                    await importer.WriteAsync(0, NpgsqlDbType.Integer).ConfigureAwait(false);
+                    await importer.WriteAsync(sample.CpuUsage, NpgsqlDbType.Double).ConfigureAwait(false);
+                    await importer.WriteAsync(sample.MemoryUsageMb, NpgsqlDbType.Bigint).ConfigureAwait(false);
+                    if (sample.GpuUsage is { } gpu)
+                    {
+                        await importer.WriteAsync(gpu, NpgsqlDbType.Double).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await importer.WriteNullAsync().ConfigureAwait(false);
+                    }
+
+                    await importer.WriteNullAsync().ConfigureAwait(false);
+                    await importer.WriteNullAsync().ConfigureAwait(false);
+                    await importer.WriteNullAsync().ConfigureAwait(false);
+                    latest[pending.Job] = sample;
+                }
+            }
+
+            await importer.CompleteAsync().ConfigureAwait(false);
+        }
+
+        await using (var update = new NpgsqlCommand(
+            """
+            UPDATE jobs AS j
+            SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts
+            FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[]) AS u(id, ts, cpu, mem, gpu)
+            WHERE j.id = u.id
+            """,
+            _connection,
+            transaction))
+        {
+            update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. latest.Keys.Select(j => _ids[j])] });
+            update.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. latest.Values.Select(s => s.Timestamp)] });
+            update.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. latest.Values.Select(s => s.CpuUsage)] });
+            update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. latest.Values.Select(s => s.MemoryUsageMb)] });
+            update.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. latest.Values.Select(s => s.GpuUsage)] });
+            await update.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync().ConfigureAwait(false);
+    }
+
+    private sealed record Pending(int Job, IReadOnlyList<UsageSample> Samples, TaskCompletionSource Done);
+}
