@@ -7,13 +7,16 @@ namespace HpcJobs.Bench.Baseline;
 
 /// <summary>
 /// The service's PostgreSQL group commit reduced to its floor, for <c>HOP=grain-postgres</c>: one
-/// writer takes whatever has queued (at most 4,096 writes, the service's batch), and in one durable
-/// transaction (the server's <c>synchronous_commit</c>) copies the samples into the service's own
-/// schema (sql/postgres 010 onwards: the day-partitioned samples table with its unique key and ts
-/// index) by binary COPY and sets the touched jobs rows' latest usage from arrays, then completes
-/// the writes it held. What it leaves out of the service's writer: the admission and stage, the
-/// node keys, the footprints and the pipelined sync (the service commits without the flush and
-/// acknowledges after the next one).
+/// writer takes whatever has queued (at most 4,096 writes, the service's batch), and in one
+/// transaction copies the samples into the service's own schema (sql/postgres 010 onwards: the
+/// day-partitioned samples table with its unique key and ts index) by binary COPY and sets the
+/// touched jobs rows' latest usage from arrays. Pipelined as the service's writer is: the writer
+/// commits without waiting for the WAL flush (its session's <c>synchronous_commit = off</c>) and
+/// goes on with the next group, while a second connection waits for the flush (a durable commit of
+/// its own, <c>SELECT pg_current_xact_id()</c>, which returns once the WAL is flushed past every
+/// commit before it) and then completes the writes of every group committed before that sync
+/// began. What it leaves out of the service's writer: the admission and stage, the node keys, the
+/// footprints and the per-transaction <c>SET LOCAL</c>.
 /// </summary>
 internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
 {
@@ -25,14 +28,20 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
     private readonly Dictionary<string, int> _jobs;
     private readonly string[] _ids;
     private readonly long[] _keys;
-    private readonly NpgsqlConnection _connection;
-    private readonly Task _writer;
+    // Groups committed without the flush, for the sync loop to acknowledge.
+    private readonly Channel<List<Pending>> _committed = Channel.CreateUnbounded<List<Pending>>(new UnboundedChannelOptions { SingleReader = true });
 
-    private PostgresSampleSink(NpgsqlConnection connection, string[] ids, long[] keys)
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlConnection _sync;
+    private readonly Task _writer;
+    private readonly Task _syncer;
+
+    private PostgresSampleSink(NpgsqlConnection connection, NpgsqlConnection sync, string[] ids, long[] keys)
     {
-        (_connection, _ids, _keys) = (connection, ids, keys);
+        (_connection, _sync, _ids, _keys) = (connection, sync, ids, keys);
         _jobs = ids.Select((id, job) => (id, job)).ToDictionary(x => x.id, x => x.job, StringComparer.Ordinal);
         _writer = Task.Run(RunAsync);
+        _syncer = Task.Run(SyncAsync);
     }
 
     /// <summary>Applies the schema to an empty database, seeds running jobs bench-0 .. bench-(jobs-1) and today's partitions.</summary>
@@ -62,7 +71,10 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
             }
         }
 
-        return new PostgresSampleSink(connection, ids, keys);
+        Execute(connection, "SET synchronous_commit = off");
+        var sync = new NpgsqlConnection(connectionString);
+        sync.Open();
+        return new PostgresSampleSink(connection, sync, ids, keys);
     }
 
     public int JobOf(string jobId) =>
@@ -78,7 +90,10 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        _committed.Writer.TryComplete();
+        await _syncer.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
+        await _sync.DisposeAsync().ConfigureAwait(false);
     }
 
     private static void Execute(NpgsqlConnection connection, string sql)
@@ -96,10 +111,10 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
     private async Task RunAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<Pending>(MaxBatchSize);
         var latest = new Dictionary<int, UsageSample>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            var batch = new List<Pending>();
             while (batch.Count < MaxBatchSize && reader.TryRead(out var pending))
             {
                 batch.Add(pending);
@@ -108,21 +123,55 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
             try
             {
                 await CommitAsync(batch, latest).ConfigureAwait(false);
-                foreach (var pending in batch)
+                _committed.Writer.TryWrite(batch);
+            }
+            catch (Exception error)
+            {
+                Fail(batch, error);
+            }
+
+            latest.Clear();
+        }
+    }
+
+    /// <summary>One durable commit at a time; each acknowledges every group committed before it began.</summary>
+    private async Task SyncAsync()
+    {
+        var reader = _committed.Reader;
+        var groups = new List<List<Pending>>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var group))
+            {
+                groups.Add(group);
+            }
+
+            try
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_current_xact_id()", _sync);
+                await command.ExecuteScalarAsync().ConfigureAwait(false);
+                foreach (var group in groups)
                 {
-                    pending.Done.TrySetResult();
+                    foreach (var pending in group)
+                    {
+                        pending.Done.TrySetResult();
+                    }
                 }
             }
             catch (Exception error)
             {
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetException(error);
-                }
+                groups.ForEach(group => Fail(group, error));
             }
 
-            batch.Clear();
-            latest.Clear();
+            groups.Clear();
+        }
+    }
+
+    private static void Fail(List<Pending> group, Exception error)
+    {
+        foreach (var pending in group)
+        {
+            pending.Done.TrySetException(error);
         }
     }
 
