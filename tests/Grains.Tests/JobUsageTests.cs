@@ -91,6 +91,24 @@ public sealed class JobUsageTests
     }
 
     [Fact]
+    public void JudgeCommitted_CountsTheWritersCommits_NotNewFootprints()
+    {
+        // A commit that changes no footprint (here a row write of no sample) is still a commit the
+        // observers hear of: the measurement build without a summary (bench/summary-off.patch) keeps
+        // no footprint at all, and its exporter must be told every commit as the service's is.
+        var usage = Running();
+        Commit(usage, Sample(10, 2, 1));
+        Assert.True(usage.JudgeCommitted(out var first, out _));
+
+        Assert.True(usage.Touch());
+        usage.Commit();
+
+        Assert.True(usage.JudgeCommitted(out var second, out _));
+        Assert.Same(first, second);
+        Assert.False(usage.JudgeCommitted(out _, out _));
+    }
+
+    [Fact]
     public void PeakMemory_IsTheCombinedLatestOfTheNodes()
     {
         var usage = Running();
