@@ -40,6 +40,10 @@ public sealed partial class JobGrain(
 
     private bool Exists => record.RecordExists && !_deleting;
 
+    /// <summary>The jobs row's lifecycle version as this activation last read or wrote it (its ETag); 0 before the row exists.</summary>
+    private long RowVersion =>
+        long.TryParse(record.Etag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 0;
+
     private JobUsage Usage => _usage ??= new JobUsage(Id, shared.Usage) { Facts = JobFacts.Of(record.State) };
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -411,7 +415,7 @@ public sealed partial class JobGrain(
             shared.Observer.OnUsageChanged(Id, new JobUsageChange(latest, footprint.LastSample(), flags));
         }
 
-        if (Usage.PrepareRow(footprint, flags))
+        if (Usage.PrepareRow(footprint, flags, RowVersion))
         {
             try
             {

@@ -137,8 +137,11 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// when they are due — the flags changed, or the last was prepared <see cref="FootprintWriteInterval"/>
     /// ago. True when the flags changed: then the caller has the row written at once (an append of no
     /// sample), so that a <c>?flag=</c> list agrees with the job once its samples are acknowledged.
+    /// <paramref name="rowVersion"/> is the jobs row's lifecycle version the judgement was made on:
+    /// a backend whose lifecycle writes do not go through the sample writer (PostgreSQL) writes the
+    /// footprint only if the row is still at it, so a lifecycle write that committed in between keeps its own.
     /// </summary>
-    public bool PrepareRow(Footprint footprint, IReadOnlyList<string> flags)
+    public bool PrepareRow(Footprint footprint, IReadOnlyList<string> flags, long rowVersion = 0)
     {
         var now = settings.Time.GetUtcNow().UtcTicks;
         var stored = Flagging.Stored(flags);
@@ -149,7 +152,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
         }
 
         (_preparedAt, _flagsPrepared) = (now, stored);
-        Volatile.Write(ref _rowDue, new RowFootprint(footprint, stored, Volatile.Read(ref _rowGeneration)));
+        Volatile.Write(ref _rowDue, new RowFootprint(footprint, stored, Volatile.Read(ref _rowGeneration), rowVersion));
         return changed;
     }
 
@@ -181,10 +184,10 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// a job whose last sample left a footprint due holds only the two references until its next
     /// transaction (its JSON, held instead, was 850 bytes of every idle active job; row 5).
     /// </summary>
-    public (string Footprint, string? Flags)? TakeRowFootprint()
+    public (string Footprint, string? Flags, long RowVersion)? TakeRowFootprint()
     {
         _rowWriting = Interlocked.Exchange(ref _rowDue, null) is { } due && IsCurrent(due) ? due : null;
-        return _rowWriting is { } row ? (Storage.StorageJson.FootprintJson(row.Footprint), Storage.StorageJson.Flags(row.Flags)) : null;
+        return _rowWriting is { } row ? (Storage.StorageJson.FootprintJson(row.Footprint), Storage.StorageJson.Flags(row.Flags), row.RowVersion) : null;
     }
 
     private static bool SameFlags(IReadOnlyList<string> a, IReadOnlyList<string> b)
@@ -336,7 +339,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     }
 
     /// <summary>A footprint and its stored flags, prepared by the grain for the jobs row (both immutable, shared with the grain's own).</summary>
-    private sealed record RowFootprint(Footprint Footprint, IReadOnlyList<string> Flags, int Generation);
+    private sealed record RowFootprint(Footprint Footprint, IReadOnlyList<string> Flags, int Generation, long RowVersion);
 
     private bool IsCurrent(RowFootprint row) => row.Generation == Volatile.Read(ref _rowGeneration);
 

@@ -19,7 +19,7 @@ public sealed class JobUsageTests
         new(T0.AddMinutes(minutes), cpu, memory, gpu) { Node = node };
 
     /// <summary>One transaction of the writer: stages, takes the row's footprint as the updater does, commits.</summary>
-    private static (string Footprint, string? Flags)? Commit(JobUsage usage, params UsageSample[] samples)
+    private static (string Footprint, string? Flags, long RowVersion)? Commit(JobUsage usage, params UsageSample[] samples)
     {
         foreach (var sample in samples)
         {

@@ -427,9 +427,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
                 """
                 UPDATE jobs AS j
                 SET cpu_usage = u.cpu, memory_usage_mb = u.mem, gpu_usage = u.gpu, last_sample_time = u.ts,
-                    flags = CASE WHEN u.write THEN u.flags::jsonb ELSE j.flags END
-                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::bool[])
-                     AS u(id, ts, cpu, mem, gpu, flags, write)
+                    flags = CASE WHEN u.write AND j.version = u.version THEN u.flags::jsonb ELSE j.flags END
+                FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::float8[], $6::text[], $7::bool[], $8::int8[])
+                     AS u(id, ts, cpu, mem, gpu, flags, write, version)
                 WHERE j.id = u.id
                 """);
             batch.BatchCommands.Add(update);
@@ -441,18 +441,21 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             var footprints = touched.Select(u => u.TakeRowFootprint()).ToArray();
             update.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. footprints.Select(f => f?.Flags)] });
             update.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. footprints.Select(f => f is not null)] });
+            update.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. footprints.Select(f => f?.RowVersion ?? 0)] });
             var written = Enumerable.Range(0, touched.Count).Where(i => footprints[i] is not null).ToArray();
             if (written.Length > 0)
             {
                 var upsert = new NpgsqlBatchCommand(
                     """
                     INSERT INTO job_footprints (job_key, footprint)
-                    SELECT k, f::jsonb FROM unnest($1::bigint[], $2::text[]) AS u(k, f)
-                    WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.job_key = u.k) -- not for a job deleted meanwhile
+                    SELECT k, f::jsonb FROM unnest($1::bigint[], $2::text[], $3::int8[]) AS u(k, f, version)
+                    -- not for a job deleted meanwhile, nor over what a lifecycle write stored since the footprint was judged
+                    WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.job_key = u.k AND j.version = u.version)
                     ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint
                     """);
                 upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(i => touched[i].JobKey)] });
                 upsert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. written.Select(i => footprints[i]!.Value.Footprint)] });
+                upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(i => footprints[i]!.Value.RowVersion)] });
                 batch.BatchCommands.Add(upsert);
             }
 

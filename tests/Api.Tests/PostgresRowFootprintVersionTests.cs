@@ -1,0 +1,57 @@
+using HpcJobs.Api.Tests.Infrastructure;
+using HpcJobs.Grains;
+using HpcJobs.Grains.Storage;
+using Orleans.Storage;
+using static HpcJobs.Api.Tests.Infrastructure.PostgresStorage;
+
+namespace HpcJobs.Api.Tests;
+
+/// <summary>
+/// On PostgreSQL a job's lifecycle writes do not go through the sample writer, so a footprint the
+/// grain prepared before a lifecycle write (judged against the old lifecycle) can reach the writer's
+/// transaction after that write committed. The writer stores it only while the row is still at the
+/// version it was judged on: the lifecycle write's own flags and footprint stay.
+/// </summary>
+public sealed class PostgresRowFootprintVersionTests
+{
+    private static readonly DateTimeOffset At = new(2020, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [SkippableFact]
+    public async Task AFootprintJudgedBeforeALifecycleWrite_LeavesWhatThatWriteStored_AndOneJudgedAfterItIsWritten()
+    {
+        await using var storage = await OpenAsync(await NewDatabaseAsync());
+        var rows = storage.JobRows();
+        var job = new GrainState<JobRecord>(new JobRecord { User = "u", Nodes = ["n1"], State = JobState.Running, StartTime = At.AddHours(-1) });
+        await rows.WriteStateAsync(StorageNames.JobState, Grain("raced"), job);
+        var usage = new JobUsage("raced", TimeSpan.FromMinutes(1)) { JobKey = job.State!.Key };
+        await storage.Log.AppendAsync("raced", [new UsageSample(At, 3, 30, null, null)], usage);
+
+        // Judged at the row's version 1, taken by the writer only after the job's end was stored.
+        var live = usage.Footprint;
+        Assert.True(usage.PrepareRow(live, [JobFlags.LowCpu], long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture)));
+        job.State.State = JobState.Completed;
+        job.State.EndTime = At;
+        job.State.Flags = [JobFlags.IdleGpu];
+        job.State.PendingFootprint = """{"final": true}""";
+        await rows.WriteStateAsync(StorageNames.JobState, Grain("raced"), job);
+        await storage.Log.AppendAsync("raced", [], usage);
+
+        Assert.Equal([JobFlags.IdleGpu], await storage.ColumnAsync("SELECT jsonb_array_elements_text(flags) FROM jobs WHERE id = 'raced'"));
+        Assert.Equal(1, await storage.ScalarAsync("SELECT COUNT(*) FROM job_footprints WHERE footprint = '{\"final\": true}'::jsonb"));
+
+        // Judged at the row's version now (other flags, so due at once): written.
+        Assert.True(usage.PrepareRow(live, [JobFlags.NearMemoryLimit], long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture)));
+        await storage.Log.AppendAsync("raced", [], usage);
+
+        Assert.Equal([JobFlags.NearMemoryLimit], await storage.ColumnAsync("SELECT jsonb_array_elements_text(flags) FROM jobs WHERE id = 'raced'"));
+        Assert.Equal(1, await storage.ScalarAsync("SELECT COUNT(*) FROM job_footprints WHERE NOT footprint ? 'final' AND jsonb_array_length(footprint -> 'nodes') = 1"));
+    }
+
+    private static GrainId Grain(string jobId) => GrainId.Create("job", JobKey.ToGrainKey(jobId));
+
+    private static async Task<string> NewDatabaseAsync()
+    {
+        await using var backend = new PostgresBackend();
+        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
+    }
+}
