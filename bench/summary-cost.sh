@@ -98,7 +98,7 @@ PY
 }
 
 commits() { # port -> "writes commits" of the sample writer so far (its /metrics)
-  curl -fs "http://127.0.0.1:$1/metrics" | awk '$1 == "hpc_storage_commit_batch_size_sum" {w = $2} $1 == "hpc_storage_commit_batch_size_count" {c = $2} END {print w + 0, c + 0}'
+  { curl -fs "http://127.0.0.1:$1/metrics" || true; } | awk '$1 == "hpc_storage_commit_batch_size_sum" {w = $2} $1 == "hpc_storage_commit_batch_size_count" {c = $2} END {print w + 0, c + 0}'
 }
 
 cpu_ticks() { # pid -> utime + stime in clock ticks

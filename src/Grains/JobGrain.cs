@@ -27,6 +27,9 @@ public sealed partial class JobGrain(
     private Task _lastAppend = Task.CompletedTask;
     private bool _deleting;
 
+    /// <summary>A lifecycle write is under way: a footprint prepared meanwhile is judged on the version it will store.</summary>
+    private bool _writingLifecycle;
+
     /// <summary>When a recovery pass last reached this activation.</summary>
     private long _recoveredAt = UtcTicks.None;
 
@@ -40,9 +43,14 @@ public sealed partial class JobGrain(
 
     private bool Exists => record.RecordExists && !_deleting;
 
-    /// <summary>The jobs row's lifecycle version as this activation last read or wrote it (its ETag); 0 before the row exists.</summary>
+    /// <summary>
+    /// The jobs row's lifecycle version a footprint prepared now is judged on: the activation's ETag
+    /// (0 before the row exists), or the version a lifecycle write under way will store — a
+    /// footprint prepared during that write is judged on its new facts, and is newer than it.
+    /// </summary>
     private long RowVersion =>
-        long.TryParse(record.Etag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 0;
+        (long.TryParse(record.Etag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 0)
+        + (_writingLifecycle ? 1 : 0);
 
     private JobUsage Usage => _usage ??= new JobUsage(Id, shared.Usage) { Facts = JobFacts.Of(record.State) };
 
@@ -519,6 +527,7 @@ public sealed partial class JobGrain(
         var footprint = next.Attempt == previous.Attempt ? Usage.Footprint : Footprint.Empty(next.Attempt);
         next.Flags = Usage.Verdict(footprint).Flags;
         next.PendingFootprint = footprint.SampleCount > 0 ? StorageJson.FootprintJson(footprint) : null;
+        _writingLifecycle = true;
         try
         {
             await record.WriteStateAsync().ConfigureAwait(true);
@@ -532,6 +541,7 @@ public sealed partial class JobGrain(
         }
         finally
         {
+            _writingLifecycle = false;
             next.PendingAudit = null;
             next.PendingFootprint = null;
         }

@@ -141,7 +141,7 @@ public sealed class JobUsage(string jobId, JobUsageSettings settings)
     /// a backend whose lifecycle writes do not go through the sample writer (PostgreSQL) writes the
     /// footprint only if the row is still at it, so a lifecycle write that committed in between keeps its own.
     /// </summary>
-    public bool PrepareRow(Footprint footprint, IReadOnlyList<string> flags, long rowVersion = 0)
+    public bool PrepareRow(Footprint footprint, IReadOnlyList<string> flags, long rowVersion)
     {
         var now = settings.Time.GetUtcNow().UtcTicks;
         var stored = Flagging.Stored(flags);

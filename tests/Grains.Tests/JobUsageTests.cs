@@ -140,7 +140,7 @@ public sealed class JobUsageTests
         var footprint = usage.Footprint;
         var flags = usage.FlagsOf(footprint);
         Assert.Contains(JobFlags.IdleGpu, flags);
-        Assert.True(usage.PrepareRow(footprint, flags)); // the first: the flags changed from none prepared
+        Assert.True(usage.PrepareRow(footprint, flags, 1)); // the first: the flags changed from none prepared
 
         var row = Commit(usage, Sample(11, 2, 1));
         Assert.NotNull(row);
@@ -155,17 +155,17 @@ public sealed class JobUsageTests
         var time = new FixedTime(T0.AddHours(1));
         var usage = Running(time);
         Commit(usage, Sample(10, 2, 1));
-        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1));
         Commit(usage, Sample(10.5, 2, 1));
 
         // Same flags, within the interval: nothing due.
-        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1));
         Assert.Null(usage.TakeRowFootprint());
         usage.Discard();
 
         // Same flags, the interval passed: due, but not urgent.
         time.Now += JobUsage.FootprintWriteInterval;
-        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1));
         Assert.NotNull(usage.TakeRowFootprint());
         usage.Commit();
 
@@ -173,7 +173,7 @@ public sealed class JobUsageTests
         Commit(usage, Enumerable.Range(0, 200).Select(i => Sample(11 + (i * 0.5), 90, 90)).ToArray());
         var flags = usage.FlagsOf(usage.Footprint);
         Assert.DoesNotContain(JobFlags.IdleGpu, flags);
-        Assert.True(usage.PrepareRow(usage.Footprint, flags));
+        Assert.True(usage.PrepareRow(usage.Footprint, flags, 1));
         Assert.Equal(Storage.StorageJson.Flags(flags), usage.TakeRowFootprint()!.Value.Flags);
     }
 
@@ -182,7 +182,7 @@ public sealed class JobUsageTests
     {
         var usage = Running();
         Commit(usage, Sample(10, 2, 1));
-        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint));
+        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1);
 
         usage.Stage(Sample(11, 2, 1));
         var taken = usage.TakeRowFootprint();
@@ -195,7 +195,7 @@ public sealed class JobUsageTests
         usage.Stage(Sample(11, 2, 1));
         var old = usage.TakeRowFootprint();
         usage.Facts = usage.Facts with { Allocation = new JobAllocation(4, 8000, 0) };
-        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1));
         usage.Discard();
         var newer = usage.TakeRowFootprint();
         Assert.NotEqual(old!.Value.Flags, newer!.Value.Flags);
@@ -208,7 +208,7 @@ public sealed class JobUsageTests
         var usage = Running(time);
         Commit(usage, Sample(10, 2, 1));
         var flags = usage.FlagsOf(usage.Footprint);
-        usage.PrepareRow(usage.Footprint, flags);
+        usage.PrepareRow(usage.Footprint, flags, 1);
 
         usage.LifecycleWriting();
         usage.LifecycleWritten(flags);
@@ -216,12 +216,12 @@ public sealed class JobUsageTests
         Assert.Null(usage.TakeRowFootprint());
         usage.Discard();
         Commit(usage, Sample(10.5, 2, 1));
-        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint))); // the row holds these flags: not urgent
+        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1)); // the row holds these flags: not urgent
         Assert.Null(usage.TakeRowFootprint()); // and the row was written just now
         usage.Discard();
 
         time.Now += JobUsage.FootprintWriteInterval;
-        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.False(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1));
         Assert.NotNull(usage.TakeRowFootprint());
     }
 
@@ -230,7 +230,7 @@ public sealed class JobUsageTests
     {
         var usage = Running();
         Commit(usage, Sample(10, 2, 1));
-        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint));
+        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1);
 
         // The writer holds it in an open transaction when the lifecycle write is queued.
         usage.Stage(Sample(10.5, 2, 1));
@@ -244,7 +244,7 @@ public sealed class JobUsageTests
         usage.LifecycleWriting();
         Commit(usage, Sample(11, 2, 1));
         usage.Facts = usage.Facts with { Allocation = new JobAllocation(4, 8000, 0) };
-        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint)));
+        Assert.True(usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1));
         usage.LifecycleWritten([]);
         Assert.NotNull(usage.TakeRowFootprint());
     }
@@ -254,7 +254,7 @@ public sealed class JobUsageTests
     {
         var usage = Running();
         Commit(usage, Sample(10, 2, 1, memory: 7000));
-        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint));
+        usage.PrepareRow(usage.Footprint, usage.FlagsOf(usage.Footprint), 1);
         Commit(usage, Sample(10.5, 2, 1, memory: 7000));
 
         usage.StartAttempt(2);
