@@ -47,6 +47,36 @@ public sealed class PostgresRowFootprintVersionTests
         Assert.Equal(1, await storage.ScalarAsync("SELECT COUNT(*) FROM job_footprints WHERE NOT footprint ? 'final' AND jsonb_array_length(footprint -> 'nodes') = 1"));
     }
 
+    [SkippableFact]
+    public async Task AFootprintWhoseUpdateWaitsForALifecycleWrite_LeavesWhatThatWriteStored()
+    {
+        await using var storage = await OpenAsync(await NewDatabaseAsync());
+        var rows = storage.JobRows();
+        var job = new GrainState<JobRecord>(new JobRecord { User = "u", Nodes = ["n1"], State = JobState.Running, StartTime = At.AddHours(-1) });
+        await rows.WriteStateAsync(StorageNames.JobState, Grain("blocked"), job);
+        var usage = new JobUsage("blocked", TimeSpan.FromMinutes(1)) { JobKey = job.State!.Key };
+        await storage.Log.AppendAsync("blocked", [new UsageSample(At, 3, 30, null, null)], usage);
+        Assert.True(usage.PrepareRow(usage.Footprint, [JobFlags.LowCpu], long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture)));
+
+        // A lifecycle write holds the row; the writer's update of it waits, then meets the new version.
+        await using var lifecycle = Connect(storage.Url);
+        await using var transaction = await lifecycle.BeginTransactionAsync();
+        await using (var update = new Npgsql.NpgsqlCommand(
+            """UPDATE jobs SET version = version + 1, flags = '["idle_gpu"]' WHERE id = 'blocked'""", lifecycle, transaction))
+        {
+            await update.ExecuteNonQueryAsync();
+        }
+
+        var append = storage.Log.AppendAsync("blocked", [], usage);
+        await Task.Delay(500);
+        Assert.False(append.IsCompleted, "the writer's update should wait for the row");
+        await transaction.CommitAsync();
+        await append;
+
+        Assert.Equal([JobFlags.IdleGpu], await storage.ColumnAsync("SELECT jsonb_array_elements_text(flags) FROM jobs WHERE id = 'blocked'"));
+        Assert.Equal(0, await storage.ScalarAsync("SELECT COUNT(*) FROM job_footprints"));
+    }
+
     private static GrainId Grain(string jobId) => GrainId.Create("job", JobKey.ToGrainKey(jobId));
 
     private static async Task<string> NewDatabaseAsync()
