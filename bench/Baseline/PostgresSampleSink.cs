@@ -89,8 +89,15 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-        _committed.Writer.TryComplete();
+        try
+        {
+            await _writer.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _committed.Writer.TryComplete();
+        }
+
         await _syncer.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
         await _sync.DisposeAsync().ConfigureAwait(false);
