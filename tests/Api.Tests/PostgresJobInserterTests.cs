@@ -2,6 +2,7 @@ using HpcJobs.Api.Tests.Infrastructure;
 using HpcJobs.Grains;
 using HpcJobs.Grains.Storage;
 using Orleans.Storage;
+using static HpcJobs.Api.Tests.Infrastructure.PostgresStorage;
 
 namespace HpcJobs.Api.Tests;
 
@@ -97,11 +98,5 @@ public sealed class PostgresJobInserterTests
         });
         await rows.WriteStateAsync(StorageNames.JobState, GrainId.Create("job", JobKey.ToGrainKey(jobId)), state);
         return state;
-    }
-
-    private static async Task<string> NewDatabaseAsync()
-    {
-        await using var backend = new PostgresBackend();
-        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
     }
 }

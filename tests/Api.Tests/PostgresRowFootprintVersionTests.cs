@@ -21,15 +21,12 @@ public sealed class PostgresRowFootprintVersionTests
     {
         await using var storage = await OpenAsync(await NewDatabaseAsync());
         var rows = storage.JobRows();
-        var job = new GrainState<JobRecord>(new JobRecord { User = "u", Nodes = ["n1"], State = JobState.Running, StartTime = At.AddHours(-1) });
-        await rows.WriteStateAsync(StorageNames.JobState, Grain("raced"), job);
-        var usage = new JobUsage("raced", TimeSpan.FromMinutes(1)) { JobKey = job.State!.Key };
-        await storage.Log.AppendAsync("raced", [new UsageSample(At, 3, 30, null, null)], usage);
+        var (job, usage) = await RunningWithASampleAsync(storage, rows, "raced");
 
         // Judged at the row's version 1, taken by the writer only after the job's end was stored.
         var live = usage.Footprint;
-        Assert.True(usage.PrepareRow(live, [JobFlags.LowCpu], long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture)));
-        job.State.State = JobState.Completed;
+        Assert.True(usage.PrepareRow(live, [JobFlags.LowCpu], VersionOf(job)));
+        job.State!.State = JobState.Completed;
         job.State.EndTime = At;
         job.State.Flags = [JobFlags.IdleGpu];
         job.State.PendingFootprint = """{"final": true}""";
@@ -40,7 +37,7 @@ public sealed class PostgresRowFootprintVersionTests
         Assert.Equal(1, await storage.ScalarAsync("SELECT COUNT(*) FROM job_footprints WHERE footprint = '{\"final\": true}'::jsonb"));
 
         // Judged at the row's version now (other flags, so due at once): written.
-        Assert.True(usage.PrepareRow(live, [JobFlags.NearMemoryLimit], long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(usage.PrepareRow(live, [JobFlags.NearMemoryLimit], VersionOf(job)));
         await storage.Log.AppendAsync("raced", [], usage);
 
         Assert.Equal([JobFlags.NearMemoryLimit], await storage.ColumnAsync("SELECT jsonb_array_elements_text(flags) FROM jobs WHERE id = 'raced'"));
@@ -52,11 +49,8 @@ public sealed class PostgresRowFootprintVersionTests
     {
         await using var storage = await OpenAsync(await NewDatabaseAsync());
         var rows = storage.JobRows();
-        var job = new GrainState<JobRecord>(new JobRecord { User = "u", Nodes = ["n1"], State = JobState.Running, StartTime = At.AddHours(-1) });
-        await rows.WriteStateAsync(StorageNames.JobState, Grain("blocked"), job);
-        var usage = new JobUsage("blocked", TimeSpan.FromMinutes(1)) { JobKey = job.State!.Key };
-        await storage.Log.AppendAsync("blocked", [new UsageSample(At, 3, 30, null, null)], usage);
-        Assert.True(usage.PrepareRow(usage.Footprint, [JobFlags.LowCpu], long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture)));
+        var (job, usage) = await RunningWithASampleAsync(storage, rows, "blocked");
+        Assert.True(usage.PrepareRow(usage.Footprint, [JobFlags.LowCpu], VersionOf(job)));
 
         // A lifecycle write holds the row; the writer's update of it waits, then meets the new version.
         await using var lifecycle = Connect(storage.Url);
@@ -77,11 +71,17 @@ public sealed class PostgresRowFootprintVersionTests
         Assert.Equal(0, await storage.ScalarAsync("SELECT COUNT(*) FROM job_footprints"));
     }
 
-    private static GrainId Grain(string jobId) => GrainId.Create("job", JobKey.ToGrainKey(jobId));
-
-    private static async Task<string> NewDatabaseAsync()
+    /// <summary>A running job's row (version 1) and its usage with one committed sample.</summary>
+    private static async Task<(GrainState<JobRecord> Job, JobUsage Usage)> RunningWithASampleAsync(PostgresStorage storage, IGrainStorage rows, string jobId)
     {
-        await using var backend = new PostgresBackend();
-        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
+        var job = new GrainState<JobRecord>(new JobRecord { User = "u", Nodes = ["n1"], State = JobState.Running, StartTime = At.AddHours(-1) });
+        await rows.WriteStateAsync(StorageNames.JobState, Grain(jobId), job);
+        var usage = new JobUsage(jobId, TimeSpan.FromMinutes(1)) { JobKey = job.State!.Key };
+        await storage.Log.AppendAsync(jobId, [new UsageSample(At, 3, 30, null, null)], usage);
+        return (job, usage);
     }
+
+    private static long VersionOf(GrainState<JobRecord> job) => long.Parse(job.ETag!, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static GrainId Grain(string jobId) => GrainId.Create("job", JobKey.ToGrainKey(jobId));
 }

@@ -111,10 +111,4 @@ public sealed class PostgresSampleKeyTests
     }
 
     private static UsageSample Sample(DateTimeOffset at, double cpu, string? node = null) => new(at, cpu, (long)cpu * 10, null, node);
-
-    private static async Task<string> NewDatabaseAsync()
-    {
-        await using var backend = new PostgresBackend();
-        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
-    }
 }

@@ -260,10 +260,4 @@ public sealed class PostgresSamplePartitionTests
 
     private static UsageSample Sample(DateTimeOffset at, double cpu, string? node = null) =>
         new(MicrosecondTime.Truncate(at), cpu, (long)cpu * 10, null, node);
-
-    private static async Task<string> NewDatabaseAsync()
-    {
-        await using var backend = new PostgresBackend();
-        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
-    }
 }

@@ -120,10 +120,4 @@ public sealed class PostgresSamplePartitionUpgradeTests
             }
         }
     }
-
-    private static async Task<string> NewDatabaseAsync()
-    {
-        await using var backend = new PostgresBackend();
-        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
-    }
 }

@@ -34,6 +34,13 @@ public sealed class PostgresStorage : IAsyncDisposable
     /// <summary>The job grains' storage on this silo's connections.</summary>
     public PostgresJobRowStorage JobRows() => new(Database, Inserter);
 
+    /// <summary>A new empty database on the test server (<see cref="PostgresBackend"/>); its URL.</summary>
+    public static async Task<string> NewDatabaseAsync()
+    {
+        await using var backend = new PostgresBackend();
+        return (await backend.CreateDatabaseAsync())["DATABASE_URL"];
+    }
+
     public static async Task<PostgresStorage> OpenAsync(string url, bool applySchema = true)
     {
         var options = Options.Create(new PostgresOptions { ConnectionString = url, MaxPoolSize = 5 });
