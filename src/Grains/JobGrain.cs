@@ -48,9 +48,7 @@ public sealed partial class JobGrain(
     /// (0 before the row exists), or the version a lifecycle write under way will store — a
     /// footprint prepared during that write is judged on its new facts, and is newer than it.
     /// </summary>
-    private long RowVersion =>
-        (long.TryParse(record.Etag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 0)
-        + (_writingLifecycle ? 1 : 0);
+    private long RowVersion => (JobRowStorage.ParseETag(record.Etag) ?? 0) + (_writingLifecycle ? 1 : 0);
 
     private JobUsage Usage => _usage ??= new JobUsage(Id, shared.Usage) { Facts = JobFacts.Of(record.State) };
 

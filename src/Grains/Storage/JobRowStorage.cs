@@ -71,6 +71,7 @@ public abstract class JobRowStorage : IGrainStorage
         state as IGrainState<JobRecord>
         ?? throw new NotSupportedException($"job row storage holds only {nameof(JobRecord)}, not {typeof(T).Name}");
 
-    private static long? ParseETag(string? etag) =>
+    /// <summary>The row version an ETag of this storage names; null for a job with no row.</summary>
+    internal static long? ParseETag(string? etag) =>
         etag is null ? null : long.Parse(etag, NumberStyles.None, CultureInfo.InvariantCulture);
 }

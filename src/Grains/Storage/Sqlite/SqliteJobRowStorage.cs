@@ -105,9 +105,7 @@ public sealed class SqliteJobRowStorage(SqliteDatabase database) : JobRowStorage
 
             if (record.PendingFootprint is { } footprint)
             {
-                var write = context.Command(
-                    "INSERT INTO job_footprints (job_key, footprint) VALUES ($key, $footprint) ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint",
-                    "$key", "$footprint");
+                var write = context.Command(SqliteMigrations.UpsertFootprintSql, "$key", "$footprint");
                 write.Parameters[0].Value = record.Key;
                 write.Parameters[1].Value = footprint;
                 write.ExecuteNonQuery();

@@ -55,6 +55,10 @@ internal static class SqliteMigrations
     /// per commit to the WAL; docs/benchmarks.md, "Summary cost"). A file with the old column
     /// has its footprints moved and the column dropped, in one transaction.
     /// </summary>
+    /// <summary>Writes a job's footprint under its key (parameters 1 and 2: SQLite numbers <c>$key</c> and <c>$footprint</c> so too).</summary>
+    internal const string UpsertFootprintSql =
+        "INSERT INTO job_footprints (job_key, footprint) VALUES ($key, $footprint) ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint";
+
     private static void MoveFootprints(SqliteConnection connection)
     {
         Execute(connection, null, "CREATE TABLE IF NOT EXISTS job_footprints (job_key INTEGER PRIMARY KEY, footprint TEXT NOT NULL)");

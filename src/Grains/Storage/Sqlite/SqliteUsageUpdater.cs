@@ -40,8 +40,7 @@ internal sealed class SqliteUsageUpdater(SqliteConnection connection) : IDisposa
         // key can be given again, and the next job would find this footprint.
         if (footprint is { } written && raw.sqlite3_changes(connection.Handle) > 0)
         {
-            var upsert = _footprint ??= Prepare(
-                "INSERT INTO job_footprints (job_key, footprint) VALUES (?1, ?2) ON CONFLICT (job_key) DO UPDATE SET footprint = excluded.footprint");
+            var upsert = _footprint ??= Prepare(SqliteMigrations.UpsertFootprintSql);
             Check(raw.sqlite3_bind_int64(upsert, 1, usage.JobKey));
             Check(raw.sqlite3_bind_text(upsert, 2, written.Footprint));
             Step(upsert);
