@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using HpcJobs.Bench.Limits;
 using HpcJobs.Grains;
 using Npgsql;
 using NpgsqlTypes;
@@ -49,28 +50,8 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
     {
         var connection = new NpgsqlConnection(connectionString);
         connection.Open();
-        foreach (var script in Directory.GetFiles(schemaDirectory, "*.sql").Order(StringComparer.Ordinal)
-                     .Where(f => string.CompareOrdinal(Path.GetFileName(f), "010") >= 0))
-        {
-            Execute(connection, File.ReadAllText(script));
-        }
-
-        Execute(connection,
-            "INSERT INTO jobs (id, user_name, state, start_time, nodes) " +
-            $"SELECT 'bench-' || i, 'user-' || (i % 100), 'running', now(), ARRAY['node-' || (i % 100)] FROM generate_series(0, {jobs - 1}) AS i");
+        var (ids, keys) = PostgresBenchJobs.Create(connection, schemaDirectory, "bench-", jobs);
         Execute(connection, "SELECT samples_create_partitions(ARRAY[current_date - 1, current_date, current_date + 1])");
-        var ids = new string[jobs];
-        var keys = new long[jobs];
-        using (var read = new NpgsqlCommand("SELECT id, job_key FROM jobs WHERE id LIKE 'bench-%'", connection))
-        using (var reader = read.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var i = int.Parse(reader.GetString(0).AsSpan(6), System.Globalization.CultureInfo.InvariantCulture);
-                (ids[i], keys[i]) = (reader.GetString(0), reader.GetInt64(1));
-            }
-        }
-
         Execute(connection, "SET synchronous_commit = off");
         var sync = new NpgsqlConnection(connectionString);
         sync.Open();
@@ -103,11 +84,7 @@ internal sealed class PostgresSampleSink : ISampleSink, IAsyncDisposable
         await _sync.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Execute(NpgsqlConnection connection, string sql)
-    {
-        using var command = new NpgsqlCommand(sql, connection);
-        command.ExecuteNonQuery();
-    }
+    private static void Execute(NpgsqlConnection connection, string sql) => PostgresBenchJobs.Execute(connection, sql);
 
     private async ValueTask EnqueueAsync(Pending pending)
     {

@@ -41,27 +41,7 @@ internal static class PostgresInsertRate
     {
         using var connection = new NpgsqlConnection(connectionString);
         connection.Open();
-        foreach (var script in Directory.GetFiles(schemaDirectory, "*.sql").Order(StringComparer.Ordinal)
-                     .Where(f => string.CompareOrdinal(Path.GetFileName(f), "010") >= 0))
-        {
-            Execute(connection, File.ReadAllText(script));
-        }
-
-        Execute(connection,
-            $"INSERT INTO jobs (id, user_name, state, start_time, nodes) " +
-            $"SELECT 'batch-' || i, 'user-' || (i % 100), 'running', now(), ARRAY['node-' || (i % 100)] FROM generate_series(0, {Jobs - 1}) AS i");
-        var ids = new string[Jobs];
-        var keys = new long[Jobs];
-        using (var read = new NpgsqlCommand("SELECT id, job_key FROM jobs WHERE id LIKE 'batch-%'", connection))
-        using (var reader = read.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var i = int.Parse(reader.GetString(0).AsSpan(6), CultureInfo.InvariantCulture);
-                ids[i] = reader.GetString(0);
-                keys[i] = reader.GetInt64(1);
-            }
-        }
+        var (ids, keys) = PostgresBenchJobs.Create(connection, schemaDirectory, "batch-", Jobs);
 
         if (!options.SynchronousFull)
         {
@@ -200,11 +180,7 @@ internal static class PostgresInsertRate
             $"stored={stored} seconds={seconds:F1}"));
     }
 
-    private static void Execute(NpgsqlConnection connection, string sql)
-    {
-        using var command = new NpgsqlCommand(sql, connection);
-        command.ExecuteNonQuery();
-    }
+    private static void Execute(NpgsqlConnection connection, string sql) => PostgresBenchJobs.Execute(connection, sql);
 
     private static object Scalar(NpgsqlConnection connection, string sql)
     {
