@@ -11,6 +11,7 @@
 #   bench/allocations.sh batch     # POST /v1/metrics, 5,000 samples per request over 1,000 jobs: per sample
 #   FRAMES=6 bench/allocations.sh single   # also the allocating frames of each top type
 #   TYPES=25 SECONDS_TRACED=15 ...          # more types, a longer trace
+#   DATABASE_TYPE=postgres DATABASE_URL=postgres://... bench/allocations.sh batch   # on PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:$HOME/.dotnet/tools"
@@ -35,7 +36,7 @@ BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 url="http://127.0.0.1:$PORT"
 
 env PORT="$PORT" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((PORT + 1)) GATEWAY_PORT=$((PORT + 2)) \
-  DATABASE_TYPE=sqlite DATABASE_URL="$work/a.db" SQLITE_SYNCHRONOUS=full INGEST_MAX_SAMPLES_IN_FLIGHT=1000000 \
+  DATABASE_TYPE="${DATABASE_TYPE:-sqlite}" DATABASE_URL="${DATABASE_URL:-$work/a.db}" SQLITE_SYNCHRONOUS=full INGEST_MAX_SAMPLES_IN_FLIGHT=1000000 \
   Logging__LogLevel__Default=Warning \
   dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/service.log" 2>&1 &
 svc=$!

@@ -66,7 +66,8 @@ public sealed class SampleFastPathTests
     public void Batch_item_fast_path_agrees_with_the_field_reader(string json)
     {
         var item = JsonDocument.Parse(json).RootElement;
-        var fast = SampleFastPath.TryRead(item, withJobId: true, Now, out var fastId, out var fastSample);
+        var jobs = new BatchJobIds();
+        var fast = SampleFastPath.TryRead(item, jobs, Now, out var fastJob, out var fastSample);
 
         var fields = Fields.Read(item, BatchNames);
         var slowId = fields.Text("job_id", required: true);
@@ -81,7 +82,7 @@ public sealed class SampleFastPathTests
         Assert.Equal(slowValid, fast);
         if (fast)
         {
-            Assert.Equal(slowId, fastId);
+            Assert.Equal(slowId, jobs[fastJob]);
             Assert.Equal(slowSample, fastSample);
         }
     }
@@ -91,7 +92,7 @@ public sealed class SampleFastPathTests
     public void Single_sample_fast_path_agrees_with_the_field_reader(string json)
     {
         var root = JsonDocument.Parse(json).RootElement;
-        var fast = SampleFastPath.TryRead(root, withJobId: false, Now, out _, out var fastSample);
+        var fast = SampleFastPath.TryRead(root, jobs: null, Now, out _, out var fastSample);
 
         var fields = Fields.Read(root, SampleNames);
         var slowSample = fields.HasErrors ? null : SampleRequest.Read(fields, Now);
@@ -121,7 +122,7 @@ public sealed class SampleFastPathTests
         var now = Now.AddTicks(7);
         var root = JsonDocument.Parse("""{"cpu_usage":1,"memory_usage_mb":2}""").RootElement;
 
-        Assert.True(SampleFastPath.TryRead(root, withJobId: false, now, out _, out var sample));
+        Assert.True(SampleFastPath.TryRead(root, jobs: null, now, out _, out var sample));
         Assert.Equal(new UsageSample(Now, 1, 2, null), sample);
     }
 }

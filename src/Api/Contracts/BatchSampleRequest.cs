@@ -1,17 +1,33 @@
+using System.Buffers;
 using System.Text.Json;
 using HpcJobs.Grains;
 
 namespace HpcJobs.Api.Contracts;
 
-/// <summary>One valid sample of a batch, with its position in the request.</summary>
-public sealed record BatchItem(int Index, string JobId, UsageSample Sample);
+/// <summary>One job's valid samples of a batch, in request order, with each one's position in the request.</summary>
+public sealed class BatchJob(string jobId, UsageSample[] samples, int[] indexes)
+{
+    public string JobId { get; } = jobId;
 
-/// <summary><c>POST /v1/metrics</c>: each sample is checked on its own; the batch fails only when its shape is wrong.</summary>
+    public UsageSample[] Samples { get; } = samples;
+
+    public int[] Indexes { get; } = indexes;
+}
+
+/// <summary>A batch's valid samples by job, the jobs in order of first appearance, and the samples refused one by one.</summary>
+public sealed record ParsedBatch(IReadOnlyList<BatchJob> Jobs, List<BatchRejection> Rejected);
+
+/// <summary>
+/// <c>POST /v1/metrics</c>: each sample is checked on its own; the batch fails only when its shape is
+/// wrong. The valid samples come grouped by job, each group's arrays of exactly its size (a batch's
+/// samples are read once into pooled room, counted per job, then placed), so that parsing a batch
+/// allocates little beyond the samples themselves.
+/// </summary>
 public static class BatchSampleRequest
 {
     private static readonly FieldNames ItemNames = new(["job_id", .. SampleRequest.FieldList]);
 
-    public static (List<BatchItem> Valid, List<BatchRejection> Rejected)? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
+    public static ParsedBatch? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
     {
         error = null;
         if (root.ValueKind != JsonValueKind.Object || !TryGetSamples(root, out var samples))
@@ -27,38 +43,91 @@ public static class BatchSampleRequest
             return null;
         }
 
-        var valid = new List<BatchItem>(count);
+        var jobs = new BatchJobIds();
         var rejected = new List<BatchRejection>();
-        var index = 0;
-        foreach (var item in samples.EnumerateArray())
+        var items = ArrayPool<Item>.Shared.Rent(count);
+        var valid = 0;
+        try
         {
-            if (SampleFastPath.TryRead(item, withJobId: true, now, out var validId, out var validSample))
+            var index = 0;
+            foreach (var item in samples.EnumerateArray())
             {
-                valid.Add(new BatchItem(index++, validId!, validSample!));
-                continue;
+                if (SampleFastPath.TryRead(item, jobs, now, out var validJob, out var validSample))
+                {
+                    items[valid++] = new Item(index++, validJob, validSample!);
+                    continue;
+                }
+
+                var fields = Fields.Read(item, ItemNames);
+                var jobId = fields.Text("job_id", required: true);
+                if (jobId is not null && JobId.Problem(jobId) is { } problem)
+                {
+                    fields.Fail("job_id", problem);
+                }
+
+                var sample = fields.HasErrors ? null : SampleRequest.Read(fields, now);
+                if (fields.Error is { } itemError)
+                {
+                    rejected.Add(new BatchRejection(index, itemError.Code, itemError.Message));
+                }
+                else
+                {
+                    items[valid++] = new Item(index, jobs.Add(jobId!), sample!);
+                }
+
+                index++;
             }
 
-            var fields = Fields.Read(item, ItemNames);
-            var jobId = fields.Text("job_id", required: true);
-            if (jobId is not null && JobId.Problem(jobId) is { } problem)
-            {
-                fields.Fail("job_id", problem);
-            }
-
-            var sample = fields.HasErrors ? null : SampleRequest.Read(fields, now);
-            if (fields.Error is { } itemError)
-            {
-                rejected.Add(new BatchRejection(index, itemError.Code, itemError.Message));
-            }
-            else
-            {
-                valid.Add(new BatchItem(index, jobId!, sample!));
-            }
-
-            index++;
+            return new ParsedBatch(Group(items.AsSpan(0, valid), jobs), rejected);
         }
+        finally
+        {
+            items.AsSpan(0, valid).Clear();
+            ArrayPool<Item>.Shared.Return(items);
+        }
+    }
 
-        return (valid, rejected);
+    /// <summary>Each job's samples in request order; a job named only by refused samples has no group.</summary>
+    private static BatchJob[] Group(ReadOnlySpan<Item> items, BatchJobIds jobs)
+    {
+        var counts = ArrayPool<int>.Shared.Rent(jobs.Count);
+        try
+        {
+            var sizes = counts.AsSpan(0, jobs.Count);
+            sizes.Clear();
+            foreach (var item in items)
+            {
+                sizes[item.Job]++;
+            }
+
+            // Null for a job named only by refused samples, until the end.
+            var groups = new BatchJob[jobs.Count];
+            var named = 0;
+            for (var job = 0; job < sizes.Length; job++)
+            {
+                if (sizes[job] > 0)
+                {
+                    groups[job] = new BatchJob(jobs[job], new UsageSample[sizes[job]], new int[sizes[job]]);
+                    named++;
+                }
+
+                sizes[job] = 0; // from here on, how many of the job's samples are placed
+            }
+
+            foreach (var item in items)
+            {
+                var group = groups[item.Job];
+                var at = sizes[item.Job]++;
+                group.Samples[at] = item.Sample;
+                group.Indexes[at] = item.Index;
+            }
+
+            return named == groups.Length ? groups : [.. groups.Where(group => group is not null)];
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(counts);
+        }
     }
 
     private static bool TryGetSamples(JsonElement root, out JsonElement samples)
@@ -76,4 +145,7 @@ public static class BatchSampleRequest
 
         return found == 1 && samples.ValueKind == JsonValueKind.Array;
     }
+
+    /// <summary>A valid sample, its position in the request and its job's number in <see cref="BatchJobIds"/>.</summary>
+    private readonly record struct Item(int Index, int Job, UsageSample Sample);
 }

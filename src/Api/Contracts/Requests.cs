@@ -131,7 +131,7 @@ public static class SampleRequest
     public static UsageSample? Parse(JsonElement root, DateTimeOffset now, out RequestError? error)
     {
         error = null;
-        if (SampleFastPath.TryRead(root, withJobId: false, now, out _, out var valid))
+        if (SampleFastPath.TryRead(root, jobs: null, now, out _, out var valid))
         {
             return valid;
         }

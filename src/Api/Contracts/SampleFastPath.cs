@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using HpcJobs.Api.Json;
 using HpcJobs.Grains;
@@ -23,9 +25,16 @@ internal static class SampleFastPath
     private const int MemoryPeakField = 1 << 7;
     private const int OomKillsField = 1 << 8;
 
-    public static bool TryRead(JsonElement item, bool withJobId, DateTimeOffset now, out string? jobId, out UsageSample? sample)
+    /// <summary>Room for the longest field name (<c>memory_usage_mb</c>) and more.</summary>
+    private const int LongestFieldName = 32;
+
+    /// <summary>
+    /// Reads a sample object; with <paramref name="jobs"/> (a batch item) it must name its job, whose
+    /// number in <paramref name="jobs"/> comes back in <paramref name="job"/>.
+    /// </summary>
+    public static bool TryRead(JsonElement item, BatchJobIds? jobs, DateTimeOffset now, out int job, out UsageSample? sample)
     {
-        jobId = null;
+        job = -1;
         sample = null;
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -39,11 +48,25 @@ internal static class SampleFastPath
         DateTimeOffset? timestamp = null;
         string? node = null;
         long? gpuMemory = null, memoryPeak = null, oomKills = null;
+        Span<byte> unescaped = stackalloc byte[LongestFieldName];
         foreach (var property in item.EnumerateObject())
         {
+            // Names compared as the document's bytes; a name with an escape (rare) is unescaped first.
+            scoped var name = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (name.Contains((byte)'\\'))
+            {
+                var text = property.Name;
+                if (text.Length > LongestFieldName || !Encoding.UTF8.TryGetBytes(text, unescaped, out var length))
+                {
+                    continue; // longer than any field's name: not a field
+                }
+
+                name = unescaped[..length];
+            }
+
             var value = property.Value;
             int field;
-            if (property.NameEquals("cpu_usage") || property.NameEquals("cpuUsage"))
+            if (Is(name, "cpu_usage"u8, "cpuUsage"u8))
             {
                 field = CpuField;
                 if (!TryPercent(value, out cpu))
@@ -51,7 +74,7 @@ internal static class SampleFastPath
                     return false;
                 }
             }
-            else if (property.NameEquals("memory_usage_mb") || property.NameEquals("memoryUsageMb"))
+            else if (Is(name, "memory_usage_mb"u8, "memoryUsageMb"u8))
             {
                 field = MemoryField;
                 if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out memory)
@@ -60,7 +83,7 @@ internal static class SampleFastPath
                     return false;
                 }
             }
-            else if (property.NameEquals("gpu_usage") || property.NameEquals("gpuUsage"))
+            else if (Is(name, "gpu_usage"u8, "gpuUsage"u8))
             {
                 field = GpuField;
                 if (value.ValueKind != JsonValueKind.Null)
@@ -73,7 +96,7 @@ internal static class SampleFastPath
                     gpu = percent;
                 }
             }
-            else if (property.NameEquals("timestamp"))
+            else if (name.SequenceEqual("timestamp"u8))
             {
                 field = TimestampField;
                 if (value.ValueKind != JsonValueKind.Null)
@@ -86,22 +109,22 @@ internal static class SampleFastPath
                     timestamp = time;
                 }
             }
-            else if (property.NameEquals("node"))
+            else if (name.SequenceEqual("node"u8))
             {
                 field = NodeField;
                 if (value.ValueKind != JsonValueKind.Null)
                 {
                     if (value.ValueKind != JsonValueKind.String
-                        || value.GetString() is not { Length: > 0 and <= Limits.MaxTextLength } name
-                        || name.Contains('\0', StringComparison.Ordinal))
+                        || value.GetString() is not { Length: > 0 and <= Limits.MaxTextLength } nodeName
+                        || nodeName.Contains('\0', StringComparison.Ordinal))
                     {
                         return false;
                     }
 
-                    node = name;
+                    node = nodeName;
                 }
             }
-            else if (property.NameEquals("gpu_memory_mb") || property.NameEquals("gpuMemoryMb"))
+            else if (Is(name, "gpu_memory_mb"u8, "gpuMemoryMb"u8))
             {
                 field = GpuMemoryField;
                 if (!TryOptionalCount(value, SampleRequest.MaxMemoryMb, out gpuMemory))
@@ -109,7 +132,7 @@ internal static class SampleFastPath
                     return false;
                 }
             }
-            else if (property.NameEquals("memory_peak_mb") || property.NameEquals("memoryPeakMb"))
+            else if (Is(name, "memory_peak_mb"u8, "memoryPeakMb"u8))
             {
                 field = MemoryPeakField;
                 if (!TryOptionalCount(value, SampleRequest.MaxMemoryMb, out memoryPeak))
@@ -117,7 +140,7 @@ internal static class SampleFastPath
                     return false;
                 }
             }
-            else if (property.NameEquals("oom_kills") || property.NameEquals("oomKills"))
+            else if (Is(name, "oom_kills"u8, "oomKills"u8))
             {
                 field = OomKillsField;
                 if (!TryOptionalCount(value, SampleRequest.MaxCount, out oomKills))
@@ -125,10 +148,10 @@ internal static class SampleFastPath
                     return false;
                 }
             }
-            else if (withJobId && (property.NameEquals("job_id") || property.NameEquals("jobId")))
+            else if (jobs is not null && Is(name, "job_id"u8, "jobId"u8))
             {
                 field = JobIdField;
-                if (value.ValueKind != JsonValueKind.String || JobId.Problem(jobId = value.GetString()) is not null)
+                if (!jobs.TryRead(value, out job))
                 {
                     return false;
                 }
@@ -146,7 +169,7 @@ internal static class SampleFastPath
             seen |= field;
         }
 
-        var required = CpuField | MemoryField | (withJobId ? JobIdField : 0);
+        var required = CpuField | MemoryField | (jobs is not null ? JobIdField : 0);
         if ((seen & required) != required)
         {
             return false;
@@ -164,7 +187,7 @@ internal static class SampleFastPath
     /// </summary>
     private static bool TryTimestamp(JsonElement value, out DateTimeOffset time)
     {
-        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        var raw = JsonMarshal.GetRawUtf8Value(value);
         if (raw.Length < 2 || raw.Length - 2 > Rfc3339.MaxLength || raw.Contains((byte)'\\') || !System.Text.Ascii.IsValid(raw))
         {
             return Rfc3339.TryParse(value.GetString(), out time);
@@ -174,6 +197,9 @@ internal static class SampleFastPath
         var length = System.Text.Encoding.ASCII.GetChars(raw[1..^1], text);
         return Rfc3339.TryParse(text[..length], out time);
     }
+
+    private static bool Is(ReadOnlySpan<byte> name, ReadOnlySpan<byte> snakeCase, ReadOnlySpan<byte> camelCase) =>
+        name.SequenceEqual(snakeCase) || name.SequenceEqual(camelCase);
 
     private static bool TryOptionalCount(JsonElement value, long max, out long? count)
     {

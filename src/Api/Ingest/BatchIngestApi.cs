@@ -40,7 +40,7 @@ public static class BatchIngestApi
             return ApiErrors.From(bodyError!);
         }
 
-        var groups = GroupByJob(batch.Valid);
+        var groups = batch.Jobs;
         var outcomes = new Task<SampleOutcome>[groups.Count];
         for (var i = 0; i < groups.Count; i++)
         {
@@ -89,28 +89,7 @@ public static class BatchIngestApi
         return TypedResults.Ok(new BatchIngestResponse(accepted, duplicates, rejected));
     }
 
-    /// <summary>Each job's samples in request order, the jobs in order of first appearance.</summary>
-    private static List<JobGroup> GroupByJob(List<BatchItem> items)
-    {
-        var byJob = new Dictionary<string, JobGroup>(StringComparer.Ordinal);
-        var groups = new List<JobGroup>();
-        foreach (var item in items)
-        {
-            if (!byJob.TryGetValue(item.JobId, out var group))
-            {
-                group = new JobGroup(item.JobId);
-                byJob.Add(item.JobId, group);
-                groups.Add(group);
-            }
-
-            group.Samples.Add(item.Sample);
-            group.Indexes.Add(item.Index);
-        }
-
-        return groups;
-    }
-
-    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, JobGroup group, WriteContext context, ITransientFailures transient)
+    private static async Task<SampleOutcome> AppendAsync(IGrainFactory grains, BatchJob group, WriteContext context, ITransientFailures transient)
     {
         try
         {
@@ -122,14 +101,5 @@ public static class BatchIngestApi
             // others' may have been. Say which, and let the agent retry them: replays are harmless.
             return new SampleOutcome(OutcomeKind.Unavailable, null, $"storage unavailable: {e.Message}");
         }
-    }
-
-    private sealed class JobGroup(string jobId)
-    {
-        public string JobId { get; } = jobId;
-
-        public List<UsageSample> Samples { get; } = new(4);
-
-        public List<int> Indexes { get; } = new(4);
     }
 }

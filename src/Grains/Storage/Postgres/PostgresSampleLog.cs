@@ -21,6 +21,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// <summary>The partitions <c>samples_create_partitions</c> makes: one per UTC day, named after it.</summary>
     private const string PartitionPrefix = "samples_p";
 
+    /// <summary>The most rows <see cref="_rows"/> keeps room for between commits (a larger batch's room is let go).</summary>
+    private const int MaxKeptRows = 1 << 16;
+
     private readonly PostgresDatabase _database;
     private readonly WriterMetrics _metrics;
     private readonly ILogger<PostgresSampleLog> _logger;
@@ -34,6 +37,13 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// the commit loop; the names are the cluster's nodes, so it stays small.
     /// </summary>
     private readonly Dictionary<string, int> _nodeKeys = new(StringComparer.Ordinal) { [string.Empty] = 0 };
+
+    /// <summary>
+    /// The rows of the batch being committed, kept from one commit to the next (a batch of 18,000
+    /// samples would otherwise allocate and grow a 400 KB list each time); emptied after each commit so
+    /// it holds no samples between them. Used only by the commit loop.
+    /// </summary>
+    private readonly List<Row> _rows = [];
 
     public PostgresSampleLog(
         PostgresDatabase database, WriterMetrics metrics, IOptions<PostgresOptions> options, ILogger<PostgresSampleLog> logger)
@@ -288,7 +298,24 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     private async Task CommitAsync(IReadOnlyList<SampleAppend> batch)
     {
         _metrics.CountOperation();
-        var rows = new List<Row>(batch.Count);
+        var rows = _rows;
+        rows.Clear();
+        try
+        {
+            await CommitAsync(batch, rows).ConfigureAwait(false);
+        }
+        finally
+        {
+            rows.Clear();
+            if (rows.Capacity > MaxKeptRows)
+            {
+                rows.Capacity = 0;
+            }
+        }
+    }
+
+    private async Task CommitAsync(IReadOnlyList<SampleAppend> batch, List<Row> rows)
+    {
         foreach (var pending in batch)
         {
             pending.Reset();
@@ -301,13 +328,13 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             {
                 if (_stage.Queue(pending, i))
                 {
-                    rows.Add(new Row(pending, i, pending.Samples[i]));
+                    rows.Add(new Row(pending, i, pending.Samples[i], 0));
                 }
             }
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
-        var nodeKeys = await NodeKeysAsync(connection, rows).ConfigureAwait(false);
+        await SetNodeKeysAsync(connection, rows).ConfigureAwait(false);
         var transaction = await BeginAsync(connection).ConfigureAwait(false);
         try
         {
@@ -315,7 +342,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             {
                 if (rows.Count > 0)
                 {
-                    await CopyAsync(connection, rows, nodeKeys).ConfigureAwait(false);
+                    await CopyAsync(connection, rows).ConfigureAwait(false);
                 }
             }
             catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -324,7 +351,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
                 // cannot skip it, so the batch goes again through the insert that skips and reports them.
                 await transaction.DisposeAsync().ConfigureAwait(false);
                 transaction = await BeginAsync(connection).ConfigureAwait(false);
-                await InsertSkippingDuplicatesAsync(connection, transaction, rows, nodeKeys).ConfigureAwait(false);
+                await InsertSkippingDuplicatesAsync(connection, transaction, rows).ConfigureAwait(false);
             }
 
             await UpdateLatestUsageAsync(connection, transaction, rows).ConfigureAwait(false);
@@ -353,7 +380,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// record per row and costs about a third more server CPU per row, bench/Limits <c>pg</c>), so a
     /// row already stored fails the COPY with a unique violation and the caller falls back.
     /// </summary>
-    private static async Task CopyAsync(NpgsqlConnection connection, List<Row> rows, int[] nodeKeys)
+    private static async Task CopyAsync(NpgsqlConnection connection, List<Row> rows)
     {
         await using var importer = await connection.BeginBinaryImportAsync(
             "COPY samples (job_key, ts, node_key, cpu_usage, memory_usage_mb, gpu_usage, gpu_memory_mb, memory_peak_mb, oom_kills) FROM STDIN (FORMAT BINARY)")
@@ -364,7 +391,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             await importer.StartRowAsync().ConfigureAwait(false);
             await importer.WriteAsync(rows[i].Owner.Usage.JobKey, NpgsqlDbType.Bigint).ConfigureAwait(false);
             await importer.WriteAsync(sample.Timestamp, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
-            await importer.WriteAsync(nodeKeys[i], NpgsqlDbType.Integer).ConfigureAwait(false);
+            await importer.WriteAsync(rows[i].NodeKey, NpgsqlDbType.Integer).ConfigureAwait(false);
             await importer.WriteAsync(sample.CpuUsage, NpgsqlDbType.Double).ConfigureAwait(false);
             await importer.WriteAsync(sample.MemoryUsageMb, NpgsqlDbType.Bigint).ConfigureAwait(false);
             await WriteNullableAsync(importer, sample.GpuUsage, NpgsqlDbType.Double).ConfigureAwait(false);
@@ -381,12 +408,12 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         value is { } present ? importer.WriteAsync(present, type) : importer.WriteNullAsync();
 
     /// <summary>The insert that skips samples already stored and marks each one a duplicate with what was stored.</summary>
-    private static async Task InsertSkippingDuplicatesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows, int[] nodeKeys)
+    private static async Task InsertSkippingDuplicatesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows)
     {
         await using var insert = new NpgsqlCommand(InsertSql, connection, transaction);
         insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Owner.Usage.JobKey)] });
         insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. rows.Select(r => r.Sample.Timestamp)] });
-        insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = nodeKeys });
+        insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. rows.Select(r => r.NodeKey)] });
         insert.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. rows.Select(r => r.Sample.CpuUsage)] });
         insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(r => r.Sample.MemoryUsageMb)] });
         insert.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = [.. rows.Select(r => r.Sample.GpuUsage)] });
@@ -486,13 +513,13 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         """;
 
     /// <summary>
-    /// The node key of each row, in order. Names not seen before are added to <c>sample_nodes</c> in a
+    /// Sets the node key of each row. Names not seen before are added to <c>sample_nodes</c> in a
     /// transaction of their own, committed before the batch's (which may roll back), and remembered
     /// only then. A name another silo is adding at the same time is waited for by the insert and seen
     /// by the select after it (read committed: each statement its own snapshot), so every name comes
     /// back; the names go in name order, so two silos adding the same ones cannot deadlock.
     /// </summary>
-    private async Task<int[]> NodeKeysAsync(NpgsqlConnection connection, List<Row> rows)
+    private async Task SetNodeKeysAsync(NpgsqlConnection connection, List<Row> rows)
     {
         HashSet<string>? unknown = null;
         foreach (var row in rows)
@@ -533,10 +560,13 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             }
         }
 
-        return [.. rows.Select(r => _nodeKeys[r.Sample.Node ?? string.Empty])];
+        foreach (ref var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows))
+        {
+            row = row with { NodeKey = _nodeKeys[row.Sample.Node ?? string.Empty] };
+        }
     }
 
-    private readonly record struct Row(SampleAppend Owner, int Index, UsageSample Sample);
+    private readonly record struct Row(SampleAppend Owner, int Index, UsageSample Sample, int NodeKey);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dropped sample partition {Partition} ({Count} samples)")]
     private static partial void LogPartitionDropped(ILogger logger, string partition, long count);
