@@ -335,7 +335,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await SetNodeKeysAsync(connection, rows).ConfigureAwait(false);
-        var transaction = await BeginAsync(connection).ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         try
         {
             try
@@ -350,7 +350,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
                 // A sample already stored (a replay, or another silo's copy committed meanwhile): COPY
                 // cannot skip it, so the batch goes again through the insert that skips and reports them.
                 await transaction.DisposeAsync().ConfigureAwait(false);
-                transaction = await BeginAsync(connection).ConfigureAwait(false);
+                transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
                 await InsertSkippingDuplicatesAsync(connection, transaction, rows).ConfigureAwait(false);
             }
 
@@ -361,18 +361,6 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         {
             await transaction.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    /// <summary>
-    /// Visible at commit, acknowledged after the next WAL flush (the sync pipeline): the writer
-    /// applies the next batch meanwhile instead of waiting for the disk.
-    /// </summary>
-    private static async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection)
-    {
-        var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-        await using var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction);
-        await asynchronous.ExecuteNonQueryAsync().ConfigureAwait(false);
-        return transaction;
     }
 
     /// <summary>
@@ -434,7 +422,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// <summary>
     /// Sets the latest usage (and the flags the grain prepared, if any) of each job whose samples the
     /// transaction stored or that it touched, and writes the prepared footprints into job_footprints,
-    /// in one round trip.
+    /// in one round trip with the transaction's <c>SET LOCAL synchronous_commit = off</c>: the batch is
+    /// visible at commit and acknowledged after the next WAL flush (the sync pipeline), so the writer
+    /// applies the next batch meanwhile instead of waiting for the disk. The setting is read at commit,
+    /// so it needs no round trip of its own before the COPY.
     /// </summary>
     private async Task UpdateLatestUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Row> rows)
     {
@@ -446,10 +437,11 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             }
         }
 
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
         var touched = _stage.Staged;
         if (touched.Count > 0)
         {
-            await using var batch = new NpgsqlBatch(connection, transaction);
             var update = new NpgsqlBatchCommand(
                 """
                 UPDATE jobs AS j
@@ -485,9 +477,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
                 upsert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(i => footprints[i]!.Value.RowVersion)] });
                 batch.BatchCommands.Add(upsert);
             }
-
-            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
+
+        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
     /// <summary>
