@@ -184,6 +184,50 @@ public sealed class PostgresSamplePartitionTests
     }
 
     [SkippableFact]
+    public async Task Schema_IndexesSamplesByTheirKeyOnly_NoTsIndexIsWrittenAtIngest()
+    {
+        await using var storage = await OpenAsync(await NewDatabaseAsync());
+        await storage.ExecuteAsync($"SELECT samples_create_partitions(ARRAY[date '{Day:yyyy-MM-dd}'])");
+
+        Assert.Equal(
+            ["CREATE UNIQUE INDEX samples_identity_idx ON ONLY public.samples USING btree (job_key, ts, node_key)"],
+            await storage.ColumnAsync("SELECT indexdef FROM pg_indexes WHERE tablename = 'samples' ORDER BY 1"));
+        Assert.Equal(["samples_p20200301_job_key_ts_node_key_idx"], await storage.ColumnAsync("SELECT indexname FROM pg_indexes WHERE tablename = 'samples_p20200301'"));
+    }
+
+    [SkippableFact]
+    public async Task Retention_BuildsTheTsIndexOfTheDayAcrossTheCutoffOnly_AndRebuildsOneLeftInvalid()
+    {
+        await using var storage = await OpenAsync(await NewDatabaseAsync());
+        for (var d = 0; d < 3; d++)
+        {
+            await storage.AppendAsync("idx", [.. Enumerable.Range(0, 6).Select(h => Sample(At(Day.AddDays(d), h * 4), 7))]);
+        }
+
+        // An index build of that name that failed (here: a unique one over equal values) is left invalid.
+        var straddling = PartitionOf(Day.AddDays(1));
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(
+            () => storage.ExecuteAsync($"CREATE UNIQUE INDEX CONCURRENTLY {straddling}_ts_idx ON {straddling} (cpu_usage)"));
+        Assert.Equal(["false"], await storage.ColumnAsync($"SELECT indisvalid::text FROM pg_index WHERE indexrelid = '{straddling}_ts_idx'::regclass"));
+
+        var cutoff = At(Day.AddDays(1), 10);
+        await storage.Log.MaintainPartitionsAsync(cutoff, At(Day.AddDays(2), 0), At(Day.AddDays(2), 0), CancellationToken.None);
+        await storage.Log.MaintainPartitionsAsync(cutoff, At(Day.AddDays(2), 0), At(Day.AddDays(2), 0), CancellationToken.None);
+
+        Assert.Equal(
+            [$"{straddling}_ts_idx t CREATE INDEX {straddling}_ts_idx ON public.{straddling} USING btree (ts)"],
+            await storage.ColumnAsync(
+                $"""
+                SELECT concat_ws(' ', c.relname, i.indisvalid, pg_get_indexdef(i.indexrelid))
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                WHERE i.indrelid IN ('{PartitionOf(Day.AddDays(1))}'::regclass, '{PartitionOf(Day.AddDays(2))}'::regclass)
+                  AND c.relname NOT LIKE '%job_key%'
+                """));
+        Assert.Equal(3, await storage.Log.DeleteOlderThanAsync(cutoff, 10, CancellationToken.None));
+        Assert.Equal(9, (await storage.Log.ReadRecentAsync("idx", 100)).Count);
+    }
+
+    [SkippableFact]
     public async Task Retention_FinishesADetachThatWasInterrupted_AndDropsThePartition()
     {
         var url = await NewDatabaseAsync();

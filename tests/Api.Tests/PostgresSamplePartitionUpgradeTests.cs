@@ -102,7 +102,7 @@ public sealed class PostgresSamplePartitionUpgradeTests
     }
 
     /// <summary>The scripts that came with or after the partitions (060 only sets a storage parameter, and runs on either).</summary>
-    private static readonly string[] LaterThanThatRelease = ["/040_samples_partitions.sql", "/050_sample_keys.sql", "/070_job_footprints.sql"];
+    private static readonly string[] LaterThanThatRelease = ["/040_samples_partitions.sql", "/050_sample_keys.sql", "/070_job_footprints.sql", "/080_samples_ts_index.sql"];
 
     /// <summary>The scripts as the release before the partitions ran them: its 010, and Orleans', 020 and 030 (unchanged since; 050 and 070 had not come either).</summary>
     private static IEnumerable<string> UnpartitionedSchema()

@@ -21,6 +21,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// <summary>The partitions <c>samples_create_partitions</c> makes: one per UTC day, named after it.</summary>
     private const string PartitionPrefix = "samples_p";
 
+    /// <summary>How long the straddling day's index build may take (it reads the day's rows twice) before the next pass tries again.</summary>
+    private const int IndexBuildSeconds = 3600;
+
     /// <summary>The most rows <see cref="_rows"/> keeps room for between commits (a larger batch's room is let go).</summary>
     private const int MaxKeptRows = 1 << 16;
 
@@ -190,6 +193,7 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             }
 
             _metrics.RecordRetention(droppedSamples);
+            await IndexStraddlingDayAsync(DateOnly.FromDateTime(cutoff.UtcDateTime), cancellationToken).ConfigureAwait(false);
             // Not a day that the next pass would drop.
             var days = new List<DateOnly>();
             for (var day = DateOnly.FromDateTime(readyFrom.UtcDateTime); day <= DateOnly.FromDateTime(readyUntil.UtcDateTime); day = day.AddDays(1))
@@ -203,6 +207,59 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             var created = await CreatePartitionsAsync(days, cancellationToken).ConfigureAwait(false);
             return new PartitionUpkeep(created, dropped, droppedSamples);
         });
+
+    /// <summary>
+    /// Builds the ts index of the day partition that holds the cutoff, the one the batched delete
+    /// trims (sql/postgres/080_samples_ts_index.sql: samples has no ts index written at ingest), once:
+    /// CONCURRENTLY, so ingest and reads go on. A build that was interrupted leaves its index invalid;
+    /// that one is dropped and built again. A day without a partition has nothing to trim. If the
+    /// build fails, the delete still works, by scanning the partition.
+    /// </summary>
+    private async Task IndexStraddlingDayAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        var partition = PartitionOf(day);
+        var index = partition + "_ts_idx";
+        bool? valid;
+        await using (var state = _database.DataSource.CreateCommand(
+                         """
+                         SELECT to_regclass(quote_ident($1)) IS NOT NULL,
+                                (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(quote_ident($2)))
+                         """))
+        {
+            state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = partition });
+            state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = index });
+            await using var reader = await state.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (!reader.GetBoolean(0))
+            {
+                return;
+            }
+
+            valid = reader.IsDBNull(1) ? null : reader.GetBoolean(1);
+        }
+
+        if (valid == true)
+        {
+            return;
+        }
+
+        try
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (valid == false)
+            {
+                await ExecuteAsync($"DROP INDEX CONCURRENTLY IF EXISTS \"{index}\"", cancellationToken, IndexBuildSeconds).ConfigureAwait(false);
+            }
+
+            await ExecuteAsync($"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{index}\" ON \"{partition}\" (ts)", cancellationToken, IndexBuildSeconds)
+                .ConfigureAwait(false);
+            LogStraddlingDayIndexed(_logger, partition, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        catch (PostgresException error) when (!StorageErrors.IsTransient(error))
+        {
+            LogStraddlingDayIndexFailed(_logger, partition, error);
+        }
+    }
 
     /// <summary>Stops taking samples and commits what is queued.</summary>
     public async ValueTask DisposeAsync()
@@ -261,6 +318,8 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     private static bool EndedBy(DateOnly day, DateTimeOffset cutoff) =>
         new DateTimeOffset(day.AddDays(1), TimeOnly.MinValue, TimeSpan.Zero) <= cutoff;
 
+    private static string PartitionOf(DateOnly day) => PartitionPrefix + day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+
     private static DateOnly? DayOf(string partition) =>
         DateOnly.TryParseExact(partition.AsSpan(PartitionPrefix.Length), "yyyyMMdd", out var day) ? day : null;
 
@@ -286,12 +345,12 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, int timeoutSeconds = 120)
     {
         await using var command = _database.DataSource.CreateCommand(sql);
 
-        // A concurrent detach waits for the transactions that still see the partition.
-        command.CommandTimeout = 120;
+        // A concurrent detach (or index build) waits for the transactions that still see the partition.
+        command.CommandTimeout = timeoutSeconds;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -565,6 +624,12 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop sample partition {Partition}; the next retention pass tries again")]
     private static partial void LogPartitionDropFailed(ILogger logger, string partition, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Built the ts index of sample partition {Partition}, which straddles the retention cutoff, in {Seconds:F1} s")]
+    private static partial void LogStraddlingDayIndexed(ILogger logger, string partition, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not build the ts index of sample partition {Partition}; retention scans it instead, and the next pass tries again")]
+    private static partial void LogStraddlingDayIndexFailed(ILogger logger, string partition, Exception error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Made {Count} sample partitions on demand for a batch that found its day without one")]
     private static partial void LogPartitionsCreatedOnDemand(ILogger logger, int count);
