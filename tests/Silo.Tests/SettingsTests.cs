@@ -78,10 +78,10 @@ public sealed class SettingsTests
     public void GrainDirectoryCache_IsOffForTheOneSqliteSilo_AndKeptForAPostgresCluster()
     {
         // One SQLite silo answers every lookup from its own directory partition; silos of a cluster
-        // need the cache for the grains whose directory entry another silo holds.
+        // need the cache for the grains whose directory entry another silo holds (RemotePartitionDirectoryCache).
         Assert.Equal(GrainDirectoryOptions.CachingStrategyType.None, Get<GrainDirectoryOptions>(Load()).CachingStrategy);
         Assert.Equal(
-            GrainDirectoryOptions.CachingStrategyType.LRU,
+            GrainDirectoryOptions.CachingStrategyType.Custom,
             Get<GrainDirectoryOptions>(Load(("DATABASE_TYPE", "postgres"), ("DATABASE_URL", "postgres://u:p@127.0.0.1:5432/db"))).CachingStrategy);
     }
 
