@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Microsoft.Extensions.Options;
@@ -13,8 +14,11 @@ namespace HpcJobs.Silo;
 /// dictionary read under the partition's lock; Orleans itself drops those entries when a membership
 /// change makes them local). On a PostgreSQL silo that is about 245 B per active job
 /// (docs/benchmarks.md, "Memory per active job"): all of them on a cluster of one, half on two.
-/// The entries another silo's partition answers stay, as do the placement hints (an address without
-/// an activation, made before the registration) until the registration replaces them.
+/// The entries another silo's partition answers stay in the LRU. A placement hint (an address
+/// without an activation, made before the registration) for a grain of this silo's partition is kept
+/// apart, in a dictionary, until the registration replaces it (or a minute has passed): in the LRU a
+/// removed entry stays in its queues until enough new ones cycle it out, which, with room for a
+/// million, is never.
 /// </summary>
 /// <remarks>
 /// The owner of a grain's entry is Orleans' own answer (its <c>LocalGrainDirectory</c>'s
@@ -25,6 +29,13 @@ namespace HpcJobs.Silo;
 public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache, IAsyncDisposable
 {
     private const string DirectoryType = "Orleans.Runtime.GrainDirectory.LocalGrainDirectory";
+
+    /// <summary>How long a hint of this silo's partition is kept without its registration (a placement elsewhere that failed).</summary>
+    private static readonly TimeSpan HintLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<GrainId, (GrainAddress Address, long Since)> _ownHints = new();
+    private readonly TimeProvider _time;
+    private int _hintsAdded;
 
     private readonly IGrainDirectoryCache _inner;
     private readonly SiloAddress _self;
@@ -43,6 +54,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
             }),
             silo.SiloAddress,
             () => BindOrleansOwner(services),
+            TimeProvider.System,
             logger)
     {
     }
@@ -52,9 +64,10 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     /// once the directory that writes here exists.
     /// </param>
     internal RemotePartitionDirectoryCache(
-        IGrainDirectoryCache inner, SiloAddress self, Func<Func<GrainId, SiloAddress?>?> bindOwner, ILogger<RemotePartitionDirectoryCache> logger)
+        IGrainDirectoryCache inner, SiloAddress self, Func<Func<GrainId, SiloAddress?>?> bindOwner, TimeProvider time, ILogger<RemotePartitionDirectoryCache> logger)
     {
         _inner = inner;
+        _time = time;
         _self = self;
         _bindOwner = bindOwner;
         _logger = logger;
@@ -63,27 +76,70 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     /// <summary>Whether entries of this silo's partition are left out (false: Orleans' owner is not known, every entry is kept).</summary>
     public bool LeavesOutOwnPartition => Owner() is not null;
 
-    public IEnumerable<(GrainAddress ActivationAddress, int Version)> KeyValues => _inner.KeyValues;
+    public IEnumerable<(GrainAddress ActivationAddress, int Version)> KeyValues =>
+        _inner.KeyValues.Concat(_ownHints.Values.Select(hint => (hint.Address, 0)));
 
     public void AddOrUpdate(GrainAddress value, int version)
     {
-        if (!value.ActivationId.IsDefault && Owner() is { } owner && _self.Equals(owner(value.GrainId)))
+        if (Owner() is not { } owner || !_self.Equals(owner(value.GrainId)))
         {
-            // Answered by this silo's partition: drop the placement hint it replaces, keep nothing.
-            _inner.Remove(value.GrainId);
+            _inner.AddOrUpdate(value, version);
             return;
         }
 
-        _inner.AddOrUpdate(value, version);
+        if (value.ActivationId.IsDefault)
+        {
+            _ownHints[value.GrainId] = (value, _time.GetTimestamp());
+            ForgetOldHints();
+            return;
+        }
+
+        // Registered in this silo's partition, which answers it from now on: keep nothing.
+        _ownHints.TryRemove(value.GrainId, out _);
+        _inner.Remove(value.GrainId);
     }
 
-    public bool Remove(GrainId key) => _inner.Remove(key);
+    public bool Remove(GrainId key) => _ownHints.TryRemove(key, out _) | _inner.Remove(key);
 
-    public bool Remove(GrainAddress key) => _inner.Remove(key);
+    public bool Remove(GrainAddress key)
+    {
+        var hint = _ownHints.TryGetValue(key.GrainId, out var own) && own.Address.Matches(key) && _ownHints.TryRemove(key.GrainId, out _);
+        return _inner.Remove(key) | hint;
+    }
 
-    public void Clear() => _inner.Clear();
+    public void Clear()
+    {
+        _ownHints.Clear();
+        _inner.Clear();
+    }
 
-    public bool LookUp(GrainId key, [NotNullWhen(true)] out GrainAddress? result, out int version) => _inner.LookUp(key, out result, out version);
+    public bool LookUp(GrainId key, [NotNullWhen(true)] out GrainAddress? result, out int version)
+    {
+        if (_ownHints.TryGetValue(key, out var hint))
+        {
+            (result, version) = (hint.Address, 0);
+            return true;
+        }
+
+        return _inner.LookUp(key, out result, out version);
+    }
+
+    /// <summary>Every 1,024 hints, the ones older than <see cref="HintLifetime"/> go.</summary>
+    private void ForgetOldHints()
+    {
+        if (Interlocked.Increment(ref _hintsAdded) % 1024 != 0)
+        {
+            return;
+        }
+
+        foreach (var (grain, hint) in _ownHints)
+        {
+            if (_time.GetElapsedTime(hint.Since) > HintLifetime)
+            {
+                _ownHints.TryRemove(new KeyValuePair<GrainId, (GrainAddress, long)>(grain, hint));
+            }
+        }
+    }
 
     public ValueTask DisposeAsync()
     {

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using HpcJobs.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.Configuration;
 using Orleans.Runtime.GrainDirectory;
 
@@ -22,11 +23,15 @@ public sealed class RemotePartitionDirectoryCacheTests
     {
         var ours = GrainId.Create("job", "ours");
         var theirs = GrainId.Create("job", "theirs");
-        var cache = New(grain => grain == ours ? Self : Other);
+        var inner = NewLru();
+        var cache = New(grain => grain == ours ? Self : Other, inner);
 
-        // A placement hint (no activation yet) is kept until the registration replaces it.
+        // A placement hint (no activation yet) is kept until the registration replaces it, apart from
+        // Orleans' LRU: a removed entry stays in its queues until new ones cycle it out.
         cache.AddOrUpdate(Address(Self, ours, default), 0);
-        Assert.True(cache.LookUp(ours, out _, out _));
+        Assert.True(cache.LookUp(ours, out var hint, out _));
+        Assert.Equal(Self, hint.SiloAddress);
+        Assert.Empty(inner.KeyValues);
         cache.AddOrUpdate(Address(Self, ours, ActivationId.NewId()), 1);
         cache.AddOrUpdate(Address(Other, theirs, ActivationId.NewId()), 1);
 
@@ -35,6 +40,30 @@ public sealed class RemotePartitionDirectoryCacheTests
         Assert.True(cache.LookUp(theirs, out var address, out _));
         Assert.Equal(Other, address.SiloAddress);
         Assert.Equal([theirs], cache.KeyValues.Select(entry => entry.ActivationAddress.GrainId));
+        Assert.Equal([theirs], inner.KeyValues.Select(entry => entry.ActivationAddress.GrainId));
+    }
+
+    [Fact]
+    public void A_hint_of_its_own_partition_without_a_registration_is_forgotten_after_a_minute()
+    {
+        var time = new FakeTimeProvider();
+        var cache = New(_ => Self, time: time);
+        var stale = GrainId.Create("job", "placed-elsewhere");
+        cache.AddOrUpdate(Address(Other, stale, default), 0);
+        time.Advance(TimeSpan.FromSeconds(61));
+
+        // The check runs every 1,024 hints; these are fresh.
+        for (var i = 0; i < 1023; i++)
+        {
+            cache.AddOrUpdate(Address(Self, GrainId.Create("job", $"new-{i}"), default), 0);
+        }
+
+        Assert.False(cache.LookUp(stale, out _, out _));
+        Assert.Equal(1023, cache.KeyValues.Count());
+        Assert.True(cache.Remove(GrainId.Create("job", "new-0")));
+        Assert.True(cache.Remove(Address(Self, GrainId.Create("job", "new-1"), default)));
+        cache.Clear();
+        Assert.Empty(cache.KeyValues);
     }
 
     [Fact]
@@ -65,6 +94,7 @@ public sealed class RemotePartitionDirectoryCacheTests
         var cache = Assert.IsType<RemotePartitionDirectoryCache>(service.Services.GetRequiredService<IGrainDirectoryCache>());
         Assert.True(cache.LeavesOutOwnPartition, "Orleans' owner of a directory entry could not be bound");
         Assert.DoesNotContain(cache.KeyValues, entry => !entry.ActivationAddress.ActivationId.IsDefault);
+        Assert.Empty(cache.KeyValues);
         foreach (var job in jobs)
         {
             using var read = await service.Client.GetAsync($"/v1/jobs/{job}");
@@ -75,10 +105,9 @@ public sealed class RemotePartitionDirectoryCacheTests
     private static GrainAddress Address(SiloAddress silo, GrainId grain, ActivationId activation) =>
         new() { SiloAddress = silo, GrainId = grain, ActivationId = activation };
 
-    private static RemotePartitionDirectoryCache New(Func<GrainId, SiloAddress?>? owner)
-    {
-        var inner = GrainDirectoryCacheFactory.CreateGrainDirectoryCache(
-            new ServiceCollection().BuildServiceProvider(), new GrainDirectoryOptions { CachingStrategy = GrainDirectoryOptions.CachingStrategyType.LRU });
-        return new RemotePartitionDirectoryCache(inner, Self, () => owner, NullLogger<RemotePartitionDirectoryCache>.Instance);
-    }
+    private static RemotePartitionDirectoryCache New(Func<GrainId, SiloAddress?>? owner, IGrainDirectoryCache? inner = null, TimeProvider? time = null) =>
+        new(inner ?? NewLru(), Self, () => owner, time ?? TimeProvider.System, NullLogger<RemotePartitionDirectoryCache>.Instance);
+
+    private static IGrainDirectoryCache NewLru() => GrainDirectoryCacheFactory.CreateGrainDirectoryCache(
+        new ServiceCollection().BuildServiceProvider(), new GrainDirectoryOptions { CachingStrategy = GrainDirectoryOptions.CachingStrategyType.LRU });
 }
