@@ -153,8 +153,17 @@ BEGIN
 END
 $columns$;
 
-CREATE INDEX IF NOT EXISTS samples_ts_idx
-    ON samples (ts);
+-- Retention's delete by time on the unpartitioned table of earlier releases, which 040 turns into
+-- the partitioned one. Not on that one: 080 leaves samples without a ts index written at ingest, and
+-- an index made here on the partitioned table would be built over every day (and take in the
+-- straddling day's own ts index, which 080 would then drop with it).
+DO $ts$
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = 'samples'::regclass) = 'r' THEN
+        CREATE INDEX IF NOT EXISTS samples_ts_idx ON samples (ts);
+    END IF;
+END
+$ts$;
 
 -- Sample identity: the unique key (job_id, ts, node) makes a replayed sample a no-op and serves
 -- history reads by job and time, replacing samples_job_id_ts_idx. A database from before it may

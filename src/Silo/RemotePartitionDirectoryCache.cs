@@ -16,11 +16,14 @@ namespace HpcJobs.Silo;
 /// (docs/benchmarks.md, "Memory per active job"): all of them on a cluster of one, half on two.
 /// The entries another silo's partition answers stay in the LRU. A placement hint (an address
 /// without an activation, made before the registration) for a grain of this silo's partition is kept
-/// apart, in a dictionary, until the registration replaces it (or a minute has passed): in the LRU a
+/// apart, in a dictionary, until the registration replaces it (a lookup ignores it after a minute, and
+/// a sweep forgets it): in the LRU a
 /// removed entry stays in its queues until enough new ones cycle it out, which, with room for a
 /// million, is never.
 /// </summary>
 /// <remarks>
+/// Registered in the container, this one cache also serves Orleans' <c>CachedGrainLocator</c>, used only
+/// for grains of a grain directory other than the default one; the service configures none.
 /// The owner of a grain's entry is Orleans' own answer (its <c>LocalGrainDirectory</c>'s
 /// <c>CalculateGrainDirectoryPartition</c>, public on an internal type, bound once). Should a later
 /// Orleans not have it, the cache keeps every entry, as Orleans' own does, and says so in the log;
@@ -36,6 +39,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     private readonly ConcurrentDictionary<GrainId, (GrainAddress Address, long Since)> _ownHints = new();
     private readonly TimeProvider _time;
     private int _hintsAdded;
+    private long _lastSweep;
 
     private readonly IGrainDirectoryCache _inner;
     private readonly SiloAddress _self;
@@ -68,6 +72,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     {
         _inner = inner;
         _time = time;
+        _lastSweep = time.GetTimestamp();
         _self = self;
         _bindOwner = bindOwner;
         _logger = logger;
@@ -77,7 +82,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     public bool LeavesOutOwnPartition => Owner() is not null;
 
     public IEnumerable<(GrainAddress ActivationAddress, int Version)> KeyValues =>
-        _inner.KeyValues.Concat(_ownHints.Values.Select(hint => (hint.Address, 0)));
+        _inner.KeyValues.Concat(_ownHints.Values.Where(hint => _time.GetElapsedTime(hint.Since) <= HintLifetime).Select(hint => (hint.Address, 0)));
 
     public void AddOrUpdate(GrainAddress value, int version)
     {
@@ -103,7 +108,8 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
 
     public bool Remove(GrainAddress key)
     {
-        var hint = _ownHints.TryGetValue(key.GrainId, out var own) && own.Address.Matches(key) && _ownHints.TryRemove(key.GrainId, out _);
+        var hint = _ownHints.TryGetValue(key.GrainId, out var own) && own.Address.Matches(key)
+            && _ownHints.TryRemove(new KeyValuePair<GrainId, (GrainAddress, long)>(key.GrainId, own));
         return _inner.Remove(key) | hint;
     }
 
@@ -117,19 +123,30 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     {
         if (_ownHints.TryGetValue(key, out var hint))
         {
-            (result, version) = (hint.Address, 0);
-            return true;
+            if (_time.GetElapsedTime(hint.Since) <= HintLifetime)
+            {
+                (result, version) = (hint.Address, 0);
+                return true;
+            }
+
+            _ownHints.TryRemove(new KeyValuePair<GrainId, (GrainAddress, long)>(key, hint));
         }
 
         return _inner.LookUp(key, out result, out version);
     }
 
-    /// <summary>Every 1,024 hints, the ones older than <see cref="HintLifetime"/> go.</summary>
+    /// <summary>Every 1,024 hints, or a <see cref="HintLifetime"/> after the last time, the ones older than that go (a lookup ignores them meanwhile).</summary>
     private void ForgetOldHints()
     {
-        if (Interlocked.Increment(ref _hintsAdded) % 1024 != 0)
+        var last = Volatile.Read(ref _lastSweep);
+        if (Interlocked.Increment(ref _hintsAdded) % 1024 != 0 && _time.GetElapsedTime(last) <= HintLifetime)
         {
             return;
+        }
+
+        if (Interlocked.CompareExchange(ref _lastSweep, _time.GetTimestamp(), last) != last)
+        {
+            return; // another caller sweeps
         }
 
         foreach (var (grain, hint) in _ownHints)

@@ -225,6 +225,12 @@ public sealed class PostgresSamplePartitionTests
                 """));
         Assert.Equal(3, await storage.Log.DeleteOlderThanAsync(cutoff, 10, CancellationToken.None));
         Assert.Equal(9, (await storage.Log.ReadRecentAsync("idx", 100)).Count);
+
+        // The scripts run at every start: they make no ts index of samples, and leave the day's alone.
+        await storage.Database.ApplySchemaAsync(CancellationToken.None);
+        Assert.Equal(
+            [$"{straddling}_ts_idx"],
+            await storage.ColumnAsync($"SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%(ts)' AND tablename IN ('samples', '{straddling}')"));
     }
 
     [SkippableFact]

@@ -44,6 +44,21 @@ public sealed class RemotePartitionDirectoryCacheTests
     }
 
     [Fact]
+    public void A_hint_of_its_own_partition_is_not_answered_after_a_minute()
+    {
+        var time = new FakeTimeProvider();
+        var cache = New(_ => Self, time: time);
+        var grain = GrainId.Create("job", "slow");
+        cache.AddOrUpdate(Address(Other, grain, default), 0);
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.True(cache.LookUp(grain, out _, out _));
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Empty(cache.KeyValues);
+        Assert.False(cache.LookUp(grain, out _, out _));
+    }
+
+    [Fact]
     public void A_hint_of_its_own_partition_without_a_registration_is_forgotten_after_a_minute()
     {
         var time = new FakeTimeProvider();

@@ -193,7 +193,6 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             }
 
             _metrics.RecordRetention(droppedSamples);
-            await IndexStraddlingDayAsync(DateOnly.FromDateTime(cutoff.UtcDateTime), cancellationToken).ConfigureAwait(false);
             // Not a day that the next pass would drop.
             var days = new List<DateOnly>();
             for (var day = DateOnly.FromDateTime(readyFrom.UtcDateTime); day <= DateOnly.FromDateTime(readyUntil.UtcDateTime); day = day.AddDays(1))
@@ -205,59 +204,76 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
             }
 
             var created = await CreatePartitionsAsync(days, cancellationToken).ConfigureAwait(false);
+            await IndexStraddlingDayAsync(DateOnly.FromDateTime(cutoff.UtcDateTime), cancellationToken).ConfigureAwait(false);
             return new PartitionUpkeep(created, dropped, droppedSamples);
         });
 
     /// <summary>
     /// Builds the ts index of the day partition that holds the cutoff, the one the batched delete
     /// trims (sql/postgres/080_samples_ts_index.sql: samples has no ts index written at ingest), once:
-    /// CONCURRENTLY, so ingest and reads go on. A build that was interrupted leaves its index invalid;
-    /// that one is dropped and built again. A day without a partition has nothing to trim. If the
-    /// build fails, the delete still works, by scanning the partition.
+    /// CONCURRENTLY, so ingest and reads go on, on a connection without a statement timeout. A build
+    /// that was interrupted leaves its index invalid; that one is dropped and built again, unless a
+    /// build is still running. A day without a partition has nothing to trim. Whatever stops the
+    /// build (an outage, a cancelled statement) is logged and the pass goes on: the delete still
+    /// works, by scanning the partition, and the next pass tries again.
     /// </summary>
     private async Task IndexStraddlingDayAsync(DateOnly day, CancellationToken cancellationToken)
     {
         var partition = PartitionOf(day);
         var index = partition + "_ts_idx";
-        bool? valid;
-        await using (var state = _database.DataSource.CreateCommand(
-                         """
-                         SELECT to_regclass(quote_ident($1)) IS NOT NULL,
-                                (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(quote_ident($2)))
-                         """))
-        {
-            state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = partition });
-            state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = index });
-            await using var reader = await state.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (!reader.GetBoolean(0))
-            {
-                return;
-            }
-
-            valid = reader.IsDBNull(1) ? null : reader.GetBoolean(1);
-        }
-
-        if (valid == true)
-        {
-            return;
-        }
-
         try
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (valid == false)
+            await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            bool? valid;
+            await using (var state = new NpgsqlCommand(
+                             """
+                             SELECT to_regclass(quote_ident($1)) IS NOT NULL
+                                    AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = to_regclass(quote_ident($1))),
+                                    (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(quote_ident($2)))
+                             """,
+                             connection))
             {
-                await ExecuteAsync($"DROP INDEX CONCURRENTLY IF EXISTS \"{index}\"", cancellationToken, IndexBuildSeconds).ConfigureAwait(false);
+                state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = partition });
+                state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = index });
+                await using var reader = await state.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (!reader.GetBoolean(0) || (!reader.IsDBNull(1) && reader.GetBoolean(1)))
+                {
+                    return; // no partition, a build under way, or built
+                }
+
+                valid = reader.IsDBNull(1) ? null : reader.GetBoolean(1);
             }
 
-            await ExecuteAsync($"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{index}\" ON \"{partition}\" (ts)", cancellationToken, IndexBuildSeconds)
-                .ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await RunAsync(connection, "SET statement_timeout = 0", cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (valid == false)
+                {
+                    await RunAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS \"{index}\"", cancellationToken).ConfigureAwait(false);
+                }
+
+                await RunAsync(connection, $"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{index}\" ON \"{partition}\" (ts)", cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            finally
+            {
+                await RunAsync(connection, "RESET statement_timeout", CancellationToken.None).ConfigureAwait(false);
+            }
+
             LogStraddlingDayIndexed(_logger, partition, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
-        catch (PostgresException error) when (!StorageErrors.IsTransient(error))
+        catch (Exception error) when (error is NpgsqlException or TimeoutException or InvalidOperationException
+                                      && !cancellationToken.IsCancellationRequested)
         {
             LogStraddlingDayIndexFailed(_logger, partition, error);
+        }
+
+        static async Task RunAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+        {
+            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = IndexBuildSeconds };
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -345,12 +361,12 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
         return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, int timeoutSeconds = 120)
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
         await using var command = _database.DataSource.CreateCommand(sql);
 
-        // A concurrent detach (or index build) waits for the transactions that still see the partition.
-        command.CommandTimeout = timeoutSeconds;
+        // A concurrent detach waits for the transactions that still see the partition.
+        command.CommandTimeout = 120;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
