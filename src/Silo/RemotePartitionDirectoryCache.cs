@@ -82,7 +82,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     public bool LeavesOutOwnPartition => Owner() is not null;
 
     public IEnumerable<(GrainAddress ActivationAddress, int Version)> KeyValues =>
-        _inner.KeyValues.Concat(_ownHints.Values.Where(hint => _time.GetElapsedTime(hint.Since) <= HintLifetime).Select(hint => (hint.Address, 0)));
+        _inner.KeyValues.Concat(_ownHints.Values.Where(hint => IsFresh(hint.Since)).Select(hint => (hint.Address, 0)));
 
     public void AddOrUpdate(GrainAddress value, int version)
     {
@@ -123,7 +123,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
     {
         if (_ownHints.TryGetValue(key, out var hint))
         {
-            if (_time.GetElapsedTime(hint.Since) <= HintLifetime)
+            if (IsFresh(hint.Since))
             {
                 (result, version) = (hint.Address, 0);
                 return true;
@@ -134,6 +134,8 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
 
         return _inner.LookUp(key, out result, out version);
     }
+
+    private bool IsFresh(long since) => _time.GetElapsedTime(since) <= HintLifetime;
 
     /// <summary>Every 1,024 hints, or a <see cref="HintLifetime"/> after the last time, the ones older than that go (a lookup ignores them meanwhile).</summary>
     private void ForgetOldHints()
@@ -151,7 +153,7 @@ public sealed partial class RemotePartitionDirectoryCache : IGrainDirectoryCache
 
         foreach (var (grain, hint) in _ownHints)
         {
-            if (_time.GetElapsedTime(hint.Since) > HintLifetime)
+            if (!IsFresh(hint.Since))
             {
                 _ownHints.TryRemove(new KeyValuePair<GrainId, (GrainAddress, long)>(grain, hint));
             }

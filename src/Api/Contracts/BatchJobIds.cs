@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 
 namespace HpcJobs.Api.Contracts;
@@ -31,15 +30,10 @@ internal sealed class BatchJobIds
             return false;
         }
 
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        if (raw.Length - 2 <= Limits.MaxTextLength && !raw.Contains((byte)'\\') && Ascii.IsValid(raw))
+        Span<char> text = stackalloc char[Limits.MaxTextLength];
+        if (Json.JsonAsciiText.TryCopy(value, text, out var length) && _byText.TryGetValue(text[..length], out job))
         {
-            Span<char> text = stackalloc char[Limits.MaxTextLength];
-            var length = Encoding.ASCII.GetChars(raw[1..^1], text);
-            if (_byText.TryGetValue(text[..length], out job))
-            {
-                return true;
-            }
+            return true;
         }
 
         var id = value.GetString();

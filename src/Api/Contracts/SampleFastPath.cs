@@ -187,15 +187,10 @@ internal static class SampleFastPath
     /// </summary>
     private static bool TryTimestamp(JsonElement value, out DateTimeOffset time)
     {
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        if (raw.Length < 2 || raw.Length - 2 > Rfc3339.MaxLength || raw.Contains((byte)'\\') || !System.Text.Ascii.IsValid(raw))
-        {
-            return Rfc3339.TryParse(value.GetString(), out time);
-        }
-
         Span<char> text = stackalloc char[Rfc3339.MaxLength];
-        var length = System.Text.Encoding.ASCII.GetChars(raw[1..^1], text);
-        return Rfc3339.TryParse(text[..length], out time);
+        return JsonAsciiText.TryCopy(value, text, out var length)
+            ? Rfc3339.TryParse(text[..length], out time)
+            : Rfc3339.TryParse(value.GetString(), out time);
     }
 
     private static bool Is(ReadOnlySpan<byte> name, ReadOnlySpan<byte> snakeCase, ReadOnlySpan<byte> camelCase) =>

@@ -21,6 +21,9 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     /// <summary>The partitions <c>samples_create_partitions</c> makes: one per UTC day, named after it.</summary>
     private const string PartitionPrefix = "samples_p";
 
+    /// <summary>The day in a partition's name, after <see cref="PartitionPrefix"/>.</summary>
+    private const string PartitionDay = "yyyyMMdd";
+
     /// <summary>How long the straddling day's index build may take (it reads the day's rows twice) before the next pass tries again.</summary>
     private const int IndexBuildSeconds = 3600;
 
@@ -334,10 +337,10 @@ public sealed partial class PostgresSampleLog : ISampleLog, IAsyncDisposable, IB
     private static bool EndedBy(DateOnly day, DateTimeOffset cutoff) =>
         new DateTimeOffset(day.AddDays(1), TimeOnly.MinValue, TimeSpan.Zero) <= cutoff;
 
-    private static string PartitionOf(DateOnly day) => PartitionPrefix + day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+    private static string PartitionOf(DateOnly day) => PartitionPrefix + day.ToString(PartitionDay, System.Globalization.CultureInfo.InvariantCulture);
 
     private static DateOnly? DayOf(string partition) =>
-        DateOnly.TryParseExact(partition.AsSpan(PartitionPrefix.Length), "yyyyMMdd", out var day) ? day : null;
+        DateOnly.TryParseExact(partition.AsSpan(PartitionPrefix.Length), PartitionDay, out var day) ? day : null;
 
     private async Task CommitStagedAsync(IReadOnlyList<SampleAppend> batch)
     {
