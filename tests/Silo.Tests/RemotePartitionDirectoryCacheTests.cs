@@ -46,10 +46,8 @@ public sealed class RemotePartitionDirectoryCacheTests
     [Fact]
     public void A_hint_of_its_own_partition_is_not_answered_after_a_minute()
     {
-        var time = new FakeTimeProvider();
-        var cache = New(_ => Self, time: time);
         var grain = GrainId.Create("job", "slow");
-        cache.AddOrUpdate(Address(Other, grain, default), 0);
+        var (cache, time) = WithHintPlacedElsewhere(grain);
 
         time.Advance(TimeSpan.FromSeconds(59));
         Assert.True(cache.LookUp(grain, out _, out _));
@@ -61,10 +59,8 @@ public sealed class RemotePartitionDirectoryCacheTests
     [Fact]
     public void A_hint_of_its_own_partition_without_a_registration_is_forgotten_after_a_minute()
     {
-        var time = new FakeTimeProvider();
-        var cache = New(_ => Self, time: time);
         var stale = GrainId.Create("job", "placed-elsewhere");
-        cache.AddOrUpdate(Address(Other, stale, default), 0);
+        var (cache, time) = WithHintPlacedElsewhere(stale);
         time.Advance(TimeSpan.FromSeconds(61));
 
         // The check runs every 1,024 hints; these are fresh.
@@ -73,6 +69,7 @@ public sealed class RemotePartitionDirectoryCacheTests
             cache.AddOrUpdate(Address(Self, GrainId.Create("job", $"new-{i}"), default), 0);
         }
 
+        Assert.False(cache.Remove(stale)); // swept, not only ignored by a lookup (which would remove it itself)
         Assert.False(cache.LookUp(stale, out _, out _));
         Assert.Equal(1023, cache.KeyValues.Count());
         Assert.True(cache.Remove(GrainId.Create("job", "new-0")));
@@ -115,6 +112,15 @@ public sealed class RemotePartitionDirectoryCacheTests
             using var read = await service.Client.GetAsync($"/v1/jobs/{job}");
             Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         }
+    }
+
+    /// <summary>A cache whose silo owns every partition, holding one hint for <paramref name="grain"/> placed on another silo.</summary>
+    private static (RemotePartitionDirectoryCache Cache, FakeTimeProvider Time) WithHintPlacedElsewhere(GrainId grain)
+    {
+        var time = new FakeTimeProvider();
+        var cache = New(_ => Self, time: time);
+        cache.AddOrUpdate(Address(Other, grain, default), 0);
+        return (cache, time);
     }
 
     private static GrainAddress Address(SiloAddress silo, GrainId grain, ActivationId activation) =>
