@@ -7,6 +7,7 @@
 #   bench/perf.sh single            # single-sample ingest (wrk, 64 connections, 1,000 jobs)
 #   bench/perf.sh batch             # POST /v1/metrics, 5,000 samples per request, 8 concurrent
 #   DATABASE_TYPE=postgres DATABASE_URL=postgres://... bench/perf.sh batch
+#   PERF_DATA=/tmp/batch.data bench/perf.sh batch   # keep the recording (and the JIT map in /tmp) for perf report
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOAD=${1:-single}
@@ -27,7 +28,8 @@ load_pid=
 cleanup() {
   [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-  rm -rf "$work" "/tmp/perf-$pid.map"
+  rm -rf "$work"
+  [ -n "${PERF_DATA:-}" ] || rm -f "/tmp/perf-$pid.map" # perf report needs it to name the JIT-compiled frames
 }
 trap cleanup EXIT
 until curl -fs "http://127.0.0.1:$PORT/v1/health" >/dev/null; do sleep 0.1; done
@@ -39,8 +41,9 @@ case $LOAD in
     JOBS=1000 wrk -t2 -c64 -d$((warm + SECONDS_TRACED + 2))s --latency -s bench/ingest.lua "http://127.0.0.1:$PORT" >"$work/load.txt" &
     ;;
   batch)
-    $BENCH batch "http://127.0.0.1:$PORT" 1000 $((warm + SECONDS_TRACED)) 5000 >"$work/load.txt" &
-    warm=$((warm + 8)) # the batch command creates its jobs and warms up 5 s itself
+    warm=20
+    $BENCH batch "http://127.0.0.1:$PORT" 1000 $((SECONDS_TRACED + 2)) 5000 "$warm" >"$work/load.txt" &
+    warm=$((warm + 3)) # the batch command creates its jobs, then warms up itself
     ;;
   *) echo "unknown load $LOAD (single or batch)" >&2; exit 2 ;;
 esac
@@ -49,6 +52,7 @@ sleep "$warm"
 perf record -F 999 -g -a -o "$work/perf.data" -- sleep "$SECONDS_TRACED" >/dev/null 2>&1
 wait "$load_pid" || true
 load_pid=
+[ -n "${PERF_DATA:-}" ] && cp "$work/perf.data" "$PERF_DATA"
 grep RESULT "$work/load.txt" || true
 echo "--- CPU by thread name (whole machine; .NET threads of the service and of the load generator share names) ---"
 perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
