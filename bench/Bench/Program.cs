@@ -9,6 +9,7 @@ using HpcJobs.Bench;
 //   create  <url> <count> <prefix>                   jobs (running) with one sample each
 //   scrape  <url> <stored> <running> [scrapes]       seed through the API, then time GET /metrics
 //   batch   <url> <jobs> <seconds> [batch-size] [warm-up-seconds]   POST /v1/metrics throughput (warm-up 20 s)
+//   batch-body <jobs> <batch-size> <batches>         what building the batch load's bodies costs per sample
 //   list    <url> <requests>                          GET /v1/jobs latency (filtered by state and user)
 //   memory  <url> <pid> <jobs>                        resident memory per active job
 //   events  <url> <tasks> <connections>               a job array's job-started, then job-finished, all at once
@@ -20,6 +21,11 @@ if (args.Length < 2)
 {
     Console.Error.WriteLine("see the comment at the top of bench/Bench/Program.cs for usage");
     return 2;
+}
+
+if (args[0] == "batch-body")
+{
+    return BatchBody.Measure(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]));
 }
 
 if (args[0] == "seed-samples-sqlite")
@@ -138,23 +144,8 @@ namespace HpcJobs.Bench
         public static async Task BatchAsync(HttpClient client, int jobs, TimeSpan duration, int batchSize, TimeSpan warmUp)
         {
             await CreateJobsAsync(client, jobs, "batch-", completeAll: false, sample: false);
-            // Samples are identified by (job, node, timestamp): every batch is built when it is
-            // posted, its samples a microsecond apart from every other of the run, so that no
-            // posted sample is a replay of an earlier one (which would be counted as a duplicate).
-            var origin = DateTimeOffset.UtcNow.AddSeconds(-60);
-            byte[] Body(long b)
-            {
-                var text = new StringBuilder("{\"samples\":[");
-                for (var i = 0; i < batchSize; i++)
-                {
-                    var at = origin.AddTicks(((b * batchSize) + i) * 10).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-                    text.Append(i == 0 ? "" : ",").Append($$"""{"job_id":"batch-{{((b * batchSize) + i) % jobs}}","cpu_usage":{{i % 100}}.5,"memory_usage_mb":{{2048 + i}},"gpu_usage":{{i % 90}},"timestamp":"{{at}}"}""");
-                }
-
-                return Encoding.UTF8.GetBytes(text.Append("]}").ToString());
-            }
-
-            var bodies = new BatchBodies(Body);
+            var body = new BatchBody(jobs, batchSize, DateTime.UtcNow.AddSeconds(-60));
+            var bodies = new BatchBodies(body.Build);
             // Warm up, then measure. The warm-up covers the service's tiered JIT reaching its
             // optimised, profile-guided code under this load, which takes ~15 s on two cores
             // (docs/benchmarks.md, "The batch's warm-up"); the rate of every 5 s is printed as
