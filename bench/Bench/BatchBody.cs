@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -9,8 +10,8 @@ namespace HpcJobs.Bench;
 /// The body of one <c>POST /v1/metrics</c> of the batch load: <c>size</c> samples over <c>jobs</c>
 /// jobs, each a microsecond after the one before it over the whole run (batch <c>b</c> holds samples
 /// <c>b × size … b × size + size − 1</c>), so that no posted sample replays an earlier one.
-/// Written straight as UTF-8 into an array of the body's exact size: the load generator shares the
-/// two cores with the service, and building the body with strings cost it ~1 µs per sample.
+/// Written straight as UTF-8 into pooled room and copied out at its exact size: the load generator
+/// shares the two cores with the service, and building the body with strings cost it ~0.8 µs per sample.
 /// </summary>
 internal sealed class BatchBody(int jobs, int size, DateTime origin)
 {
@@ -18,53 +19,46 @@ internal sealed class BatchBody(int jobs, int size, DateTime origin)
 
     public byte[] Build(long batch)
     {
-        var buffer = new byte[(size * MaxSampleBytes) + 16];
-        var span = buffer.AsSpan();
-        "{\"samples\":["u8.CopyTo(span);
-        var n = 12;
-        Span<byte> second = stackalloc byte[20];
-        long secondTicks = -1;
-        for (var i = 0; i < size; i++)
+        var scratch = ArrayPool<byte>.Shared.Rent((size * MaxSampleBytes) + 16);
+        try
         {
-            var sample = (batch * size) + i;
-            var at = origin.AddTicks(sample * 10);
-            if (i > 0)
+            var span = scratch.AsSpan();
+            "{\"samples\":["u8.CopyTo(span);
+            var n = 12;
+            Span<byte> second = stackalloc byte[19];
+            long secondTicks = -1;
+            for (var i = 0; i < size; i++)
             {
-                span[n++] = (byte)',';
+                var sample = (batch * size) + i;
+                var at = origin.AddTicks(sample * 10);
+                Utf8.TryWrite(
+                    span[n..],
+                    CultureInfo.InvariantCulture,
+                    $"{(i == 0 ? "" : ",")}{{\"job_id\":\"batch-{sample % jobs}\",\"cpu_usage\":{i % 100}.5,\"memory_usage_mb\":{2048 + i},\"gpu_usage\":{i % 90},\"timestamp\":\"",
+                    out var written);
+                n += written;
+
+                // The timestamp's date and time of day are formatted once per second.
+                var whole = at.Ticks - (at.Ticks % TimeSpan.TicksPerSecond);
+                if (whole != secondTicks)
+                {
+                    secondTicks = whole;
+                    new DateTime(whole, DateTimeKind.Utc).TryFormat(second, out _, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
+                }
+
+                second.CopyTo(span[n..]);
+                n += second.Length;
+                Utf8.TryWrite(span[n..], CultureInfo.InvariantCulture, $".{(at.Ticks - whole) / 10:D6}Z\"}}", out written);
+                n += written;
             }
 
-            Utf8.TryWrite(
-                span[n..],
-                CultureInfo.InvariantCulture,
-                $"{{\"job_id\":\"batch-{sample % jobs}\",\"cpu_usage\":{i % 100}.5,\"memory_usage_mb\":{2048 + i},\"gpu_usage\":{i % 90},\"timestamp\":\"",
-                out var written);
-            n += written;
-
-            // yyyy-MM-ddTHH:mm:ss once per second, then the six digits of the microsecond by hand.
-            var whole = at.Ticks - (at.Ticks % TimeSpan.TicksPerSecond);
-            if (whole != secondTicks)
-            {
-                secondTicks = whole;
-                new DateTime(whole, DateTimeKind.Utc).TryFormat(second, out _, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
-            }
-
-            second[..19].CopyTo(span[n..]);
-            n += 19;
-            span[n++] = (byte)'.';
-            var micros = (int)(at.Ticks % TimeSpan.TicksPerSecond / 10);
-            for (var d = 5; d >= 0; d--)
-            {
-                span[n + d] = (byte)('0' + (micros % 10));
-                micros /= 10;
-            }
-
-            n += 6;
-            "Z\"}"u8.CopyTo(span[n..]);
-            n += 3;
+            "]}"u8.CopyTo(span[n..]);
+            return span[..(n + 2)].ToArray();
         }
-
-        "]}"u8.CopyTo(span[n..]);
-        return buffer[..(n + 2)];
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     /// <summary>The same body built with strings, as the load generator did before 2026-12-02: kept to check and compare against.</summary>
