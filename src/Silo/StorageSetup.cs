@@ -26,7 +26,7 @@ public static class StorageSetup
     public static DatabaseType Database(this IConfiguration configuration) => configuration.Choice(
         "DATABASE_TYPE", DatabaseType.Sqlite, "must be 'sqlite' or 'postgres'", ("sqlite", DatabaseType.Sqlite), ("postgres", DatabaseType.Postgres), ("postgresql", DatabaseType.Postgres));
 
-    /// <summary>DATABASE_URL, SQLITE_SYNCHRONOUS, DATABASE_POOL_SIZE, DATABASE_MEMBERSHIP_POOL_SIZE, DATABASE_POOLER, DATABASE_SAMPLE_WRITERS; each backend's settings are checked whichever is used.</summary>
+    /// <summary>DATABASE_URL, SQLITE_SYNCHRONOUS, DATABASE_POOL_SIZE, DATABASE_MEMBERSHIP_POOL_SIZE, DATABASE_POOLER; each backend's settings are checked whichever is used.</summary>
     public static WebApplicationBuilder AddJobStorage(this WebApplicationBuilder builder)
     {
         var database = builder.Configuration.Database();
@@ -41,7 +41,6 @@ public static class StorageSetup
             postgres.ConnectionString = database == DatabaseType.Postgres ? PostgresUrl(env) : string.Empty;
             postgres.MaxPoolSize = env.Integer("DATABASE_POOL_SIZE", 20, 2, 1000);
             postgres.MembershipPoolSize = env.Integer("DATABASE_MEMBERSHIP_POOL_SIZE", 4, 1, 100);
-            postgres.SampleWriters = env.Integer("DATABASE_SAMPLE_WRITERS", 2, 1, 16);
             postgres.Pooler = env.Choice(
                 "DATABASE_POOLER", DatabasePooler.None, "must be 'none' or 'pgbouncer'", ("none", DatabasePooler.None), ("pgbouncer", DatabasePooler.PgBouncer));
         }).ValidateOnStart();

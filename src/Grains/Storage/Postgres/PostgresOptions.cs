@@ -20,14 +20,8 @@ public sealed class PostgresOptions
     /// <summary>What sits between the silo and PostgreSQL (<c>DATABASE_POOLER</c>).</summary>
     public DatabasePooler Pooler { get; set; } = DatabasePooler.None;
 
-    /// <summary>Most appends (one job's samples of a request each) one sample transaction commits.</summary>
+    /// <summary>Most samples one COPY commits.</summary>
     public int MaxBatchSize { get; set; } = 5_000;
-
-    /// <summary>
-    /// Sample writers, each a group-commit loop on a connection of its own (<c>DATABASE_SAMPLE_WRITERS</c>);
-    /// a job's samples always go to the same one.
-    /// </summary>
-    public int SampleWriters { get; set; } = 2;
 }
 
 public enum DatabasePooler
