@@ -7,7 +7,7 @@
 #
 # Builds each revision Release in a temporary git worktree (the working tree in place), starts one
 # private PostgreSQL (bench/private-postgres.sh), then per run and revision: a fresh database, the
-# service, `bench/Bench batch` (1,000 jobs, 5,000-sample batches, 8 connections, 5 s warm-up +
+# service, `bench/Bench batch` (1,000 jobs, 5,000-sample batches, 8 connections, 20 s warm-up +
 # SECONDS_PER_RUN) from the working tree's Bench. Besides samples/s it prints the CPU seconds per
 # 1,000 stored samples of the silo, of PostgreSQL (postmaster, its backends, and the backends that
 # exited) and of the client, and the WAL bytes per stored sample, all over the whole bench command
@@ -26,6 +26,8 @@ work=$(mktemp -d /tmp/hpc-pg-ab.XXXXXX)
 source bench/private-postgres.sh
 # shellcheck source=bench/revisions.sh
 source bench/revisions.sh
+# shellcheck source=bench/cpu-steal.sh
+source bench/cpu-steal.sh
 pg_cleanup() {
   remove_revisions
   cleanup
@@ -68,7 +70,7 @@ run() { # rev run
     sleep 0.2
   done
   lsn0=$(sql -d "$name" -c "SELECT pg_current_wal_lsn()")
-  pg0=$(pg_cpu); svc0=$(proc_cpu "$svc")
+  pg0=$(pg_cpu); svc0=$(proc_cpu "$svc"); ticks0=$(cpu_ticks)
   dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 >"$work/bench.out" &
   bench_pid=$!
   pids+=("$bench_pid")
@@ -79,14 +81,14 @@ run() { # rev run
     sleep 0.5
   done
   wait "$bench_pid"
-  pg1=$(pg_cpu); svc1=$(proc_cpu "$svc")
+  pg1=$(pg_cpu); svc1=$(proc_cpu "$svc"); steal=$(steal_pct "$ticks0" "$(cpu_ticks)")
   stored=$(sql -d "$name" -c "SELECT count(*) FROM samples")
   wal=$(sql -d "$name" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
   kill "$svc"; wait "$svc" 2>/dev/null || true
   flock -u 9
   sql -c "DROP DATABASE $name"
   result=$(grep RESULT "$work/bench.out")
-  echo "$1 $result stored=$stored silo_cpu_s_per_k=$(awk -v a="$svc0" -v b="$svc1" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", (b - a) / t / n * 1000 }') pg_cpu_s_per_k=$(awk -v a="$pg0" -v b="$pg1" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", (b - a) / t / n * 1000 }') client_cpu_s_per_k=$(awk -v b="$bench_cpu" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", b / t / n * 1000 }') wal_b_per_sample=$(awk -v w="$wal" -v n="$stored" 'BEGIN { printf "%.0f", w / n }') load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$work/results.txt"
+  echo "$1 $result stored=$stored silo_cpu_s_per_k=$(awk -v a="$svc0" -v b="$svc1" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", (b - a) / t / n * 1000 }') pg_cpu_s_per_k=$(awk -v a="$pg0" -v b="$pg1" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", (b - a) / t / n * 1000 }') client_cpu_s_per_k=$(awk -v b="$bench_cpu" -v n="$stored" -v t="$tck" 'BEGIN { printf "%.4f", b / t / n * 1000 }') wal_b_per_sample=$(awk -v w="$wal" -v n="$stored" 'BEGIN { printf "%.0f", w / n }') load=$(cut -d' ' -f1 /proc/loadavg) steal_pct=$steal" | tee -a "$work/results.txt"
 }
 
 alternate_revisions

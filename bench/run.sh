@@ -36,6 +36,9 @@ results="$work/results.txt"
 
 record() { echo "$1 $2" | tee -a "$results"; }
 
+# shellcheck source=bench/cpu-steal.sh
+source bench/cpu-steal.sh
+
 wrk_ingest() { # url -> "req_per_s p50 p99"
   JOBS=1000 wrk -t2 -c64 -d10s -s bench/ingest.lua "$1" >/dev/null  # warm-up: activations, tiered JIT
   JOBS=1000 wrk -t2 -c64 -d"$DURATION" --latency -s bench/ingest.lua "$1" | grep RESULT
@@ -65,10 +68,9 @@ wait_activation() { # port timeout-s -> "jobs seconds" of the start-up re-activa
 
 # Orleans warnings and errors in a service log (long turns, slow calls, stalls, ...). Orleans 10.4's
 # watchdog logs one "Participant check thread has not completed for <host uptime>" at start-up (its
-# timestamp starts at zero); a stall of an hour or more cannot happen in these runs, so that one is
-# not counted.
+# timestamp starts at zero), so the first such line of each log is not counted; a later one is a stall.
 orleans_warnings() {
-  awk '/^(warn|fail): Orleans/ { getline msg; if (msg ~ /Participant check thread has not completed for/ && msg !~ /for 00:/) next; n++ } END { print n + 0 }' "$1"
+  awk '/^(warn|fail): Orleans/ { getline msg; if (msg ~ /Participant check thread has not completed for/ && !seen++) next; n++ } END { print n + 0 }' "$1"
 }
 
 stop_service() { # label
@@ -127,7 +129,9 @@ for backend in $BACKENDS; do
     if step batch; then
       # 8 connections x 5,000 samples are offered at once: admit them all (the overload step measures the limit).
       start_service batch 18710 "$backend" "$(database_url "$backend" "batch_$tag")" "${sync_env[@]}" INGEST_MAX_SAMPLES_IN_FLIGHT=1000000
-      record "$backend batch" "$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)"
+      ticks0=$(cpu_ticks)
+      result=$($BENCH batch http://127.0.0.1:18710 1000 15 5000 | grep RESULT)
+      record "$backend batch" "$result steal_pct=$(steal_pct "$ticks0" "$(cpu_ticks)")"
       stop_service "$backend batch-log" batch
     fi
 
