@@ -36,6 +36,26 @@ public abstract class SampleIdentityTests<TBackend>(ServiceFixture<TBackend> ser
         Assert.Equal(100, stored.GetProperty("memory_usage_mb").GetInt64());
     }
 
+    /// <summary>
+    /// Samples of one time from several nodes come back in the order of the node names (bytes), on
+    /// every backend, not in the order the nodes were first seen (which gave them their keys).
+    /// </summary>
+    [SkippableFact]
+    public async Task History_OrdersSamplesOfOneTimeByNodeName_NotByTheOrderTheNodesWereFirstSeen()
+    {
+        var prefix = $"order-{Guid.NewGuid():N}-";
+        string a = prefix + "A", b = prefix + "b", c = prefix + "c";
+        var id = await CreateJobAsync(Client, [a, b, c]);
+        var at = Now().AddMinutes(-1);
+
+        // b is seen first, so its node key is the lowest of the three.
+        await PostBatchAsync(Client, Batch(Sample(at, 1, 1, node: b, jobId: id)));
+        await PostBatchAsync(Client, Batch(Sample(at, 2, 2, node: c, jobId: id), Sample(at, 3, 3, node: a, jobId: id), Sample(at, 4, 4, jobId: id)));
+
+        var history = await HistoryAsync(Client, id);
+        Assert.Equal([4.0, 3, 1, 2], history.Select(s => s.GetProperty("cpu_usage").GetDouble()));
+    }
+
     [SkippableFact]
     public async Task Batch_CountsTheSecondCopyAsDuplicate_WhenTheSameSampleIsTwiceInOneBatch()
     {

@@ -22,7 +22,7 @@ public sealed class SqliteSampleLog(SqliteDatabase database, WriterMetrics metri
             FROM samples s
             LEFT JOIN sample_nodes n ON n.node_key = s.node_key
             WHERE s.job_key = (SELECT job_key FROM jobs WHERE id = $id) AND s.ts >= $from AND s.ts <= $to
-            ORDER BY s.ts DESC, s.node_key DESC LIMIT $limit
+            ORDER BY s.ts DESC, IFNULL(n.name, '') DESC LIMIT $limit
             """;
         command.Parameters.AddWithValue("$id", jobId);
         command.Parameters.AddWithValue("$from", from is { } f ? MicrosecondTime.ToUnixMicroseconds(f) : long.MinValue);
