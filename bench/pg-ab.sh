@@ -26,8 +26,8 @@ work=$(mktemp -d /tmp/hpc-pg-ab.XXXXXX)
 source bench/private-postgres.sh
 # shellcheck source=bench/revisions.sh
 source bench/revisions.sh
-# shellcheck source=bench/cpu-steal.sh
-source bench/cpu-steal.sh
+# shellcheck source=bench/cpu.sh
+source bench/cpu.sh
 pg_cleanup() {
   remove_revisions
   cleanup
@@ -39,18 +39,6 @@ dotnet build -c Release bench/Bench >/dev/null
 start_private_postgres ab_template
 tck=$(getconf CLK_TCK)
 
-proc_cpu() { # pid -> own + reaped children's CPU ticks
-  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 + $14 + $15 }'
-}
-pg_cpu() { # -> CPU ticks of the postmaster, its live children and the exited ones
-  local pm total=0 child
-  pm=$(head -1 "$pgdata/postmaster.pid")
-  total=$(proc_cpu "$pm")
-  for child in $(ps -o pid= --ppid "$pm"); do
-    total=$((total + $(proc_cpu "$child" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
 sql() { psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtq "$@"; }
 
 run() { # rev run

@@ -36,8 +36,8 @@ results="$work/results.txt"
 
 record() { echo "$1 $2" | tee -a "$results"; }
 
-# shellcheck source=bench/cpu-steal.sh
-source bench/cpu-steal.sh
+# shellcheck source=bench/cpu.sh
+source bench/cpu.sh
 
 wrk_ingest() { # url -> "req_per_s p50 p99"
   JOBS=1000 wrk -t2 -c64 -d10s -s bench/ingest.lua "$1" >/dev/null  # warm-up: activations, tiered JIT

@@ -21,15 +21,14 @@ pgport=${PGPORT:-18959}
 work=$(mktemp -d /tmp/hpc-timeline.XXXXXX)
 # shellcheck source=bench/private-postgres.sh
 source bench/private-postgres.sh
-# shellcheck source=bench/cpu-steal.sh
-source bench/cpu-steal.sh
+# shellcheck source=bench/cpu.sh
+source bench/cpu.sh
 
 dotnet build -c Release src/Silo >/dev/null
 dotnet build -c Release bench/Bench >/dev/null
 exec 9>/tmp/hpc-bench.lock
 flock 9
 start_private_postgres hpc
-postmaster=$(head -1 "$pgdata/postmaster.pid")
 # shellcheck disable=SC2086 # SERVICE_ENV is a list of assignments
 env PORT="$PORT" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((PORT + 1)) GATEWAY_PORT=$((PORT + 2)) \
   DATABASE_TYPE=postgres DATABASE_URL="postgres://postgres:x@127.0.0.1:$pgport/hpc?sslmode=disable" \
@@ -42,13 +41,6 @@ until curl -fs "http://127.0.0.1:$PORT/v1/health" >/dev/null; do
   sleep 0.2
 done
 
-process_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
-postgres_ticks() { # the postmaster with its reaped children, and its live children
-  local total child
-  total=$(sed 's/^.*) //' "/proc/$postmaster/stat" | awk '{ print $12 + $13 + $14 + $15 }')
-  for child in $(ps -o pid= --ppid "$postmaster"); do total=$((total + $(process_ticks "$child"))); done
-  echo "$total"
-}
 metrics() { # -> "accepted commits commit-seconds"
   curl -fs "http://127.0.0.1:$PORT/metrics" | awk '
     $1 == "hpc_ingest_samples_accepted_total" { a = $2 }
@@ -56,23 +48,24 @@ metrics() { # -> "accepted commits commit-seconds"
     $1 == "hpc_storage_commit_duration_seconds_sum" { s += $2 }
     END { printf "%d %d %.6f\n", a, c, s }'
 }
-reading() { echo "$(date +%s.%N) $(metrics) $(cpu_ticks) $(head -1 /proc/stat | awk '{ print $5 }') $(process_ticks "$svc") $(postgres_ticks)"; }
+reading() { echo "$(date +%s.%N) $(metrics) $(cpu_ticks) $(proc_cpu "$svc") $(pg_cpu)"; }
 
 dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll batch "http://127.0.0.1:$PORT" 1000 "$SECONDS_PER_RUN" 5000 "$WARM_UP" >"$work/bench.out" &
 bench=$!
 pids+=("$bench")
 tck=$(getconf CLK_TCK)
+cores=$(nproc)
 last=$(reading)
 second=0
 while kill -0 "$bench" 2>/dev/null; do
   sleep 1
   now=$(reading)
   second=$((second + 1))
-  awk -v t="$second" -v tck="$tck" -v a="$last" -v b="$now" 'BEGIN {
+  awk -v t="$second" -v tck="$tck" -v cores="$cores" -v a="$last" -v b="$now" 'BEGIN {
     split(a, x, " "); split(b, y, " ")
     wall = y[1] - x[1]; commits = y[3] - x[3]; ticks = y[5] - x[5]
     if (wall <= 0 || ticks <= 0) exit
-    core = ticks / 2 / wall  # ticks of one core per wall second, as /proc/stat counts them (both cores)
+    core = ticks / cores / wall  # ticks of one core per wall second (/proc/stat counts all cores together)
     printf "t=%3d samples/s=%7d commits/s=%5.1f commit_ms=%6.1f silo=%3.0f%% postgres=%3.0f%% idle=%3.0f%% steal=%3.0f%%\n",
       t, (y[2] - x[2]) / wall, commits / wall, (commits > 0 ? (y[4] - x[4]) / commits * 1000 : 0),
       (y[8] - x[8]) * 100 / tck / wall, (y[9] - x[9]) * 100 / tck / wall,

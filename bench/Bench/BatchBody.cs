@@ -23,19 +23,20 @@ internal sealed class BatchBody(int jobs, int size, DateTime origin)
         try
         {
             var span = scratch.AsSpan();
-            "{\"samples\":["u8.CopyTo(span);
-            var n = 12;
+            var head = "{\"samples\":["u8;
+            head.CopyTo(span);
+            var n = head.Length;
             Span<byte> second = stackalloc byte[19];
             long secondTicks = -1;
             for (var i = 0; i < size; i++)
             {
                 var sample = (batch * size) + i;
                 var at = origin.AddTicks(sample * 10);
-                Utf8.TryWrite(
+                Fits(Utf8.TryWrite(
                     span[n..],
                     CultureInfo.InvariantCulture,
                     $"{(i == 0 ? "" : ",")}{{\"job_id\":\"batch-{sample % jobs}\",\"cpu_usage\":{i % 100}.5,\"memory_usage_mb\":{2048 + i},\"gpu_usage\":{i % 90},\"timestamp\":\"",
-                    out var written);
+                    out var written));
                 n += written;
 
                 // The timestamp's date and time of day are formatted once per second.
@@ -48,7 +49,7 @@ internal sealed class BatchBody(int jobs, int size, DateTime origin)
 
                 second.CopyTo(span[n..]);
                 n += second.Length;
-                Utf8.TryWrite(span[n..], CultureInfo.InvariantCulture, $".{(at.Ticks - whole) / 10:D6}Z\"}}", out written);
+                Fits(Utf8.TryWrite(span[n..], CultureInfo.InvariantCulture, $".{(at.Ticks - whole) / 10:D6}Z\"}}", out written));
                 n += written;
             }
 
@@ -58,6 +59,14 @@ internal sealed class BatchBody(int jobs, int size, DateTime origin)
         finally
         {
             ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private static void Fits(bool written)
+    {
+        if (!written)
+        {
+            throw new InvalidOperationException($"a sample of the batch body took more than {MaxSampleBytes} bytes");
         }
     }
 
