@@ -48,6 +48,8 @@ pgport=18898
 # pids, cleanup (every PID, the private PostgreSQL if started, the work directory) and start_private_postgres
 # shellcheck source=bench/private-postgres.sh
 source bench/private-postgres.sh
+# shellcheck source=bench/service.sh
+source bench/service.sh
 
 dotnet build -c Release bench/Limits >/dev/null
 dotnet build -c Release bench/Baseline >/dev/null
@@ -148,22 +150,9 @@ if step hop; then
   baseline baseline_grain_sqlite grain-sqlite
 fi
 
-# The service as bench/run.sh starts it (same environment and load, SQLite, synchronous=full), with
-# its writer's commit metrics scraped every 2 s, so that the group commit's real transaction size
-# over the measured window is known.
-start_service() { # name port [extra env...]
-  local name=$1 port=$2; shift 2
-  env PORT="$port" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((port + 1)) GATEWAY_PORT=$((port + 2)) \
-    DATABASE_TYPE=sqlite DATABASE_URL="$work/$name.db" SQLITE_SYNCHRONOUS=full Logging__LogLevel__Default=Warning "$@" \
-    dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/$name.log" 2>&1 &
-  svc_pid=$!
-  pids+=("$svc_pid")
-  until curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null; do
-    kill -0 "$svc_pid" 2>/dev/null || { cat "$work/$name.log"; exit 1; }
-    sleep 0.1
-  done
-}
-
+# The service as bench/run.sh starts it (bench/service.sh; same environment and load, SQLite,
+# synchronous=full), with its writer's commit metrics scraped every 2 s, so that the group commit's
+# real transaction size over the measured window is known.
 stop_service() {
   kill "$svc_pid"; wait "$svc_pid" 2>/dev/null || true
 }
@@ -204,7 +193,7 @@ if step service; then
   BENCH="dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll"
 
   # single: 1,000 running jobs, then wrk as above; the last 14 s are inside wrk's measured 15 s
-  start_service service_single 18890
+  start_service service_single 18890 sqlite "$work/service_single.db" SQLITE_SYNCHRONOUS=full
   $BENCH create http://127.0.0.1:18890 1000 bench- >/dev/null
   start_poll 18890 "$work/single.writer"
   line=$(wrk_ingest http://127.0.0.1:18890)
@@ -215,7 +204,7 @@ if step service; then
 
   # batch: 8 connections x 5,000 samples of 1,000 jobs; every one admitted, as in bench/run.sh.
   # A write is one job's slice of a request (5 samples), so samples per commit = 5 x writes per commit.
-  start_service service_batch 18895 INGEST_MAX_SAMPLES_IN_FLIGHT=1000000
+  start_service service_batch 18895 sqlite "$work/service_batch.db" SQLITE_SYNCHRONOUS=full INGEST_MAX_SAMPLES_IN_FLIGHT=1000000
   start_poll 18895 "$work/batch.writer"
   line=$($BENCH batch http://127.0.0.1:18895 1000 "$SECONDS_PER_RUN" 5000 | grep RESULT)
   record service_sqlite_batch "$line $(writer_window "$work/batch.writer" 14)"
@@ -233,7 +222,7 @@ if step pghop; then
   dotnet build -c Release src/Silo >/dev/null
   dotnet build -c Release bench/Bench >/dev/null
   psql -h 127.0.0.1 -p "$pgport" -U postgres -XAtqc "CREATE DATABASE service_pg"
-  start_service service_pg_single 18890 DATABASE_TYPE=postgres "DATABASE_URL=postgres://postgres:x@127.0.0.1:$pgport/service_pg?sslmode=disable"
+  start_service service_pg_single 18890 postgres "postgres://postgres:x@127.0.0.1:$pgport/service_pg?sslmode=disable"
   dotnet bench/Bench/bin/Release/net10.0/HpcJobs.Bench.dll create http://127.0.0.1:18890 1000 bench- >/dev/null
   line=$(wrk_ingest http://127.0.0.1:18890)
   record service_postgres_single "$line"

@@ -38,23 +38,12 @@ record() { echo "$1 $2" | tee -a "$results"; }
 
 # shellcheck source=bench/cpu.sh
 source bench/cpu.sh
+# shellcheck source=bench/service.sh
+source bench/service.sh
 
 wrk_ingest() { # url -> "req_per_s p50 p99"
   JOBS=1000 wrk -t2 -c64 -d10s -s bench/ingest.lua "$1" >/dev/null  # warm-up: activations, tiered JIT
   JOBS=1000 wrk -t2 -c64 -d"$DURATION" --latency -s bench/ingest.lua "$1" | grep RESULT
-}
-
-start_service() { # name port db-type db-url [extra env...]
-  local name=$1 port=$2 type=$3 url=$4; shift 4
-  env PORT="$port" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((port + 1)) GATEWAY_PORT=$((port + 2)) \
-    DATABASE_TYPE="$type" DATABASE_URL="$url" Logging__LogLevel__Default=Warning ${SERVICE_ENV:-} "$@" \
-    dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/$name.log" 2>&1 &
-  svc_pid=$!
-  pids+=("$svc_pid")
-  until curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null; do
-    kill -0 "$svc_pid" 2>/dev/null || { cat "$work/$name.log"; exit 1; }
-    sleep 0.1
-  done
 }
 
 wait_activation() { # port timeout-s -> "jobs seconds" of the start-up re-activation of active jobs, once it has finished

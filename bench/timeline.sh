@@ -23,23 +23,16 @@ work=$(mktemp -d /tmp/hpc-timeline.XXXXXX)
 source bench/private-postgres.sh
 # shellcheck source=bench/cpu.sh
 source bench/cpu.sh
+# shellcheck source=bench/service.sh
+source bench/service.sh
 
 dotnet build -c Release src/Silo >/dev/null
 dotnet build -c Release bench/Bench >/dev/null
 exec 9>/tmp/hpc-bench.lock
 flock 9
 start_private_postgres hpc
-# shellcheck disable=SC2086 # SERVICE_ENV is a list of assignments
-env PORT="$PORT" HOST=127.0.0.1 ADVERTISED_IP=127.0.0.1 SILO_PORT=$((PORT + 1)) GATEWAY_PORT=$((PORT + 2)) \
-  DATABASE_TYPE=postgres DATABASE_URL="postgres://postgres:x@127.0.0.1:$pgport/hpc?sslmode=disable" \
-  INGEST_MAX_SAMPLES_IN_FLIGHT=1000000 Logging__LogLevel__Default=Warning ${SERVICE_ENV:-} \
-  dotnet src/Silo/bin/Release/net10.0/HpcJobs.Silo.dll >"$work/silo.log" 2>&1 &
-svc=$!
-pids+=("$svc")
-until curl -fs "http://127.0.0.1:$PORT/v1/health" >/dev/null; do
-  kill -0 "$svc" 2>/dev/null || { cat "$work/silo.log"; exit 1; }
-  sleep 0.2
-done
+start_service silo "$PORT" postgres "postgres://postgres:x@127.0.0.1:$pgport/hpc?sslmode=disable" INGEST_MAX_SAMPLES_IN_FLIGHT=1000000
+svc=$svc_pid
 
 metrics() { # -> "accepted commits commit-seconds"
   curl -fs "http://127.0.0.1:$PORT/metrics" | awk '
